@@ -1,0 +1,149 @@
+/**
+ * @file context.h
+ * Devices and contexts.
+ *
+ * A context is one OpenCL device with one in-order queue, the compiled-program
+ * cache, the random seed, and the detail of the last error. Every other object
+ * belongs to one context. One object is used from one thread at a time;
+ * separate contexts are independent.
+ */
+#ifndef SPIKECL_CONTEXT_H
+#define SPIKECL_CONTEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spikecl/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct spk_context spk_context;
+
+/** What spk_devices_list() reports about one OpenCL device. */
+typedef struct spk_device_info {
+    int platform_index;        /**< index of the platform in clGetPlatformIDs order */
+    int device_index;          /**< index of the device within its platform */
+    char platform_name[128];
+    char platform_version[128];
+    char device_name[128];
+    char vendor[128];
+    char device_version[128];  /**< e.g. "OpenCL 3.0 PoCL ..." */
+    char driver_version[64];
+    int is_gpu;
+    int is_cpu;
+    uint32_t compute_units;
+    uint32_t max_clock_mhz;
+    uint64_t global_mem_bytes;
+    uint64_t max_alloc_bytes;
+    uint64_t local_mem_bytes;
+    size_t max_work_group_size;
+    int is_default;            /**< 1 for the device a context picks with no selector */
+} spk_device_info;
+
+/**
+ * List every OpenCL device of every platform.
+ * @param out    array of @p cap entries, may be NULL when @p cap is 0
+ * @param count  receives the total number of devices (may exceed @p cap)
+ * @return SPK_OK (also when there is no device: *count is then 0),
+ *         SPK_ERR_NULL_POINTER, SPK_ERR_OPENCL when the ICD loader fails.
+ */
+SPK_API spk_status spk_devices_list(spk_device_info *out, size_t cap, size_t *count);
+
+/** Log levels for the optional log callback. */
+typedef enum spk_log_level { SPK_LOG_ERROR = 0, SPK_LOG_WARN = 1, SPK_LOG_INFO = 2, SPK_LOG_DEBUG = 3 } spk_log_level;
+
+typedef void (*spk_log_fn)(spk_log_level level, const char *message, void *user);
+
+/** Options for spk_context_create(). Start from spk_context_options_default(). */
+typedef struct spk_context_options {
+    /** Device selector: "p:d" (platform and device index), "gpu", "cpu", or a
+     *  case-insensitive substring of the device or platform name. NULL: the
+     *  SPIKECL_DEVICE environment variable, else the first GPU, else the first CPU. */
+    const char *device;
+    /** Directory of the on-disk program cache. NULL: SPIKECL_CACHE_DIR, else
+     *  $XDG_CACHE_HOME/spikecl, else $HOME/.cache/spikecl. The value "off"
+     *  (here or in SPIKECL_CACHE_DIR) disables the disk cache. */
+    const char *cache_dir;
+    /** Development switch: load the kernels/ sources (.cl, .clh) from this directory instead of
+     *  the copies embedded at build time. NULL: SPIKECL_KERNEL_DIR, else embedded. */
+    const char *kernel_dir;
+    /** Seed of the counter-based random number generator. */
+    uint64_t seed;
+    /** Optional log callback; the library prints nothing by itself. */
+    spk_log_fn log;
+    void *log_user;
+    spk_log_level log_level;
+} spk_context_options;
+
+/** @return the defaults: environment-driven device and cache, seed 0, no log. */
+SPK_API spk_context_options spk_context_options_default(void);
+
+/**
+ * Create a context on the selected device.
+ * @param opts  options, or NULL for spk_context_options_default()
+ * @param out   receives the context; NULL on failure
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_NO_DEVICE (no device or no
+ *         match for the selector), SPK_ERR_INVALID_ARGUMENT (malformed
+ *         selector), SPK_ERR_OPENCL, SPK_ERR_OUT_OF_MEMORY. On failure the
+ *         detail is available from spk_context_last_error(NULL).
+ */
+SPK_API spk_status spk_context_create(const spk_context_options *opts, spk_context **out);
+
+/** Free a context and everything cached in it. Accepts NULL. All objects
+ *  created from the context must be freed first. */
+SPK_API void spk_context_free(spk_context *ctx);
+
+/**
+ * @return the detail of the last error on @p ctx ("" if none). With NULL:
+ *         the detail of the last failed context-less call (spk_context_create,
+ *         spk_devices_list) on this thread.
+ */
+SPK_API const char *spk_context_last_error(const spk_context *ctx);
+
+/** Describe the context's device. @return SPK_OK or SPK_ERR_NULL_POINTER. */
+SPK_API spk_status spk_context_device(const spk_context *ctx, spk_device_info *out);
+
+/** Wait until all work queued on the context has finished. */
+SPK_API spk_status spk_context_finish(spk_context *ctx);
+
+/** The context's RNG seed (from the options). */
+SPK_API uint64_t spk_context_seed(const spk_context *ctx);
+
+/** Counters of the program cache, for tests and benchmarks. */
+typedef struct spk_cache_stats {
+    uint64_t memory_hits;  /**< program found in this context's memory */
+    uint64_t disk_hits;    /**< program binary loaded from the disk cache */
+    uint64_t compiles;     /**< program compiled from source */
+    uint64_t disk_rejects; /**< disk entries ignored as corrupt or mismatched */
+} spk_cache_stats;
+
+SPK_API spk_status spk_context_cache_stats(const spk_context *ctx, spk_cache_stats *out);
+
+/**
+ * Compile (or load from cache) every kernel program the library uses with its
+ * default structural options, so later calls start warm.
+ * @param n_programs  optional, receives the number of programs built
+ */
+SPK_API spk_status spk_context_warmup(spk_context *ctx, size_t *n_programs);
+
+/** The directory of the disk cache in use, or NULL when it is off. */
+SPK_API const char *spk_context_cache_dir(const spk_context *ctx);
+
+/** Host allocation hooks (process-wide). The library allocates host memory
+ *  only through them; tests use them to inject allocation failures. */
+typedef struct spk_allocator {
+    void *(*malloc_fn)(size_t size, void *user);
+    void (*free_fn)(void *ptr, void *user);
+    void *user;
+} spk_allocator;
+
+/** Install @p a, or restore malloc/free with NULL. Call while no spikecl
+ *  object exists: memory must be freed by the allocator that made it. */
+SPK_API void spk_set_allocator(const spk_allocator *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,33 @@
+/**
+ * @file encode.h
+ * Encoders: turn analog inputs into spike trains.
+ */
+#ifndef SPIKECL_ENCODE_H
+#define SPIKECL_ENCODE_H
+
+#include <stdint.h>
+
+#include "spikecl/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Poisson (Bernoulli per step) rate encoding: spikes[t, i] = 1 with
+ * probability p = clamp(gain * intensity[i], 0, 1), independently per step.
+ * Random bits come from Philox4x32-10 keyed by the context seed, with the
+ * counter (i, t / 4, stream low, stream high); the same bits are produced by
+ * every device and by the C reference. Use a different @p stream per batch.
+ * @param intensity  [B, F...] F32
+ * @param spikes     [T, B, F...] F32 or U8, same trailing shape as intensity
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_SHAPE, SPK_ERR_DTYPE,
+ *         SPK_ERR_INVALID_ARGUMENT (gain negative or not finite), SPK_ERR_OPENCL.
+ */
+SPK_API spk_status spk_encode_poisson(spk_context *ctx, const spk_tensor *intensity, float gain, uint64_t stream,
+                                      spk_tensor *spikes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,23 @@
+/* Encoders. Random bits from Philox4x32-10 (philox.clh), identical to the
+ * C reference in src/ref/encode_ref.c. */
+
+/* One work item per input element i; one Philox call gives the uniforms of
+ * four consecutive steps: counter (i, t / 4, stream_lo, stream_hi). */
+kernel void encode_poisson(int T, uint F, global const float *intensity, spk_off_t in_off, float gain,
+                           uint seed_lo, uint seed_hi, uint stream_lo, uint stream_hi,
+                           global SPIKE_T *spikes, spk_off_t out_off)
+{
+    const uint i = (uint)get_global_id(0);
+    if (i >= F)
+        return;
+    const float p = fmin(fmax(gain * intensity[in_off + i], 0.0f), 1.0f);
+    spk_philox4 r;
+    for (int t = 0; t < T; t++) {
+        if ((t & 3) == 0) {
+            spk_philox4 ctr = {{i, (uint)t >> 2, stream_lo, stream_hi}};
+            r = spk_philox4x32_10(ctr, seed_lo, seed_hi);
+        }
+        const float u = spk_u32_to_unit(r.v[t & 3]);
+        spikes[out_off + (spk_off_t)t * F + i] = (SPIKE_T)(u < p ? 1 : 0);
+    }
+}

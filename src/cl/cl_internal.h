@@ -1,0 +1,73 @@
+/* The context's internals and the OpenCL helpers every op uses. */
+#ifndef SPK_CL_INTERNAL_H
+#define SPK_CL_INTERNAL_H
+
+#include <CL/cl.h>
+
+#include "core/core.h"
+
+#define SPK_ERROR_DETAIL_MAX 8192
+
+typedef struct spk__program_entry spk__program_entry;
+
+struct spk_context {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context cl;
+    cl_command_queue queue;
+    spk_device_info info;
+    uint64_t seed;
+    spk_log_fn log;
+    void *log_user;
+    spk_log_level log_level;
+    char *cache_dir;  /* NULL: disk cache off */
+    char *kernel_dir; /* NULL: embedded kernels */
+    spk__program_entry *programs; /* in-memory program cache, a list */
+    spk_cache_stats cache_stats;
+    char last_error[SPK_ERROR_DETAIL_MAX];
+};
+
+/* Record an OpenCL failure: names the call and the CL error; maps
+ * out-of-memory errors to SPK_ERR_DEVICE_OUT_OF_MEMORY. */
+spk_status spk__cl_error(const spk_context *ctx, cl_int err, const char *call);
+const char *spk__cl_error_name(cl_int err);
+
+#define CL_TRY(ctx, call)                                         \
+    do {                                                          \
+        cl_int cl_err_ = (call);                                  \
+        if (cl_err_ != CL_SUCCESS) {                              \
+            st = spk__cl_error((ctx), cl_err_, #call);            \
+            goto fail;                                            \
+        }                                                         \
+    } while (0)
+
+/* Fill an spk_device_info for one device. */
+void spk__device_describe(cl_platform_id platform, cl_device_id device, int platform_index, int device_index,
+                          spk_device_info *out);
+
+/* A kernel from program `file` (a name in kernels/, e.g. "lif.cl") built
+ * with `options` (structural -D defines). Borrowed: the context owns it and
+ * keeps it for its lifetime. */
+spk_status spk__kernel_get(spk_context *ctx, const char *file, const char *options, const char *kernel_name,
+                           cl_kernel *out);
+
+/* Build (or fetch) a whole program; used by warm-up and the kernel lookup. */
+spk_status spk__program_get(spk_context *ctx, const char *file, const char *options, cl_program *out);
+
+void spk__programs_free(spk_context *ctx);
+
+/* Kernel arguments, set in order by SPK_SET_ARGS(ctx, kernel, SPK_ARG(a), ...). */
+typedef struct spk__arg {
+    size_t size;
+    const void *ptr;
+} spk__arg;
+#define SPK_ARG(x) ((spk__arg){sizeof(x), (const void *)&(x)})
+#define SPK_SET_ARGS(ctx, k, ...) \
+    spk__set_args((ctx), (k), (const spk__arg[]){__VA_ARGS__}, sizeof((const spk__arg[]){__VA_ARGS__}) / sizeof(spk__arg))
+spk_status spk__set_args(spk_context *ctx, cl_kernel k, const spk__arg *args, size_t n);
+
+/* Launch a 1-D kernel over `global` work items (rounded up inside to the
+ * local size; kernels guard their index). */
+spk_status spk__launch_1d(spk_context *ctx, cl_kernel k, size_t global);
+
+#endif

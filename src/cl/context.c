@@ -1,0 +1,143 @@
+/* Context: one device, one in-order queue, caches, seed and error detail. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl/cl_internal.h"
+#include "cl/device.h"
+
+spk_context_options spk_context_options_default(void)
+{
+    spk_context_options o;
+    memset(&o, 0, sizeof o);
+    o.log_level = SPK_LOG_WARN;
+    return o;
+}
+
+/* Where the disk cache lives; NULL when it is off. */
+static spk_status resolve_cache_dir(const char *opt, char **out)
+{
+    const char *dir = opt ? opt : getenv("SPIKECL_CACHE_DIR");
+    *out = NULL;
+    if (dir && (strcmp(dir, "off") == 0 || !*dir))
+        return SPK_OK;
+    if (dir) {
+        *out = spk__strdup(dir);
+        return *out ? SPK_OK : SPK_ERR_OUT_OF_MEMORY;
+    }
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    const char *base = xdg && *xdg ? xdg : home;
+    const char *suffix = xdg && *xdg ? "/spikecl" : "/.cache/spikecl";
+    if (!base || !*base)
+        return SPK_OK; /* nowhere to write: run without a disk cache */
+    size_t n = strlen(base) + strlen(suffix) + 1;
+    *out = spk__malloc(n);
+    if (!*out)
+        return SPK_ERR_OUT_OF_MEMORY;
+    memcpy(*out, base, strlen(base));
+    memcpy(*out + strlen(base), suffix, strlen(suffix) + 1);
+    return SPK_OK;
+}
+
+spk_status spk_context_create(const spk_context_options *opts_in, spk_context **out)
+{
+    spk_status st = SPK_OK;
+    spk_context *ctx = NULL;
+    spk__clear_error(NULL);
+    SPK_CHECK(NULL, out != NULL, SPK_ERR_NULL_POINTER, "spk_context_create: out is NULL");
+    *out = NULL;
+    spk_context_options opts = opts_in ? *opts_in : spk_context_options_default();
+    const char *selector = opts.device ? opts.device : getenv("SPIKECL_DEVICE");
+
+    spk__device_ref ref;
+    SPK_TRY(spk__device_select(selector, &ref));
+
+    ctx = spk__calloc(1, sizeof *ctx);
+    SPK_CHECK(NULL, ctx != NULL, SPK_ERR_OUT_OF_MEMORY, "spk_context_create: out of host memory");
+    ctx->platform = ref.platform;
+    ctx->device = ref.device;
+    ctx->seed = opts.seed;
+    ctx->log = opts.log;
+    ctx->log_user = opts.log_user;
+    ctx->log_level = opts.log_level;
+    spk__device_describe(ref.platform, ref.device, ref.platform_index, ref.device_index, &ctx->info);
+
+    cl_int err = CL_SUCCESS;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ref.platform, 0};
+    ctx->cl = clCreateContext(props, 1, &ref.device, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        st = spk__cl_error(NULL, err, "clCreateContext");
+        goto fail;
+    }
+    ctx->queue = clCreateCommandQueue(ctx->cl, ref.device, 0, &err);
+    if (err != CL_SUCCESS) {
+        st = spk__cl_error(NULL, err, "clCreateCommandQueue");
+        goto fail;
+    }
+    st = resolve_cache_dir(opts.cache_dir, &ctx->cache_dir);
+    SPK_CHECK(NULL, st == SPK_OK, st, "spk_context_create: out of host memory");
+    const char *kdir = opts.kernel_dir ? opts.kernel_dir : getenv("SPIKECL_KERNEL_DIR");
+    if (kdir && *kdir) {
+        ctx->kernel_dir = spk__strdup(kdir);
+        SPK_CHECK(NULL, ctx->kernel_dir != NULL, SPK_ERR_OUT_OF_MEMORY, "spk_context_create: out of host memory");
+    }
+    spk__log(ctx, SPK_LOG_INFO, "spikecl: device %d:%d %s (%s), disk cache %s", ref.platform_index,
+             ref.device_index, ctx->info.device_name, ctx->info.platform_name,
+             ctx->cache_dir ? ctx->cache_dir : "off");
+    *out = ctx;
+    return SPK_OK;
+fail:
+    spk_context_free(ctx);
+    return st;
+}
+
+void spk_context_free(spk_context *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->queue)
+        clFinish(ctx->queue);
+    spk__programs_free(ctx);
+    if (ctx->queue)
+        clReleaseCommandQueue(ctx->queue);
+    if (ctx->cl)
+        clReleaseContext(ctx->cl);
+    spk__free(ctx->cache_dir);
+    spk__free(ctx->kernel_dir);
+    spk__free(ctx);
+}
+
+spk_status spk_context_device(const spk_context *ctx, spk_device_info *out)
+{
+    if (!ctx || !out)
+        return spk__error(ctx, SPK_ERR_NULL_POINTER, "spk_context_device: ctx or out is NULL");
+    *out = ctx->info;
+    return SPK_OK;
+}
+
+spk_status spk_context_finish(spk_context *ctx)
+{
+    spk_status st = SPK_OK;
+    SPK_CHECK(ctx, ctx != NULL, SPK_ERR_NULL_POINTER, "spk_context_finish: ctx is NULL");
+    CL_TRY(ctx, clFinish(ctx->queue));
+fail:
+    return st;
+}
+
+uint64_t spk_context_seed(const spk_context *ctx)
+{
+    return ctx ? ctx->seed : 0;
+}
+
+spk_status spk_context_cache_stats(const spk_context *ctx, spk_cache_stats *out)
+{
+    if (!ctx || !out)
+        return spk__error(ctx, SPK_ERR_NULL_POINTER, "spk_context_cache_stats: ctx or out is NULL");
+    *out = ctx->cache_stats;
+    return SPK_OK;
+}
+
+const char *spk_context_cache_dir(const spk_context *ctx)
+{
+    return ctx ? ctx->cache_dir : NULL;
+}

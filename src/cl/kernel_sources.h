@@ -1,0 +1,34 @@
+/* The kernel sources: embedded at build time (tools/embed_kernels.py), or
+ * read from a directory when SPIKECL_KERNEL_DIR / the kernel_dir option is
+ * set. A program's source is every header (*.clh) followed by its file. */
+#ifndef SPK_KERNEL_SOURCES_H
+#define SPK_KERNEL_SOURCES_H
+#include <stddef.h>
+
+#include "cl/cl_internal.h"
+
+typedef struct spk__embedded_file {
+    const char *name;
+    const unsigned char *data;
+    size_t size;
+} spk__embedded_file;
+
+/* Generated: every file of kernels/, headers first, in name order. */
+extern const spk__embedded_file spk__embedded_files[];
+extern const size_t spk__embedded_file_count;
+
+#define SPK_MAX_SOURCE_PARTS 8
+
+typedef struct spk__source_text {
+    size_t n_parts;
+    const char *parts[SPK_MAX_SOURCE_PARTS];
+    size_t lengths[SPK_MAX_SOURCE_PARTS];
+    char *owned[SPK_MAX_SOURCE_PARTS]; /* buffers read from a directory */
+} spk__source_text;
+
+spk_status spk__source_load(spk_context *ctx, const char *file, spk__source_text *out);
+void spk__source_free(spk__source_text *src);
+
+/* Names of the programs (*.cl, not headers), for warm-up and listings. */
+size_t spk__program_names(const char **names, size_t cap);
+#endif

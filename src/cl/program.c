@@ -1,0 +1,202 @@
+/* Program building with two cache layers: per context in memory, and on
+ * disk keyed by everything that can change the binary (see disk_cache.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cl/cl_internal.h"
+#include "cl/disk_cache.h"
+#include "cl/kernel_sources.h"
+
+#define MAX_KERNELS_PER_PROGRAM 16
+
+struct spk__program_entry {
+    char *file;
+    char *options;
+    cl_program program;
+    size_t n_kernels;
+    char *kernel_names[MAX_KERNELS_PER_PROGRAM];
+    cl_kernel kernels[MAX_KERNELS_PER_PROGRAM];
+    spk__program_entry *next;
+};
+
+static void entry_free(spk__program_entry *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->n_kernels; i++) {
+        clReleaseKernel(e->kernels[i]);
+        spk__free(e->kernel_names[i]);
+    }
+    if (e->program)
+        clReleaseProgram(e->program);
+    spk__free(e->file);
+    spk__free(e->options);
+    spk__free(e);
+}
+
+void spk__programs_free(spk_context *ctx)
+{
+    spk__program_entry *e = ctx->programs;
+    while (e) {
+        spk__program_entry *next = e->next;
+        entry_free(e);
+        e = next;
+    }
+    ctx->programs = NULL;
+}
+
+/* Fetch the build log into the context's error detail. */
+static spk_status build_error(spk_context *ctx, cl_program prog, cl_int err, const char *file, const char *options)
+{
+    char log[SPK_ERROR_DETAIL_MAX / 2];
+    size_t n = 0;
+    log[0] = '\0';
+    if (clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, sizeof log - 1, log, &n) != CL_SUCCESS) {
+        /* The log is larger than our buffer: fetch it whole and keep the head. */
+        size_t full = 0;
+        clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &full);
+        char *big = full ? spk__malloc(full + 1) : NULL;
+        if (big && clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, full, big, NULL) == CL_SUCCESS) {
+            big[full] = '\0';
+            spk__copy_str(log, sizeof log, big);
+        }
+        spk__free(big);
+    }
+    log[sizeof log - 1] = '\0';
+    return spk__error(ctx, SPK_ERR_BUILD, "building kernels/%s with options '%s' failed: %s (%d). Build log:\n%s",
+                      file, options, spk__cl_error_name(err), (int)err, log);
+}
+
+static spk_status build_from_source(spk_context *ctx, const spk__source_text *src, const char *file,
+                                    const char *options, cl_program *out)
+{
+    spk_status st = SPK_OK;
+    cl_int err = CL_SUCCESS;
+    cl_program prog = clCreateProgramWithSource(ctx->cl, (cl_uint)src->n_parts, (const char **)src->parts, src->lengths, &err);
+    if (err != CL_SUCCESS)
+        return spk__cl_error(ctx, err, "clCreateProgramWithSource");
+    err = clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        st = err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS
+                 ? build_error(ctx, prog, err, file, options)
+                 : spk__cl_error(ctx, err, "clBuildProgram");
+        clReleaseProgram(prog);
+        return st;
+    }
+    ctx->cache_stats.compiles++;
+    *out = prog;
+    return SPK_OK;
+}
+
+static spk_status build_program(spk_context *ctx, const char *file, const char *options, cl_program *out)
+{
+    spk_status st = SPK_OK;
+    spk__source_text src = {0};
+    cl_program prog = NULL;
+    SPK_TRY(spk__source_load(ctx, file, &src));
+    if (ctx->cache_dir && spk__disk_cache_load(ctx, &src, options, &prog) == SPK_OK) {
+        ctx->cache_stats.disk_hits++;
+    } else {
+        SPK_TRY(build_from_source(ctx, &src, file, options, &prog));
+        if (ctx->cache_dir)
+            spk__disk_cache_store(ctx, &src, options, prog); /* best effort: a cache miss next time is fine */
+    }
+    *out = prog;
+fail:
+    spk__source_free(&src);
+    return st;
+}
+
+static spk__program_entry *find_entry(spk_context *ctx, const char *file, const char *options)
+{
+    for (spk__program_entry *e = ctx->programs; e; e = e->next)
+        if (strcmp(e->file, file) == 0 && strcmp(e->options, options) == 0)
+            return e;
+    return NULL;
+}
+
+static spk_status entry_get(spk_context *ctx, const char *file, const char *options, spk__program_entry **out)
+{
+    spk_status st = SPK_OK;
+    spk__program_entry *e = find_entry(ctx, file, options);
+    if (e) {
+        ctx->cache_stats.memory_hits++;
+        *out = e;
+        return SPK_OK;
+    }
+    e = spk__calloc(1, sizeof *e);
+    SPK_CHECK(ctx, e != NULL, SPK_ERR_OUT_OF_MEMORY, "program cache: out of host memory");
+    e->file = spk__strdup(file);
+    e->options = spk__strdup(options);
+    SPK_CHECK(ctx, e->file && e->options, SPK_ERR_OUT_OF_MEMORY, "program cache: out of host memory");
+    SPK_TRY(build_program(ctx, file, options, &e->program));
+    e->next = ctx->programs;
+    ctx->programs = e;
+    *out = e;
+    return SPK_OK;
+fail:
+    entry_free(e);
+    return st;
+}
+
+spk_status spk__program_get(spk_context *ctx, const char *file, const char *options, cl_program *out)
+{
+    spk__program_entry *e = NULL;
+    spk_status st = entry_get(ctx, file, options, &e);
+    if (st == SPK_OK)
+        *out = e->program;
+    return st;
+}
+
+spk_status spk__kernel_get(spk_context *ctx, const char *file, const char *options, const char *name, cl_kernel *out)
+{
+    spk_status st = SPK_OK;
+    spk__program_entry *e = NULL;
+    SPK_TRY(entry_get(ctx, file, options, &e));
+    for (size_t i = 0; i < e->n_kernels; i++)
+        if (strcmp(e->kernel_names[i], name) == 0) {
+            *out = e->kernels[i];
+            return SPK_OK;
+        }
+    SPK_CHECK(ctx, e->n_kernels < MAX_KERNELS_PER_PROGRAM, SPK_ERR_INVALID_ARGUMENT,
+              "kernels/%s: more than %d kernels requested", file, MAX_KERNELS_PER_PROGRAM);
+    char *copy = spk__strdup(name);
+    SPK_CHECK(ctx, copy != NULL, SPK_ERR_OUT_OF_MEMORY, "kernel cache: out of host memory");
+    cl_int err = CL_SUCCESS;
+    cl_kernel k = clCreateKernel(e->program, name, &err);
+    if (err != CL_SUCCESS) {
+        spk__free(copy);
+        st = spk__cl_error(ctx, err, "clCreateKernel");
+        goto fail;
+    }
+    e->kernel_names[e->n_kernels] = copy;
+    e->kernels[e->n_kernels++] = k;
+    *out = k;
+fail:
+    return st;
+}
+
+spk_status spk__set_args(spk_context *ctx, cl_kernel k, const spk__arg *args, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
+        if (err != CL_SUCCESS)
+            return spk__error(ctx, SPK_ERR_OPENCL, "clSetKernelArg(%zu) failed: %s (%d)", i, spk__cl_error_name(err),
+                              (int)err);
+    }
+    return SPK_OK;
+}
+
+spk_status spk__launch_1d(spk_context *ctx, cl_kernel k, size_t global)
+{
+    spk_status st = SPK_OK;
+    size_t local = 64, kernel_max = 0;
+    CL_TRY(ctx, clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max,
+                                         NULL));
+    while (local > 1 && local > kernel_max)
+        local /= 2;
+    size_t rounded = (global + local - 1) / local * local;
+    CL_TRY(ctx, clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &rounded, &local, 0, NULL, NULL));
+fail:
+    return st;
+}

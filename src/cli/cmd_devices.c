@@ -1,0 +1,41 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int spk_cmd_devices(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: spikecl devices\n\nLists every OpenCL device with its key limits; * marks the device a "
+               "context picks by default.\nSelect another with SPIKECL_DEVICE=p:d, gpu, cpu or a name substring.\n");
+        return 0;
+    }
+    spk_device_info infos[64];
+    size_t n = 0;
+    spk_status st = spk_devices_list(infos, 64, &n);
+    if (st != SPK_OK) {
+        spk_cli_report(NULL, st, "listing devices");
+        return 1;
+    }
+    if (n == 0) {
+        printf("no OpenCL device found: install a driver (for the CPU: apt-get install pocl-opencl-icd)\n");
+        return 1;
+    }
+    int last_platform = -1;
+    for (size_t i = 0; i < n && i < 64; i++) {
+        const spk_device_info *d = &infos[i];
+        if (d->platform_index != last_platform) {
+            printf("platform %d: %s (%s)\n", d->platform_index, d->platform_name, d->platform_version);
+            last_platform = d->platform_index;
+        }
+        printf(" %c %d:%d  %s [%s]\n", d->is_default ? '*' : ' ', d->platform_index, d->device_index,
+               d->device_name, d->is_gpu ? "GPU" : d->is_cpu ? "CPU" : "other");
+        printf("        vendor %s, driver %s, %s\n", d->vendor, d->driver_version, d->device_version);
+        printf("        %u compute units at %u MHz, global memory %.1f GiB (largest allocation %.1f GiB), "
+               "local memory %llu KiB, work-group size up to %zu\n",
+               d->compute_units, d->max_clock_mhz, (double)d->global_mem_bytes / (1 << 30),
+               (double)d->max_alloc_bytes / (1 << 30), (unsigned long long)(d->local_mem_bytes / 1024),
+               d->max_work_group_size);
+    }
+    return 0;
+}

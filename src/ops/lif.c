@@ -1,0 +1,282 @@
+/* Host side of kernels/lif.cl: parameter checks, structural options and
+ * launches. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ops/ops_internal.h"
+
+static const char *const SURROGATE_NAMES[SPK_SURROGATE_COUNT] = {
+    "fast_sigmoid", "arctan", "sigmoid", "triangle", "boxcar", "gaussian", "straight_through"};
+static const float SURROGATE_SCALES[SPK_SURROGATE_COUNT] = {25.0f, 2.0f, 25.0f, 1.0f, 0.5f, 0.5f, 1.0f};
+
+const char *spk_surrogate_name(spk_surrogate s)
+{
+    return (unsigned)s < SPK_SURROGATE_COUNT ? SURROGATE_NAMES[s] : NULL;
+}
+
+float spk_surrogate_default_scale(spk_surrogate s)
+{
+    return (unsigned)s < SPK_SURROGATE_COUNT ? SURROGATE_SCALES[s] : 0.0f;
+}
+
+spk_lif_params spk_lif_params_default(spk_neuron_kind kind)
+{
+    spk_lif_params p;
+    memset(&p, 0, sizeof p);
+    p.kind = kind;
+    p.integration = SPK_INTEGRATE_EXACT;
+    p.dt = 1.0f;
+    p.tau_mem = 20.0f;
+    p.tau_syn = 10.0f;
+    p.threshold = 1.0f;
+    p.v_reset = 0.0f;
+    p.reset = SPK_RESET_SUBTRACT;
+    p.reset_timing = SPK_RESET_NEXT_STEP;
+    p.detach_reset = 1;
+    p.refractory_steps = 0;
+    p.surrogate = SPK_SURROGATE_FAST_SIGMOID;
+    p.surrogate_scale = 25.0f;
+    return p;
+}
+
+int spk__lif_is_cuba(spk_neuron_kind k)
+{
+    return k == SPK_NEURON_CUBA_LIF || k == SPK_NEURON_CUBA_LI;
+}
+
+int spk__lif_is_spiking(spk_neuron_kind k)
+{
+    return k == SPK_NEURON_LIF || k == SPK_NEURON_CUBA_LIF;
+}
+
+#define REJECT(...)                                       \
+    do {                                                  \
+        if (msg && msg_size)                              \
+            snprintf(msg, msg_size, __VA_ARGS__);         \
+        return SPK_ERR_INVALID_ARGUMENT;                  \
+    } while (0)
+
+/* Decay and gain of one time constant under the integration scheme. */
+static void decay_gain(spk_integration scheme, float dt, float tau, float *decay, float *gain)
+{
+    if (scheme == SPK_INTEGRATE_EXACT) {
+        *decay = expf(-dt / tau);
+        *gain = 1.0f;
+    } else {
+        *decay = 1.0f - dt / tau;
+        *gain = dt / tau;
+    }
+}
+
+spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_LIF_NCOEF], char *msg, size_t msg_size)
+{
+    if (!p || !coef)
+        REJECT("params or coef is NULL");
+    if ((unsigned)p->kind > SPK_NEURON_CUBA_LI)
+        REJECT("kind %d is not a spk_neuron_kind", (int)p->kind);
+    if ((unsigned)p->integration > SPK_INTEGRATE_EULER)
+        REJECT("integration %d is not a spk_integration", (int)p->integration);
+    if ((unsigned)p->reset > SPK_RESET_NONE)
+        REJECT("reset %d is not a spk_reset", (int)p->reset);
+    if ((unsigned)p->reset_timing > SPK_RESET_IMMEDIATE)
+        REJECT("reset_timing %d is not a spk_reset_timing", (int)p->reset_timing);
+    if ((unsigned)p->surrogate >= SPK_SURROGATE_COUNT)
+        REJECT("surrogate %d is not a spk_surrogate", (int)p->surrogate);
+    if (!(p->dt > 0.0f) || !isfinite(p->dt))
+        REJECT("dt must be positive and finite (got %g)", (double)p->dt);
+    if (!(p->tau_mem > 0.0f) || !isfinite(p->tau_mem))
+        REJECT("tau_mem must be positive and finite (got %g)", (double)p->tau_mem);
+    int cuba = spk__lif_is_cuba(p->kind);
+    if (cuba && (!(p->tau_syn > 0.0f) || !isfinite(p->tau_syn)))
+        REJECT("tau_syn must be positive and finite (got %g)", (double)p->tau_syn);
+    if (p->integration == SPK_INTEGRATE_EULER && p->dt > p->tau_mem)
+        REJECT("Euler integration needs dt <= tau_mem for a non-negative decay (dt %g, tau_mem %g); use exact "
+               "integration or a smaller dt", (double)p->dt, (double)p->tau_mem);
+    if (cuba && p->integration == SPK_INTEGRATE_EULER && p->dt > p->tau_syn)
+        REJECT("Euler integration needs dt <= tau_syn for a non-negative decay (dt %g, tau_syn %g)", (double)p->dt,
+               (double)p->tau_syn);
+    if (!isfinite(p->threshold) || !isfinite(p->v_reset))
+        REJECT("threshold and v_reset must be finite");
+    if (p->refractory_steps < 0)
+        REJECT("refractory_steps must be >= 0 (got %d)", p->refractory_steps);
+    if (p->surrogate != SPK_SURROGATE_STRAIGHT_THROUGH && (!(p->surrogate_scale > 0.0f) || !isfinite(p->surrogate_scale)))
+        REJECT("surrogate_scale must be positive and finite (got %g)", (double)p->surrogate_scale);
+    float i_decay = 0.0f, i_gain = 1.0f, v_decay, v_gain;
+    if (cuba)
+        decay_gain(p->integration, p->dt, p->tau_syn, &i_decay, &i_gain);
+    decay_gain(p->integration, p->dt, p->tau_mem, &v_decay, &v_gain);
+    coef[SPK_COEF_I_DECAY] = i_decay;
+    coef[SPK_COEF_I_GAIN] = i_gain;
+    coef[SPK_COEF_V_DECAY] = v_decay;
+    coef[SPK_COEF_V_GAIN] = v_gain;
+    coef[SPK_COEF_THRESHOLD] = p->threshold;
+    return SPK_OK;
+}
+
+/* The -D options that select the program variant. */
+static void lif_options(const spk_lif_params *p, spk_dtype spike_dtype, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "-DCUBA=%d -DSPIKING=%d -DRESET=%d -DIMMEDIATE=%d -DDETACH=%d -DREFRAC=%d -DSURROGATE=%d "
+             "-DSPIKE_T=%s",
+             spk__lif_is_cuba(p->kind), spk__lif_is_spiking(p->kind), (int)p->reset,
+             p->reset_timing == SPK_RESET_IMMEDIATE, p->detach_reset != 0, p->refractory_steps > 0,
+             (int)p->surrogate, spike_dtype == SPK_U8 ? "uchar" : "float");
+}
+
+spk_status spk__lif_warmup(spk_context *ctx)
+{
+    spk_lif_params p = spk_lif_params_default(SPK_NEURON_CUBA_LIF);
+    char opts[256];
+    cl_program prog;
+    lif_options(&p, SPK_F32, opts, sizeof opts);
+    return spk__program_get(ctx, "lif.cl", opts, &prog);
+}
+
+/* Validated view of a forward call. */
+typedef struct lif_call {
+    float coef[SPK_LIF_NCOEF];
+    size_t T, B, N;
+    size_t seq[3], state[3], coef_shape[2];
+    spk_dtype spike_dtype;
+    char options[256];
+} lif_call;
+
+static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_params *p, const spk_lif_io *io,
+                                int for_backward, lif_call *c)
+{
+    spk_status st = SPK_OK;
+    char why[256];
+    SPK_CHECK(ctx, ctx && p && io, SPK_ERR_NULL_POINTER, "%s: ctx, params or io is NULL", fn);
+    st = spk_lif_coefficients(p, c->coef, why, sizeof why);
+    SPK_CHECK(ctx, st == SPK_OK, st, "%s: %s", fn, why);
+    SPK_CHECK(ctx, io->input != NULL, SPK_ERR_NULL_POINTER, "%s: io.input is NULL", fn);
+    SPK_CHECK(ctx, spk_tensor_ndim(io->input) == 3, SPK_ERR_SHAPE,
+              "%s: io.input must be [T, B, N] (got %d dimensions)", fn, spk_tensor_ndim(io->input));
+    c->T = spk_tensor_dim(io->input, 0);
+    c->B = spk_tensor_dim(io->input, 1);
+    c->N = spk_tensor_dim(io->input, 2);
+    SPK_CHECK(ctx, c->T <= 0x7fffffff && c->B * c->N <= 0x7fffffffu, SPK_ERR_SHAPE,
+              "%s: input [%zu, %zu, %zu] is too large", fn, c->T, c->B, c->N);
+    memcpy(c->seq, (size_t[3]){c->T, c->B, c->N}, sizeof c->seq);
+    memcpy(c->state, (size_t[3]){SPK_LIF_NSTATE, c->B, c->N}, sizeof c->state);
+    memcpy(c->coef_shape, (size_t[2]){SPK_LIF_NCOEF, c->N}, sizeof c->coef_shape);
+    SPK_TRY(spk__check_tensor(ctx, io->input, "io.input", SPK_F32, 3, c->seq));
+    if (io->coef)
+        SPK_TRY(spk__check_tensor(ctx, io->coef, "io.coef", SPK_F32, 2, c->coef_shape));
+    if (io->state_in)
+        SPK_TRY(spk__check_tensor(ctx, io->state_in, "io.state_in", SPK_F32, 3, c->state));
+    if (io->state_out && !for_backward) {
+        SPK_TRY(spk__check_tensor(ctx, io->state_out, "io.state_out", SPK_F32, 3, c->state));
+        SPK_CHECK(ctx, io->state_out != io->state_in, SPK_ERR_INVALID_ARGUMENT,
+                  "%s: io.state_out must not be io.state_in", fn);
+    }
+    int spiking = spk__lif_is_spiking(p->kind), cuba = spk__lif_is_cuba(p->kind);
+    c->spike_dtype = SPK_F32;
+    if (spiking) {
+        SPK_CHECK(ctx, io->spikes != NULL, SPK_ERR_INVALID_ARGUMENT, "%s: spiking neurons need io.spikes", fn);
+        SPK_TRY(spk__check_tensor_any(ctx, io->spikes, "io.spikes", 3, c->seq));
+        c->spike_dtype = spk_tensor_dtype(io->spikes);
+    } else {
+        SPK_CHECK(ctx, io->spikes == NULL, SPK_ERR_INVALID_ARGUMENT,
+                  "%s: a leaky integrator readout has no spikes: io.spikes must be NULL", fn);
+        SPK_CHECK(ctx, io->membrane != NULL, SPK_ERR_INVALID_ARGUMENT,
+                  "%s: a leaky integrator readout needs io.membrane (its output)", fn);
+    }
+    if (io->membrane)
+        SPK_TRY(spk__check_tensor(ctx, io->membrane, "io.membrane", SPK_F32, 3, c->seq));
+    if (io->current) {
+        SPK_CHECK(ctx, cuba, SPK_ERR_INVALID_ARGUMENT,
+                  "%s: io.current is only for current-based kinds; this kind has no synaptic current", fn);
+        SPK_TRY(spk__check_tensor(ctx, io->current, "io.current", SPK_F32, 3, c->seq));
+    }
+    if (for_backward) {
+        SPK_CHECK(ctx, io->membrane != NULL, SPK_ERR_INVALID_ARGUMENT,
+                  "%s: backward needs the forward's io.membrane", fn);
+        SPK_CHECK(ctx, !cuba || io->current != NULL, SPK_ERR_INVALID_ARGUMENT,
+                  "%s: backward of a current-based kind needs the forward's io.current", fn);
+    }
+    lif_options(p, c->spike_dtype, c->options, sizeof c->options);
+fail:
+    return st;
+}
+
+spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_lif_io *io)
+{
+    spk_status st = SPK_OK;
+    lif_call c;
+    cl_kernel k;
+    SPK_TRY(check_forward(ctx, "spk_lif_forward", p, io, 0, &c));
+    SPK_TRY(spk__kernel_get(ctx, "lif.cl", c.options, "lif_forward", &k));
+    spk__buf x = spk__buf_of(io->input), coef = spk__buf_or(io->coef, io->input);
+    spk__buf si = spk__buf_or(io->state_in, io->input), so = spk__buf_or(io->state_out, io->input);
+    spk__buf sp = spk__buf_or(io->spikes, io->input), mem = spk__buf_or(io->membrane, io->input);
+    spk__buf cur = spk__buf_or(io->current, io->input);
+    cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N, refrac = p->refractory_steps;
+    cl_float vr = p->v_reset;
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_BUF(x), SPK_BUF(coef),
+                          SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
+                          SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_BUF(si),
+                          SPK_ARG(si.present), SPK_BUF(so), SPK_ARG(so.present), SPK_BUF(sp), SPK_ARG(sp.present),
+                          SPK_BUF(mem), SPK_ARG(mem.present), SPK_BUF(cur), SPK_ARG(cur.present)));
+    SPK_TRY(spk__launch_1d(ctx, k, c.B * c.N));
+fail:
+    return st;
+}
+
+spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk_lif_io *fwd,
+                            const spk_lif_grads *g)
+{
+    spk_status st = SPK_OK;
+    lif_call c;
+    cl_kernel k, kr;
+    spk_tensor *partial = NULL;
+    SPK_TRY(check_forward(ctx, "spk_lif_backward", p, fwd, 1, &c));
+    SPK_CHECK(ctx, g != NULL, SPK_ERR_NULL_POINTER, "spk_lif_backward: grads is NULL");
+    if (g->grad_spikes) {
+        SPK_CHECK(ctx, spk__lif_is_spiking(p->kind), SPK_ERR_INVALID_ARGUMENT,
+                  "spk_lif_backward: a leaky integrator readout has no spikes: grad_spikes must be NULL");
+        SPK_TRY(spk__check_tensor(ctx, g->grad_spikes, "grads.grad_spikes", SPK_F32, 3, c.seq));
+    }
+    if (g->grad_membrane)
+        SPK_TRY(spk__check_tensor(ctx, g->grad_membrane, "grads.grad_membrane", SPK_F32, 3, c.seq));
+    if (g->grad_state_out)
+        SPK_TRY(spk__check_tensor(ctx, g->grad_state_out, "grads.grad_state_out", SPK_F32, 3, c.state));
+    if (g->grad_input)
+        SPK_TRY(spk__check_tensor(ctx, g->grad_input, "grads.grad_input", SPK_F32, 3, c.seq));
+    if (g->grad_state_in)
+        SPK_TRY(spk__check_tensor(ctx, g->grad_state_in, "grads.grad_state_in", SPK_F32, 3, c.state));
+    if (g->grad_coef) {
+        SPK_TRY(spk__check_tensor(ctx, g->grad_coef, "grads.grad_coef", SPK_F32, 2, c.coef_shape));
+        SPK_TRY(spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){SPK_LIF_NCOEF, c.B, c.N}, &partial));
+    }
+    SPK_TRY(spk__kernel_get(ctx, "lif.cl", c.options, "lif_backward", &k));
+    const spk_tensor *any = fwd->input;
+    spk__buf x = spk__buf_of(fwd->input), coef = spk__buf_or(fwd->coef, any);
+    spk__buf si = spk__buf_or(fwd->state_in, any), sp = spk__buf_or(fwd->spikes, any);
+    spk__buf mem = spk__buf_of(fwd->membrane), cur = spk__buf_or(fwd->current, any);
+    spk__buf gs = spk__buf_or(g->grad_spikes, any), gv = spk__buf_or(g->grad_membrane, any);
+    spk__buf gso = spk__buf_or(g->grad_state_out, any), gx = spk__buf_or(g->grad_input, any);
+    spk__buf gsi = spk__buf_or(g->grad_state_in, any), part = spk__buf_or(partial, any);
+    cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N, refrac = p->refractory_steps;
+    cl_float vr = p->v_reset, sscale = p->surrogate_scale;
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_BUF(x), SPK_BUF(coef),
+                          SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
+                          SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_ARG(sscale),
+                          SPK_BUF(si), SPK_ARG(si.present), SPK_BUF(sp), SPK_BUF(mem), SPK_BUF(cur), SPK_BUF(gs),
+                          SPK_ARG(gs.present), SPK_BUF(gv), SPK_ARG(gv.present), SPK_BUF(gso), SPK_ARG(gso.present),
+                          SPK_BUF(gx), SPK_ARG(gx.present), SPK_BUF(gsi), SPK_ARG(gsi.present), SPK_ARG(part.mem),
+                          SPK_ARG(part.present)));
+    SPK_TRY(spk__launch_1d(ctx, k, c.B * c.N));
+    if (partial) {
+        SPK_TRY(spk__kernel_get(ctx, "lif.cl", c.options, "lif_reduce_coef", &kr));
+        spk__buf gc = spk__buf_of(g->grad_coef);
+        SPK_TRY(SPK_SET_ARGS(ctx, kr, SPK_ARG(B), SPK_ARG(N), SPK_ARG(part.mem), SPK_BUF(gc)));
+        SPK_TRY(spk__launch_1d(ctx, kr, (size_t)SPK_LIF_NCOEF * c.N));
+    }
+fail:
+    /* Releasing the scratch buffer is safe with work still queued: OpenCL
+     * keeps it alive until the kernels that use it have run. */
+    spk_tensor_free(partial);
+    return st;
+}

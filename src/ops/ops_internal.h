@@ -1,0 +1,34 @@
+/* Shared by the host side of every kernel. */
+#ifndef SPK_OPS_INTERNAL_H
+#define SPK_OPS_INTERNAL_H
+#include "tensor/tensor_internal.h"
+
+/* A tensor as kernel arguments: buffer, element offset, and whether it was
+ * given. Absent tensors pass a valid stand-in buffer that the kernel never
+ * touches (some drivers mishandle NULL buffer arguments). */
+typedef struct spk__buf {
+    cl_mem mem;
+    cl_ulong offset;
+    cl_int present;
+} spk__buf;
+
+static inline spk__buf spk__buf_of(const spk_tensor *t)
+{
+    return (spk__buf){t->buf, (cl_ulong)t->offset, 1};
+}
+
+static inline spk__buf spk__buf_or(const spk_tensor *t, const spk_tensor *stand_in)
+{
+    return t ? spk__buf_of(t) : (spk__buf){stand_in->buf, 0, 0};
+}
+
+/* Buffer and offset, as two kernel arguments. */
+#define SPK_BUF(b) SPK_ARG((b).mem), SPK_ARG((b).offset)
+
+int spk__lif_is_cuba(spk_neuron_kind k);
+int spk__lif_is_spiking(spk_neuron_kind k);
+
+/* Build each program's default variant (spk_context_warmup). */
+spk_status spk__lif_warmup(spk_context *ctx);
+spk_status spk__encode_warmup(spk_context *ctx);
+#endif
