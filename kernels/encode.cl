@@ -21,3 +21,16 @@ kernel void encode_poisson(int T, uint F, global const float *intensity, spk_off
         spikes[out_off + (spk_off_t)t * F + i] = (SPIKE_T)(u < p ? 1 : 0);
     }
 }
+
+/* Direct (current) encoding: the same analog input at every step,
+ * out[t, i] = gain * in[i]. */
+kernel void encode_direct(int T, uint F, global const float *in, spk_off_t in_off, float gain, global float *out,
+                          spk_off_t out_off)
+{
+    const uint i = (uint)get_global_id(0);
+    if (i >= F)
+        return;
+    const float v = gain * in[in_off + i];
+    for (int t = 0; t < T; t++)
+        out[out_off + (spk_off_t)t * F + i] = v;
+}

@@ -18,8 +18,8 @@ size_t spk_test_devices(char sel[][16], size_t cap);
 /* A context on device `sel`, with the disk cache under the build tree. */
 spk_context *spk_test_context(const char *sel, uint64_t seed);
 
-/* Run BODY once per device with `ctx` bound to a fresh context; the device
- * name is in `dev_name` for messages. */
+/* Run the following block once per device with `ctx` bound to a fresh
+ * context; spk_sel_[spk_d_] is the device's "p:d" selector. */
 #define SPK_FOR_EACH_DEVICE(ctx, seed)                                                          \
     char spk_sel_[SPK_TEST_MAX_DEVICES][16];                                                    \
     size_t spk_ndev_ = spk_test_devices(spk_sel_, SPK_TEST_MAX_DEVICES);                        \

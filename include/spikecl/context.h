@@ -64,7 +64,7 @@ typedef struct spk_context_options {
     const char *device;
     /** Directory of the on-disk program cache. NULL: SPIKECL_CACHE_DIR, else
      *  $XDG_CACHE_HOME/spikecl, else $HOME/.cache/spikecl. The value "off"
-     *  (here or in SPIKECL_CACHE_DIR) disables the disk cache. */
+     *  or "" (here or in SPIKECL_CACHE_DIR) disables the disk cache. */
     const char *cache_dir;
     /** Development switch: load the kernels/ sources (.cl, .clh) from this directory instead of
      *  the copies embedded at build time. NULL: SPIKECL_KERNEL_DIR, else embedded. */

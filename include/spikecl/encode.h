@@ -27,6 +27,14 @@ extern "C" {
 SPK_API spk_status spk_encode_poisson(spk_context *ctx, const spk_tensor *intensity, float gain, uint64_t stream,
                                       spk_tensor *spikes);
 
+/**
+ * Direct (current) encoding: out[t, i] = gain * x[i] at every step t, the
+ * analog input fed as a current.
+ * @param x    [B, F...] F32
+ * @param out  [T, B, F...] F32
+ */
+SPK_API spk_status spk_encode_direct(spk_context *ctx, const spk_tensor *x, float gain, spk_tensor *out);
+
 #ifdef __cplusplus
 }
 #endif

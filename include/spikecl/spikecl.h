@@ -32,5 +32,8 @@
 #include "spikecl/blas.h"
 #include "spikecl/neuron.h"
 #include "spikecl/encode.h"
+#include "spikecl/data.h"
+#include "spikecl/network.h"
+#include "spikecl/learn.h"
 
 #endif

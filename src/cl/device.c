@@ -71,7 +71,7 @@ static size_t enumerate(spk__device_ref *refs, size_t cap)
             continue;
         for (cl_uint d = 0; d < nd && d < MAX_DEVICES; d++) {
             if (n < cap)
-                refs[n] = (spk__device_ref){plats[p], devs[d], (int)p, (int)d};
+                refs[n] = (spk__device_ref){plats[p], devs[d], (int)p, (int)d, 0};
             n++;
         }
     }
@@ -133,8 +133,10 @@ spk_status spk__device_select(const char *selector, spk__device_ref *chosen)
     for (size_t i = 0; i < n; i++)
         spk__device_describe(refs[i].platform, refs[i].device, refs[i].platform_index, refs[i].device_index,
                              &infos[i]);
+    size_t def = default_index(infos, n);
     if (!selector || !*selector) {
-        *chosen = refs[default_index(infos, n)];
+        *chosen = refs[def];
+        chosen->is_default = 1;
         return SPK_OK;
     }
     int p = -1, d = -1;
@@ -143,6 +145,7 @@ spk_status spk__device_select(const char *selector, spk__device_ref *chosen)
         for (size_t i = 0; i < n; i++)
             if (refs[i].platform_index == p && refs[i].device_index == d) {
                 *chosen = refs[i];
+                chosen->is_default = i == def;
                 return SPK_OK;
             }
         return spk__error(NULL, SPK_ERR_NO_DEVICE, "device selector '%s': there is no device %d on platform %d "
@@ -160,6 +163,7 @@ spk_status spk__device_select(const char *selector, spk__device_ref *chosen)
                                      contains_nocase(infos[i].platform_name, selector);
         if (match) {
             *chosen = refs[i];
+            chosen->is_default = i == def;
             return SPK_OK;
         }
     }

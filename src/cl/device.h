@@ -7,6 +7,7 @@ typedef struct spk__device_ref {
     cl_device_id device;
     int platform_index;
     int device_index;
+    int is_default; /* set by spk__device_select */
 } spk__device_ref;
 
 /* Resolve a selector (NULL or "" for the default); errors go to the

@@ -6,8 +6,9 @@ spk_status spk_context_warmup(spk_context *ctx, size_t *n_programs)
     SPK_CHECK(ctx, ctx != NULL, SPK_ERR_NULL_POINTER, "spk_context_warmup: ctx is NULL");
     SPK_TRY(spk__lif_warmup(ctx));
     SPK_TRY(spk__encode_warmup(ctx));
+    SPK_TRY(spk__optim_warmup(ctx));
     if (n_programs)
-        *n_programs = 2;
+        *n_programs = 3;
 fail:
     return st;
 }

@@ -4,6 +4,15 @@
 
 int spk_cmd_devices(int argc, char **argv);
 int spk_cmd_demo(int argc, char **argv);
+int spk_cmd_train(int argc, char **argv);
+
+/* The CLI uses only the public API: its own try macro, same style. */
+#define CLI_TRY(expr)         \
+    do {                      \
+        st = (expr);          \
+        if (st != SPK_OK)     \
+            goto fail;        \
+    } while (0)
 
 /* Print "spikecl: <status name>: <detail>" for a failed call. */
 void spk_cli_report(const spk_context *ctx, spk_status st, const char *what);

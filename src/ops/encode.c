@@ -14,26 +14,34 @@ spk_status spk__encode_warmup(spk_context *ctx)
     return spk__program_get(ctx, "encode.cl", spike_options(SPK_F32), &prog);
 }
 
+/* Checks shared by the encoders: out is [T] followed by the input's shape. */
+static spk_status check_encode(spk_context *ctx, const char *fn, const spk_tensor *in, float gain,
+                               const spk_tensor *out)
+{
+    spk_status st = SPK_OK;
+    char got[96];
+    SPK_CHECK(ctx, ctx && in && out, SPK_ERR_NULL_POINTER, "%s: ctx, input or output is NULL", fn);
+    SPK_CHECK(ctx, in->ctx == ctx && out->ctx == ctx, SPK_ERR_CONTEXT, "%s: tensors belong to another context", fn);
+    SPK_CHECK(ctx, in->dtype == SPK_F32, SPK_ERR_DTYPE, "%s: the input must be f32", fn);
+    SPK_CHECK(ctx, gain >= 0.0f && isfinite(gain), SPK_ERR_INVALID_ARGUMENT,
+              "%s: gain must be finite and >= 0 (got %g)", fn, (double)gain);
+    int same = out->ndim == in->ndim + 1;
+    for (int i = 0; same && i < in->ndim; i++)
+        same = out->shape[i + 1] == in->shape[i];
+    SPK_CHECK(ctx, same, SPK_ERR_SHAPE, "%s: output %s must be [T] followed by the input shape", fn,
+              spk__shape_str(out, got, sizeof got));
+    SPK_CHECK(ctx, in->numel <= 0xffffffffu && out->shape[0] <= 0x7fffffff, SPK_ERR_SHAPE,
+              "%s: too many elements for the 32-bit counter", fn);
+fail:
+    return st;
+}
+
 spk_status spk_encode_poisson(spk_context *ctx, const spk_tensor *intensity, float gain, uint64_t stream,
                               spk_tensor *spikes)
 {
     spk_status st = SPK_OK;
     cl_kernel k;
-    char got[96];
-    SPK_CHECK(ctx, ctx && intensity && spikes, SPK_ERR_NULL_POINTER,
-              "spk_encode_poisson: ctx, intensity or spikes is NULL");
-    SPK_CHECK(ctx, intensity->ctx == ctx && spikes->ctx == ctx, SPK_ERR_CONTEXT,
-              "spk_encode_poisson: tensors belong to another context");
-    SPK_CHECK(ctx, intensity->dtype == SPK_F32, SPK_ERR_DTYPE, "spk_encode_poisson: intensity must be f32");
-    SPK_CHECK(ctx, gain >= 0.0f && isfinite(gain), SPK_ERR_INVALID_ARGUMENT,
-              "spk_encode_poisson: gain must be finite and >= 0 (got %g)", (double)gain);
-    int same = spikes->ndim == intensity->ndim + 1;
-    for (int i = 0; same && i < intensity->ndim; i++)
-        same = spikes->shape[i + 1] == intensity->shape[i];
-    SPK_CHECK(ctx, same, SPK_ERR_SHAPE, "spk_encode_poisson: spikes %s must be [T] followed by the intensity shape",
-              spk__shape_str(spikes, got, sizeof got));
-    SPK_CHECK(ctx, intensity->numel <= 0xffffffffu && spikes->shape[0] <= 0x7fffffff, SPK_ERR_SHAPE,
-              "spk_encode_poisson: too many elements for the 32-bit counter");
+    SPK_TRY(check_encode(ctx, "spk_encode_poisson", intensity, gain, spikes));
     SPK_TRY(spk__kernel_get(ctx, "encode.cl", spike_options(spikes->dtype), "encode_poisson", &k));
     cl_int T = (cl_int)spikes->shape[0];
     cl_uint F = (cl_uint)intensity->numel;
@@ -42,6 +50,22 @@ spk_status spk_encode_poisson(spk_context *ctx, const spk_tensor *intensity, flo
     spk__buf in = spk__buf_of(intensity), out = spk__buf_of(spikes);
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(F), SPK_BUF(in), SPK_ARG(gain), SPK_ARG(seed_lo),
                          SPK_ARG(seed_hi), SPK_ARG(stream_lo), SPK_ARG(stream_hi), SPK_BUF(out)));
+    SPK_TRY(spk__launch_1d(ctx, k, F));
+fail:
+    return st;
+}
+
+spk_status spk_encode_direct(spk_context *ctx, const spk_tensor *x, float gain, spk_tensor *out)
+{
+    spk_status st = SPK_OK;
+    cl_kernel k;
+    SPK_TRY(check_encode(ctx, "spk_encode_direct", x, gain, out));
+    SPK_CHECK(ctx, out->dtype == SPK_F32, SPK_ERR_DTYPE, "spk_encode_direct: the output must be f32");
+    SPK_TRY(spk__kernel_get(ctx, "encode.cl", spike_options(SPK_F32), "encode_direct", &k));
+    cl_int T = (cl_int)out->shape[0];
+    cl_uint F = (cl_uint)x->numel;
+    spk__buf in = spk__buf_of(x), o = spk__buf_of(out);
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(F), SPK_BUF(in), SPK_ARG(gain), SPK_BUF(o)));
     SPK_TRY(spk__launch_1d(ctx, k, F));
 fail:
     return st;

@@ -31,4 +31,5 @@ int spk__lif_is_spiking(spk_neuron_kind k);
 /* Build each program's default variant (spk_context_warmup). */
 spk_status spk__lif_warmup(spk_context *ctx);
 spk_status spk__encode_warmup(spk_context *ctx);
+spk_status spk__optim_warmup(spk_context *ctx);
 #endif

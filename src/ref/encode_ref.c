@@ -15,6 +15,13 @@ void spk_ref_encode_poisson(uint64_t seed, const float *intensity, size_t F, siz
     }
 }
 
+void spk_ref_encode_direct(const float *x, size_t F, size_t T, float gain, float *out)
+{
+    for (size_t t = 0; t < T; t++)
+        for (size_t i = 0; i < F; i++)
+            out[t * F + i] = gain * x[i];
+}
+
 void spk_ref_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha, const float *A,
                   const float *B, float beta, float *C)
 {

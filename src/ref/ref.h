@@ -47,10 +47,17 @@ spk_status spk_ref_lif_backward(const spk_lif_params *p, spk_ref_lif_mode mode, 
 /* Surrogate g(u) with scale k, as in MODELS.md. */
 float spk_ref_surrogate(spk_surrogate s, float u, float k);
 
+void spk_ref_encode_direct(const float *x, size_t F, size_t T, float gain, float *out);
 void spk_ref_encode_poisson(uint64_t seed, const float *intensity, size_t F, size_t T, float gain, uint64_t stream,
                             float *spikes);
 
 /* Row-major C = alpha op(A) op(B) + beta C, accumulated in double. */
 void spk_ref_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha, const float *A,
                   const float *B, float beta, float *C);
+
+/* One optimizer step on n elements (state arrays updated in place); step
+ * counts from 1. */
+void spk_ref_sgd_step(size_t n, float *x, const float *g, float *v, float lr, float momentum, float wd);
+void spk_ref_adam_step(size_t n, float *x, const float *g, float *m, float *v, float lr, float b1, float b2,
+                       float eps, float wd, int decoupled, long step);
 #endif

@@ -75,7 +75,7 @@ spk_status spk_tensor_create(spk_context *ctx, spk_dtype dtype, int ndim, const 
     t->dtype = dtype;
     t->ndim = ndim;
     memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
-    t->numel = t->capacity = numel;
+    t->numel = numel;
     *out = t;
     return SPK_OK;
 fail:
@@ -91,15 +91,14 @@ spk_status spk_tensor_view(spk_tensor *base, size_t offset, int ndim, const size
     SPK_CHECK(ctx, base && out, SPK_ERR_NULL_POINTER, "spk_tensor_view: base or out is NULL");
     *out = NULL;
     SPK_TRY(check_shape(ctx, "spk_tensor_view", ndim, shape, &numel));
-    SPK_CHECK(ctx, offset <= base->capacity && numel <= base->capacity - offset, SPK_ERR_SHAPE,
+    SPK_CHECK(ctx, offset <= base->numel && numel <= base->numel - offset, SPK_ERR_SHAPE,
               "spk_tensor_view: %zu elements at offset %zu do not fit in the %zu elements of the base tensor", numel,
-              offset, base->capacity);
+              offset, base->numel);
     spk_tensor *t = spk__calloc(1, sizeof *t);
     SPK_CHECK(ctx, t != NULL, SPK_ERR_OUT_OF_MEMORY, "spk_tensor_view: out of host memory");
     *t = *base;
     clRetainMemObject(t->buf);
     t->offset = base->offset + offset;
-    t->capacity = base->capacity - offset;
     t->ndim = ndim;
     memset(t->shape, 0, sizeof t->shape);
     memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);

@@ -6,7 +6,6 @@ struct spk_tensor {
     spk_context *ctx;
     cl_mem buf;     /* retained by every view */
     size_t offset;  /* in elements */
-    size_t capacity;/* elements available from offset to the end of the buffer */
     spk_dtype dtype;
     int ndim;
     size_t shape[SPK_MAX_DIMS];

@@ -1,0 +1,121 @@
+/**
+ * @file network.h
+ * Layers and networks.
+ *
+ * Two families of layers compose a network, as in the seed discussion ("a
+ * LIF cell wraps a forward layer"): synapse layers compute input currents
+ * (dense), neuron layers turn currents into spikes (LIF family) or read them
+ * out (leaky integrators). Every layer maps a whole sequence [T, B, ...] to a
+ * whole sequence: a dense layer runs one GEMM over T*B rows, a neuron layer
+ * one fused kernel with the time loop inside. Synaptic weights live with the
+ * post-synaptic layer.
+ */
+#ifndef SPIKECL_NETWORK_H
+#define SPIKECL_NETWORK_H
+
+#include <stdint.h>
+
+#include "spikecl/neuron.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct spk_layer spk_layer;
+typedef struct spk_network spk_network;
+
+/* ---- Layers --------------------------------------------------------- */
+
+typedef struct spk_dense_params {
+    size_t in_features;
+    size_t out_features;
+    int bias;          /**< 1: add a learned bias (default) */
+    float init_bound;  /**< weights and bias ~ U(-b, b); 0: b = 1/sqrt(in_features) (PyTorch's default) */
+    uint64_t seed;     /**< seed of the initial weights */
+} spk_dense_params;
+
+SPK_API spk_dense_params spk_dense_params_default(size_t in_features, size_t out_features);
+
+/** A fully connected synapse layer: y = x W^T + b, W [out, in]. Input [T, B, in...] with in... flattening to in_features. */
+SPK_API spk_status spk_dense_create(spk_context *ctx, const spk_dense_params *p, spk_layer **out);
+
+/**
+ * A layer of LIF-family neurons (see neuron.h) of any per-sample shape;
+ * its size comes from the previous layer when the network is built.
+ * Output: spikes for spiking kinds, the membrane for leaky-integrator kinds.
+ */
+SPK_API spk_status spk_neuron_layer_create(spk_context *ctx, const spk_lif_params *p, spk_layer **out);
+
+/** Free a layer not added to a network. Accepts NULL. */
+SPK_API void spk_layer_free(spk_layer *layer);
+
+/** A one-line description, e.g. "dense 784 -> 128 (bias)". */
+SPK_API const char *spk_layer_describe(const spk_layer *layer, char *buf, size_t cap);
+
+/* ---- Networks ------------------------------------------------------- */
+
+SPK_API spk_status spk_network_create(spk_context *ctx, spk_network **out);
+
+/** Free the network and every layer in it. Accepts NULL. */
+SPK_API void spk_network_free(spk_network *net);
+
+/** Append a layer; the network owns it from now on, also when this fails. */
+SPK_API spk_status spk_network_add(spk_network *net, spk_layer *layer);
+
+/**
+ * Declare that the input is the same at every time step (direct encoding):
+ * forward then takes [B, in_shape...] instead of [T, B, in_shape...], and the
+ * first layer (which must be a synapse layer, e.g. dense) computes its
+ * current once instead of T times. Call before spk_network_build.
+ */
+SPK_API spk_status spk_network_set_static_input(spk_network *net, int static_input);
+
+/**
+ * Fix the sequence length, batch size and per-sample input shape, check
+ * that every layer accepts its predecessor's output (the message names both
+ * layers when not), and allocate activations.
+ * @return SPK_OK, SPK_ERR_SHAPE, SPK_ERR_INVALID_ARGUMENT (empty network,
+ *         T or B zero), SPK_ERR_DEVICE_OUT_OF_MEMORY.
+ */
+SPK_API spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, const size_t *in_shape);
+
+/**
+ * Run the whole sequence. @p input is [T, B, in_shape...] F32 ([B,
+ * in_shape...] with a static input). Every
+ * neuron starts from rest: state is reset between calls.
+ * @param output  receives the last layer's output [T, B, out...], owned by the network
+ */
+SPK_API spk_status spk_network_forward(spk_network *net, const spk_tensor *input, const spk_tensor **output);
+
+/**
+ * Backpropagate through time from dL/d(output) after a forward. Parameter
+ * gradients are overwritten (not accumulated).
+ */
+SPK_API spk_status spk_network_backward(spk_network *net, const spk_tensor *grad_output);
+
+/** A learnable tensor and its gradient. */
+typedef struct spk_param {
+    spk_tensor *value;
+    spk_tensor *grad;
+    const char *name;   /**< e.g. "0.weight" */
+    int frozen;         /**< 1: optimizers leave it alone */
+} spk_param;
+
+SPK_API size_t spk_network_param_count(const spk_network *net);
+SPK_API spk_status spk_network_param(spk_network *net, size_t i, spk_param *out);
+/** Freeze or unfreeze parameter @p i. */
+SPK_API spk_status spk_network_freeze(spk_network *net, size_t i, int frozen);
+
+/** Apply the optimizer to every parameter that is not frozen (slot = parameter index). */
+struct spk_optimizer;
+SPK_API spk_status spk_network_step(spk_network *net, struct spk_optimizer *opt);
+
+SPK_API size_t spk_network_layer_count(const spk_network *net);
+SPK_API spk_layer *spk_network_layer(spk_network *net, size_t i);
+/** The output of layer @p i from the last forward (spikes or membrane) [T, B, ...]. */
+SPK_API const spk_tensor *spk_network_layer_output(const spk_network *net, size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,116 @@
+/* spikecl train: surrogate-gradient training of a spiking network on
+ * Fashion-MNIST (or any MNIST-format IDX data) from the command line. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/train_common.h"
+
+static void usage(void)
+{
+    printf("usage: spikecl train [options]\n\n"
+           "Trains a spiking network with surrogate gradients (BPTT) and prints the test accuracy after each epoch.\n\n"
+           "  --preset NAME      mlp (784-H-10 LIF, default) | mlp-fast (H=128, T=10: a quick demo)\n"
+           "  --epochs N         training epochs (preset default)\n"
+           "  --batch N          batch size (default 128)\n"
+           "  --steps T          time steps per sample (preset default)\n"
+           "  --hidden H         hidden neurons (preset default)\n"
+           "  --lr X             Adam learning rate (default 2e-3)\n"
+           "  --encoder E        direct (pixels as input current, default) | poisson (rate-coded spikes)\n"
+           "  --limit-train N    use only the first N training images (0: all)\n"
+           "  --limit-test N     use only the first N test images (0: all)\n"
+           "  --data DIR         directory of the IDX files (default %s)\n"
+           "  --device SEL       OpenCL device: p:d, gpu, cpu or a name substring (default: SPIKECL_DEVICE, else first GPU, else CPU)\n"
+           "  --seed N           seed of the weights, the shuffling and the encoder (default 1)\n",
+           SPK_FASHION_MNIST_DIR);
+}
+
+static int parse_size(const char *opt, const char *v, size_t lo, size_t hi, size_t *out)
+{
+    char *end = NULL;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (!*v || *end || x < lo || x > hi) {
+        fprintf(stderr, "spikecl train: %s expects an integer in %zu..%zu, got '%s'\n", opt, lo, hi, v);
+        return -1;
+    }
+    *out = (size_t)x;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, spk_train_config *c)
+{
+    spk_train_config_preset(c, "mlp");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage();
+            return 1;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "spikecl train: option %s needs a value (see --help)\n", a);
+            return -1;
+        }
+        const char *v = argv[++i];
+        size_t x = 0;
+        int bad = 0;
+        if (strcmp(a, "--preset") == 0) {
+            if (spk_train_config_preset(c, v) != 0) {
+                fprintf(stderr, "spikecl train: unknown preset '%s' (mlp, mlp-fast)\n", v);
+                return -1;
+            }
+        } else if (strcmp(a, "--epochs") == 0) {
+            bad = parse_size(a, v, 1, 100000, &c->epochs);
+        } else if (strcmp(a, "--batch") == 0) {
+            bad = parse_size(a, v, 1, 65536, &c->batch);
+        } else if (strcmp(a, "--steps") == 0) {
+            bad = parse_size(a, v, 1, 100000, &c->steps);
+        } else if (strcmp(a, "--hidden") == 0) {
+            bad = parse_size(a, v, 1, 1 << 20, &c->hidden);
+        } else if (strcmp(a, "--limit-train") == 0) {
+            bad = parse_size(a, v, 0, (size_t)1 << 40, &c->limit_train);
+        } else if (strcmp(a, "--limit-test") == 0) {
+            bad = parse_size(a, v, 0, (size_t)1 << 40, &c->limit_test);
+        } else if (strcmp(a, "--seed") == 0) {
+            bad = parse_size(a, v, 0, (size_t)-1, &x);
+            c->seed = x;
+        } else if (strcmp(a, "--lr") == 0) {
+            char *end = NULL;
+            c->lr = strtof(v, &end);
+            bad = !*v || *end || !(c->lr > 0.0f) || !isfinite(c->lr);
+            if (bad)
+                fprintf(stderr, "spikecl train: --lr expects a positive number, got '%s'\n", v);
+        } else if (strcmp(a, "--encoder") == 0) {
+            if (strcmp(v, "direct") == 0)
+                c->poisson = 0;
+            else if (strcmp(v, "poisson") == 0)
+                c->poisson = 1;
+            else {
+                fprintf(stderr, "spikecl train: --encoder is direct or poisson, not '%s'\n", v);
+                bad = 1;
+            }
+        } else if (strcmp(a, "--data") == 0) {
+            c->data_dir = v;
+        } else if (strcmp(a, "--device") == 0) {
+            c->device = v;
+        } else {
+            fprintf(stderr, "spikecl train: unknown option %s (see --help)\n", a);
+            return -1;
+        }
+        if (bad)
+            return -1;
+    }
+    return 0;
+}
+
+int spk_cmd_train(int argc, char **argv)
+{
+    spk_train_config c;
+    int pr = parse_args(argc, argv, &c);
+    if (pr)
+        return pr > 0 ? 0 : 2;
+    return spk_train_run(&c) == SPK_OK ? 0 : 1;
+}

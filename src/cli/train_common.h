@@ -1,0 +1,22 @@
+#ifndef SPK_CLI_TRAIN_COMMON_H
+#define SPK_CLI_TRAIN_COMMON_H
+#include <stdint.h>
+
+#include "spikecl/spikecl.h"
+
+typedef struct spk_train_config {
+    const char *preset;
+    size_t epochs, batch, steps, hidden;
+    size_t limit_train, limit_test; /* 0: all */
+    float lr;
+    int poisson;
+    uint64_t seed;
+    const char *data_dir, *device;
+} spk_train_config;
+
+/* Fill c with the named preset's defaults; -1 if there is no such preset. */
+int spk_train_config_preset(spk_train_config *c, const char *name);
+
+/* Load the data, build the network, train and evaluate, printing progress. */
+spk_status spk_train_run(const spk_train_config *c);
+#endif

@@ -1,0 +1,289 @@
+/* The training loop behind `spikecl train`: data, network, epochs,
+ * evaluation, progress. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/train_common.h"
+
+int spk_train_config_preset(spk_train_config *c, const char *name)
+{
+    spk_train_config base = {.preset = "mlp", .epochs = 3, .batch = 128, .steps = 25, .hidden = 256,
+                             .lr = 2e-3f, .seed = 1};
+    if (strcmp(name, "mlp") == 0) {
+        *c = base;
+        return 0;
+    }
+    if (strcmp(name, "mlp-fast") == 0) {
+        *c = base;
+        c->preset = "mlp-fast";
+        c->epochs = 1;
+        c->steps = 10;
+        c->hidden = 128;
+        return 0;
+    }
+    return -1;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Single-state LIF as in snnTorch's Leaky(beta=0.95) with the arctan surrogate. */
+static spk_lif_params hidden_neurons(void)
+{
+    spk_lif_params p = spk_lif_params_default(SPK_NEURON_LIF);
+    p.tau_mem = -1.0f / logf(0.95f);
+    p.surrogate = SPK_SURROGATE_ARCTAN;
+    p.surrogate_scale = 2.0f;
+    return p;
+}
+
+static spk_status build_network(spk_context *ctx, const spk_train_config *c, size_t in, size_t classes,
+                                spk_network **out)
+{
+    spk_status st = SPK_OK;
+    spk_network *net = NULL;
+    spk_layer *l = NULL;
+    spk_lif_params neurons = hidden_neurons();
+    spk_dense_params d1 = spk_dense_params_default(in, c->hidden), d2 = spk_dense_params_default(c->hidden, classes);
+    d1.seed = c->seed * 2 + 1;
+    d2.seed = c->seed * 2 + 2;
+    CLI_TRY(spk_network_create(ctx, &net));
+    /* Direct encoding feeds the same pixels at every step: the first layer computes once. */
+    CLI_TRY(spk_network_set_static_input(net, !c->poisson));
+    CLI_TRY(spk_dense_create(ctx, &d1, &l));
+    CLI_TRY(spk_network_add(net, l));
+    CLI_TRY(spk_neuron_layer_create(ctx, &neurons, &l));
+    CLI_TRY(spk_network_add(net, l));
+    CLI_TRY(spk_dense_create(ctx, &d2, &l));
+    CLI_TRY(spk_network_add(net, l));
+    CLI_TRY(spk_neuron_layer_create(ctx, &neurons, &l));
+    CLI_TRY(spk_network_add(net, l));
+    CLI_TRY(spk_network_build(net, c->steps, c->batch, 1, &in));
+    *out = net;
+    return SPK_OK;
+fail:
+    spk_network_free(net);
+    return st;
+}
+
+/* Progress on a terminal: one line redrawn; elsewhere a line per 10%. */
+static void progress(const char *what, size_t done, size_t total, double t0, int *last_decile)
+{
+    double el = now() - t0, rate = el > 0 ? (double)done / el : 0.0;
+    double eta = rate > 0 ? (double)(total - done) / rate : 0.0;
+    if (isatty(STDERR_FILENO)) {
+        int width = 30, fill = (int)((double)width * (double)done / (double)total);
+        fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu  %.0f img/s  ETA %.0fs ", what, fill,
+                "##############################", width - fill, "", done, total, rate, eta);
+        if (done == total)
+            fprintf(stderr, "\r%*s\r", 90, "");
+        fflush(stderr);
+    } else {
+        int decile = (int)(10 * done / total);
+        if (decile > *last_decile && done < total) {
+            *last_decile = decile;
+            printf("  %s %d%%: %zu/%zu images, %.0f img/s, ETA %.0fs\n", what, decile * 10, done, total, rate, eta);
+            fflush(stdout);
+        }
+    }
+}
+
+typedef struct batch_io {
+    float *host;        /* [B, F] pixels in [0, 1] */
+    uint8_t *labels;    /* [B] */
+    spk_tensor *pixels; /* [B, F] */
+    spk_tensor *input;  /* [T, B, F] encoded */
+    spk_tensor *grad;   /* [T, B, C] */
+    const spk_tensor *net_input; /* pixels (static input) or input */
+} batch_io;
+
+/* Copy samples idx[0..n) into the batch (zero padding past n) and encode. */
+static spk_status load_batch(spk_context *ctx, const spk_train_config *c, const spk_dataset *d, const size_t *idx,
+                             size_t n, uint64_t stream, batch_io *b)
+{
+    spk_status st = SPK_OK;
+    size_t F = d->rows * d->cols;
+    memset(b->host, 0, c->batch * F * sizeof *b->host);
+    memset(b->labels, 0, c->batch);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *img = d->images + idx[i] * F;
+        for (size_t f = 0; f < F; f++)
+            b->host[i * F + f] = (float)img[f] * (1.0f / 255.0f);
+        b->labels[i] = d->labels[idx[i]];
+    }
+    CLI_TRY(spk_tensor_upload(b->pixels, b->host, c->batch * F * sizeof *b->host));
+    if (c->poisson)
+        CLI_TRY(spk_encode_poisson(ctx, b->pixels, 1.0f, stream, b->input));
+    b->net_input = c->poisson ? b->input : b->pixels;
+fail:
+    return st;
+}
+
+static spk_status evaluate(spk_context *ctx, const spk_train_config *c, spk_network *net, const spk_dataset *test,
+                           size_t n_test, batch_io *b, double *accuracy)
+{
+    spk_status st = SPK_OK;
+    spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_COUNT);
+    size_t *idx = malloc(c->batch * sizeof *idx);
+    uint8_t *pred = malloc(c->batch);
+    size_t correct = 0;
+    if (!idx || !pred) {
+        st = SPK_ERR_OUT_OF_MEMORY;
+        goto fail;
+    }
+    for (size_t start = 0; start < n_test; start += c->batch) {
+        size_t n = n_test - start < c->batch ? n_test - start : c->batch;
+        for (size_t i = 0; i < n; i++)
+            idx[i] = start + i;
+        const spk_tensor *out;
+        CLI_TRY(load_batch(ctx, c, test, idx, n, (uint64_t)1 << 40 | start, b));
+        CLI_TRY(spk_network_forward(net, b->net_input, &out));
+        CLI_TRY(spk_predict(ctx, &lp, out, pred));
+        for (size_t i = 0; i < n; i++)
+            correct += pred[i] == test->labels[start + i];
+    }
+    *accuracy = (double)correct / (double)n_test;
+fail:
+    free(idx);
+    free(pred);
+    return st;
+}
+
+static void shuffle(size_t *idx, size_t n, uint64_t *state)
+{
+    for (size_t i = n; i > 1; i--) {
+        uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        size_t j = (size_t)(z % i), tmp = idx[i - 1];
+        idx[i - 1] = idx[j];
+        idx[j] = tmp;
+    }
+}
+
+spk_status spk_train_run(const spk_train_config *c)
+{
+    spk_status st = SPK_OK;
+    spk_dataset *train = NULL, *test = NULL;
+    spk_context *ctx = NULL;
+    spk_network *net = NULL;
+    spk_optimizer *opt = NULL;
+    batch_io b = {0};
+    size_t *order = NULL;
+    const char *stage = "loading the training set";
+    if ((st = spk_dataset_load_fashion_mnist(c->data_dir, "train", &train)) != SPK_OK)
+        goto fail;
+    stage = "loading the test set";
+    if ((st = spk_dataset_load_fashion_mnist(c->data_dir, "test", &test)) != SPK_OK)
+        goto fail;
+    size_t n_train = c->limit_train && c->limit_train < train->n ? c->limit_train : train->n;
+    size_t n_test = c->limit_test && c->limit_test < test->n ? c->limit_test : test->n;
+    size_t F = train->rows * train->cols, C = train->num_classes > test->num_classes ? train->num_classes
+                                                                                    : test->num_classes;
+    if (n_train < c->batch) {
+        fprintf(stderr, "spikecl train: %zu training images are fewer than one batch of %zu\n", n_train, c->batch);
+        st = SPK_ERR_INVALID_ARGUMENT;
+        goto done;
+    }
+    stage = "creating the OpenCL context";
+    spk_context_options o = spk_context_options_default();
+    o.device = c->device;
+    o.seed = c->seed;
+    if ((st = spk_context_create(&o, &ctx)) != SPK_OK)
+        goto fail;
+    spk_device_info info;
+    spk_context_device(ctx, &info);
+    printf("device %d:%d %s (%s)\n", info.platform_index, info.device_index, info.device_name, info.platform_name);
+    stage = "building the network";
+    if ((st = build_network(ctx, c, F, C, &net)) != SPK_OK)
+        goto fail;
+    printf("preset %s: T=%zu, batch %zu, %s encoding, Adam lr %g, %zu epochs, %zu training / %zu test images\n",
+           c->preset, c->steps, c->batch, c->poisson ? "Poisson" : "direct", (double)c->lr, c->epochs, n_train,
+           n_test);
+    for (size_t i = 0; i < spk_network_layer_count(net); i++) {
+        char desc[200];
+        printf("  layer %zu: %s\n", i, spk_layer_describe(spk_network_layer(net, i), desc, sizeof desc));
+    }
+    stage = "allocating the batch";
+    b.host = malloc(c->batch * F * sizeof *b.host);
+    b.labels = malloc(c->batch);
+    order = malloc(n_train * sizeof *order);
+    if (!b.host || !b.labels || !order) {
+        st = SPK_ERR_OUT_OF_MEMORY;
+        fprintf(stderr, "spikecl train: out of host memory\n");
+        goto done;
+    }
+    if ((st = spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){c->batch, F}, &b.pixels)) ||
+        (c->poisson && (st = spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){c->steps, c->batch, F}, &b.input))) ||
+        (st = spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){c->steps, c->batch, C}, &b.grad)))
+        goto fail;
+    spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
+    op.lr = c->lr;
+    stage = "creating the optimizer";
+    if ((st = spk_optimizer_create(ctx, &op, &opt)) != SPK_OK)
+        goto fail;
+    for (size_t i = 0; i < n_train; i++)
+        order[i] = i;
+    uint64_t shuffle_state = c->seed;
+    spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_COUNT);
+    size_t n_batches = n_train / c->batch; /* the last partial batch is dropped */
+    double t_train = now();
+    for (size_t epoch = 0; epoch < c->epochs; epoch++) {
+        shuffle(order, n_train, &shuffle_state);
+        double t0 = now(), loss_sum = 0.0;
+        size_t correct = 0;
+        int decile = 0;
+        char what[64];
+        snprintf(what, sizeof what, "epoch %zu/%zu", epoch + 1, c->epochs);
+        for (size_t bi = 0; bi < n_batches; bi++) {
+            const spk_tensor *out;
+            float loss = 0.0f;
+            size_t ok = 0;
+            stage = "training";
+            if ((st = load_batch(ctx, c, train, order + bi * c->batch, c->batch, epoch * n_batches + bi, &b)) ||
+                (st = spk_network_forward(net, b.net_input, &out)))
+                goto fail;
+            if ((st = spk_loss(ctx, &lp, out, b.labels, b.grad, &loss, &ok)) != SPK_OK) {
+                stage = st == SPK_ERR_NUMERIC ? "training (the loss diverged; lower --lr)" : "computing the loss";
+                goto fail;
+            }
+            if ((st = spk_network_backward(net, b.grad)) || (st = spk_network_step(net, opt)))
+                goto fail;
+            loss_sum += loss;
+            correct += ok;
+            progress(what, (bi + 1) * c->batch, n_batches * c->batch, t0, &decile);
+        }
+        double t_epoch = now() - t0, acc = 0.0;
+        stage = "evaluating";
+        if ((st = evaluate(ctx, c, net, test, n_test, &b, &acc)) != SPK_OK)
+            goto fail;
+        printf("epoch %zu/%zu: loss %.4f, train accuracy %.2f%%, test accuracy %.2f%%, %.1f s (%.0f img/s)\n",
+               epoch + 1, c->epochs, loss_sum / (double)n_batches,
+               100.0 * (double)correct / (double)(n_batches * c->batch), 100.0 * acc, t_epoch,
+               (double)(n_batches * c->batch) / t_epoch);
+        fflush(stdout);
+    }
+    printf("training took %.1f s\n", now() - t_train);
+    goto done;
+fail:
+    spk_cli_report(ctx, st, stage);
+done:
+    free(b.host), free(b.labels), free(order);
+    spk_tensor_free(b.pixels), spk_tensor_free(b.input), spk_tensor_free(b.grad);
+    spk_optimizer_free(opt);
+    spk_network_free(net);
+    spk_context_free(ctx);
+    spk_dataset_free(train);
+    spk_dataset_free(test);
+    return st;
+}

@@ -1,0 +1,181 @@
+/* Dense synapse layer: the current of all T steps in one GEMM over T*B rows.
+ *   forward   Y[TB, out] = X[TB, in] W^T + 1 b^T
+ *   backward  dW = dY^T X,  db = dY^T 1,  dX = dY W
+ * With a static input (the same X[B, in] at every step, as direct encoding
+ * gives) the product is computed once and broadcast over time, and the
+ * backward sums dY over time first: T times less GEMM work. */
+#include <math.h>
+#include <stdio.h>
+
+#include "core/rng.h"
+#include "nn/layer_internal.h"
+
+typedef struct dense {
+    spk_layer base;
+    spk_dense_params p;
+    spk_tensor *ones;    /* [rows, 1] of 1: bias as a rank-1 GEMM */
+    spk_tensor *ones_t;  /* [1, T] of 1: sums over time (static input) */
+    spk_tensor *y_once;  /* [B, out]: the product of a static input */
+} dense;
+
+enum { W = 0, BIAS = 1 };
+
+spk_dense_params spk_dense_params_default(size_t in_features, size_t out_features)
+{
+    spk_dense_params p = {in_features, out_features, 1, 0.0f, 0};
+    return p;
+}
+
+static spk_status dense_infer(spk_layer *l, int in_ndim, const size_t *in, int *out_ndim, size_t *out)
+{
+    dense *d = (dense *)l;
+    size_t n = 1;
+    for (int i = 0; i < in_ndim; i++)
+        n *= in[i];
+    if (n != d->p.in_features)
+        return spk__error(l->ctx, SPK_ERR_SHAPE, "expects %zu input features per sample, gets %zu", d->p.in_features,
+                          n);
+    *out_ndim = 1;
+    out[0] = d->p.out_features;
+    return SPK_OK;
+}
+
+static void dense_destroy(spk_layer *l)
+{
+    dense *d = (dense *)l;
+    spk_tensor_free(d->ones), spk_tensor_free(d->ones_t), spk_tensor_free(d->y_once);
+    d->ones = d->ones_t = d->y_once = NULL;
+}
+
+static spk_status ones(spk_context *ctx, size_t rows, size_t cols, spk_tensor **out)
+{
+    spk_status st = spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){rows, cols}, out);
+    return st == SPK_OK ? spk_tensor_fill_f32(*out, 1.0f) : st;
+}
+
+/* Rows of one GEMM: T*B, or B for a static input. */
+static size_t gemm_rows(const spk_layer *l)
+{
+    return l->static_input ? l->B : l->T * l->B;
+}
+
+static spk_status dense_prepare(spk_layer *l, size_t T, size_t B)
+{
+    spk_status st = SPK_OK;
+    dense *d = (dense *)l;
+    dense_destroy(l);
+    if (d->p.bias)
+        SPK_TRY(ones(l->ctx, gemm_rows(l), 1, &d->ones));
+    if (l->static_input) {
+        SPK_TRY(ones(l->ctx, 1, T, &d->ones_t));
+        SPK_TRY(spk_tensor_create(l->ctx, SPK_F32, 2, (size_t[2]){B, d->p.out_features}, &d->y_once));
+    }
+fail:
+    return st;
+}
+
+static spk_status dense_forward(spk_layer *l, const spk_tensor *in, spk_tensor *out)
+{
+    spk_status st = SPK_OK;
+    dense *d = (dense *)l;
+    size_t rows = gemm_rows(l);
+    spk_tensor *x = NULL, *y_view = NULL, *b = NULL, *y = d->y_once;
+    SPK_TRY(spk__view2d(in, rows, d->p.in_features, &x));
+    if (!l->static_input) {
+        SPK_TRY(spk__view2d(out, rows, d->p.out_features, &y_view));
+        y = y_view;
+    }
+    SPK_TRY(spk_gemm(0, 1, 1.0f, x, l->params[W], 0.0f, y));
+    if (d->p.bias) {
+        SPK_TRY(spk__view2d(l->params[BIAS], 1, d->p.out_features, &b));
+        SPK_TRY(spk_gemm(0, 0, 1.0f, d->ones, b, 1.0f, y));
+    }
+    if (l->static_input)
+        SPK_TRY(spk_encode_direct(l->ctx, d->y_once, 1.0f, out));
+fail:
+    spk_tensor_free(x), spk_tensor_free(y_view), spk_tensor_free(b);
+    return st;
+}
+
+static spk_status dense_backward(spk_layer *l, const spk_tensor *in, const spk_tensor *out,
+                                 const spk_tensor *grad_out, spk_tensor *grad_in)
+{
+    (void)out;
+    spk_status st = SPK_OK;
+    dense *d = (dense *)l;
+    size_t rows = gemm_rows(l);
+    spk_tensor *x = NULL, *dy = NULL, *dx = NULL, *db = NULL, *dy_t = NULL, *dy_sum = NULL;
+    SPK_TRY(spk__view2d(in, rows, d->p.in_features, &x));
+    if (l->static_input) {
+        /* dY summed over time: [1, T] x [T, B*out] -> [1, B*out], into y_once */
+        SPK_TRY(spk__view2d(grad_out, l->T, l->B * d->p.out_features, &dy_t));
+        SPK_TRY(spk__view2d(d->y_once, 1, l->B * d->p.out_features, &dy_sum));
+        SPK_TRY(spk_gemm(0, 0, 1.0f, d->ones_t, dy_t, 0.0f, dy_sum));
+        SPK_TRY(spk__view2d(d->y_once, rows, d->p.out_features, &dy));
+    } else {
+        SPK_TRY(spk__view2d(grad_out, rows, d->p.out_features, &dy));
+    }
+    SPK_TRY(spk_gemm(1, 0, 1.0f, dy, x, 0.0f, l->grads[W]));
+    if (d->p.bias) {
+        SPK_TRY(spk__view2d(l->grads[BIAS], d->p.out_features, 1, &db));
+        SPK_TRY(spk_gemm(1, 0, 1.0f, dy, d->ones, 0.0f, db));
+    }
+    if (grad_in) {
+        SPK_TRY(spk__view2d(grad_in, rows, d->p.in_features, &dx));
+        SPK_TRY(spk_gemm(0, 0, 1.0f, dy, l->params[W], 0.0f, dx));
+    }
+fail:
+    spk_tensor_free(x), spk_tensor_free(dy), spk_tensor_free(dx), spk_tensor_free(db);
+    spk_tensor_free(dy_t), spk_tensor_free(dy_sum);
+    return st;
+}
+
+static void dense_describe(const spk_layer *l, char *buf, size_t cap)
+{
+    const dense *d = (const dense *)l;
+    snprintf(buf, cap, "dense %zu -> %zu%s", d->p.in_features, d->p.out_features, d->p.bias ? " (bias)" : "");
+}
+
+static const spk__layer_vtable DENSE = {"dense", dense_infer, dense_prepare, dense_forward, dense_backward, 1,
+                                        dense_describe, dense_destroy};
+
+/* U(-bound, bound) from the layer's seed, generated on the host. */
+static spk_status init_uniform(spk_tensor *t, float bound, spk__rng *rng)
+{
+    size_t n = spk_tensor_numel(t);
+    float *h = spk__malloc(n * sizeof *h);
+    if (!h)
+        return spk__error(spk_tensor_context(t), SPK_ERR_OUT_OF_MEMORY, "dense layer: out of host memory");
+    for (size_t i = 0; i < n; i++)
+        h[i] = bound * (2.0f * spk__rng_uniform(rng) - 1.0f);
+    spk_status st = spk_tensor_upload(t, h, n * sizeof *h);
+    spk__free(h);
+    return st;
+}
+
+spk_status spk_dense_create(spk_context *ctx, const spk_dense_params *p, spk_layer **out)
+{
+    spk_status st = SPK_OK;
+    spk_layer *l = NULL;
+    SPK_CHECK(ctx, p != NULL, SPK_ERR_NULL_POINTER, "spk_dense_create: params is NULL");
+    SPK_CHECK(ctx, p->in_features > 0 && p->out_features > 0, SPK_ERR_INVALID_ARGUMENT,
+              "spk_dense_create: in_features and out_features must be > 0 (got %zu, %zu)", p->in_features,
+              p->out_features);
+    SPK_CHECK(ctx, p->init_bound >= 0.0f && isfinite(p->init_bound), SPK_ERR_INVALID_ARGUMENT,
+              "spk_dense_create: init_bound must be finite and >= 0");
+    SPK_TRY(spk__layer_alloc(ctx, &DENSE, sizeof(dense), &l));
+    dense *d = (dense *)l;
+    d->p = *p;
+    SPK_TRY(spk__layer_add_param(l, "weight", 2, (size_t[2]){p->out_features, p->in_features}));
+    if (p->bias)
+        SPK_TRY(spk__layer_add_param(l, "bias", 1, (size_t[1]){p->out_features}));
+    float bound = p->init_bound > 0.0f ? p->init_bound : 1.0f / sqrtf((float)p->in_features);
+    spk__rng rng = spk__rng_seed(p->seed);
+    for (size_t i = 0; i < l->n_params; i++)
+        SPK_TRY(init_uniform(l->params[i], bound, &rng));
+    *out = l;
+    return SPK_OK;
+fail:
+    spk_layer_free(l);
+    return st;
+}

@@ -1,0 +1,49 @@
+/* The layer vtable: every layer type fills one. Optional members are NULL. */
+#ifndef SPK_LAYER_INTERNAL_H
+#define SPK_LAYER_INTERNAL_H
+
+#include "tensor/tensor_internal.h"
+
+#define SPK_LAYER_MAX_PARAMS 4
+
+typedef struct spk__layer_vtable {
+    const char *type;
+    /* Per-sample output shape for a per-sample input shape; the message
+     * says what the layer expected. */
+    spk_status (*infer_shape)(spk_layer *l, int in_ndim, const size_t *in, int *out_ndim, size_t *out);
+    /* Allocate what forward keeps for backward, for T steps of B samples. */
+    spk_status (*prepare)(spk_layer *l, size_t T, size_t B);
+    spk_status (*forward)(spk_layer *l, const spk_tensor *in, spk_tensor *out);
+    /* grad_in may be NULL (first layer): skip the input gradient. */
+    spk_status (*backward)(spk_layer *l, const spk_tensor *in, const spk_tensor *out, const spk_tensor *grad_out,
+                           spk_tensor *grad_in);
+    /* 1 if the layer accepts a time-invariant input [B, ...] (see static_input). */
+    int accepts_static_input;
+    void (*describe)(const spk_layer *l, char *buf, size_t cap);
+    void (*destroy)(spk_layer *l); /* free the type's own members, not the base */
+} spk__layer_vtable;
+
+struct spk_layer {
+    const spk__layer_vtable *vt;
+    spk_context *ctx;
+    size_t n_params;
+    spk_tensor *params[SPK_LAYER_MAX_PARAMS];
+    spk_tensor *grads[SPK_LAYER_MAX_PARAMS];
+    const char *param_names[SPK_LAYER_MAX_PARAMS];
+    int frozen[SPK_LAYER_MAX_PARAMS];
+    size_t in_numel, out_numel; /* per sample, known after build */
+    size_t T, B;
+    int static_input; /* first layer of a network fed one input for all steps: in is [B, ...] */
+};
+
+/* Allocate a zeroed layer of `size` bytes (a struct starting with spk_layer). */
+spk_status spk__layer_alloc(spk_context *ctx, const spk__layer_vtable *vt, size_t size, spk_layer **out);
+
+/* Register a parameter of the given shape with a gradient of the same shape. */
+spk_status spk__layer_add_param(spk_layer *l, const char *name, int ndim, const size_t *shape);
+
+/* A [rows, cols] view of t (whose element count must be rows * cols). */
+spk_status spk__view2d(const spk_tensor *t, size_t rows, size_t cols, spk_tensor **out);
+/* A [T, B, n] view of t. */
+spk_status spk__view3d(const spk_tensor *t, size_t T, size_t B, size_t n, spk_tensor **out);
+#endif

@@ -1,0 +1,275 @@
+/* A network: layers in order, their activations, and backpropagation
+ * through the whole sequence layer by layer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/layer_internal.h"
+
+#define MAX_LAYERS 64
+#define MAX_PARAMS (MAX_LAYERS * SPK_LAYER_MAX_PARAMS)
+
+struct spk_network {
+    spk_context *ctx;
+    size_t n;
+    spk_layer *layers[MAX_LAYERS];
+    spk_tensor *acts[MAX_LAYERS];  /* output of layer i, [T, B, ...] */
+    spk_tensor *grads[MAX_LAYERS]; /* dL/d(output of layer i), for i < n-1 */
+    const spk_tensor *input;       /* of the last forward, for backward */
+    int built;
+    int static_input;
+    size_t T, B, in_numel;
+    char param_names[MAX_PARAMS][48];
+};
+
+spk_status spk_network_create(spk_context *ctx, spk_network **out)
+{
+    spk_status st = SPK_OK;
+    SPK_CHECK(ctx, ctx && out, SPK_ERR_NULL_POINTER, "spk_network_create: ctx or out is NULL");
+    *out = spk__calloc(1, sizeof **out);
+    SPK_CHECK(ctx, *out != NULL, SPK_ERR_OUT_OF_MEMORY, "spk_network_create: out of host memory");
+    (*out)->ctx = ctx;
+fail:
+    return st;
+}
+
+static void free_activations(spk_network *net)
+{
+    for (size_t i = 0; i < net->n; i++) {
+        spk_tensor_free(net->acts[i]);
+        spk_tensor_free(net->grads[i]);
+        net->acts[i] = net->grads[i] = NULL;
+    }
+    net->built = 0;
+}
+
+void spk_network_free(spk_network *net)
+{
+    if (!net)
+        return;
+    free_activations(net);
+    for (size_t i = 0; i < net->n; i++)
+        spk_layer_free(net->layers[i]);
+    spk__free(net);
+}
+
+spk_status spk_network_add(spk_network *net, spk_layer *layer)
+{
+    spk_status st = SPK_OK;
+    spk_context *ctx = net ? net->ctx : NULL;
+    SPK_CHECK(ctx, net && layer, SPK_ERR_NULL_POINTER, "spk_network_add: net or layer is NULL");
+    SPK_CHECK(ctx, layer->ctx == net->ctx, SPK_ERR_CONTEXT, "spk_network_add: the layer belongs to another context");
+    SPK_CHECK(ctx, net->n < MAX_LAYERS, SPK_ERR_INVALID_ARGUMENT, "spk_network_add: more than %d layers",
+              MAX_LAYERS);
+    free_activations(net);
+    net->layers[net->n++] = layer;
+    return SPK_OK;
+fail:
+    spk_layer_free(layer);
+    return st;
+}
+
+spk_status spk_network_set_static_input(spk_network *net, int static_input)
+{
+    if (!net)
+        return spk__error(NULL, SPK_ERR_NULL_POINTER, "spk_network_set_static_input: net is NULL");
+    free_activations(net);
+    net->static_input = static_input != 0;
+    return SPK_OK;
+}
+
+spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, const size_t *in_shape)
+{
+    spk_status st = SPK_OK;
+    spk_context *ctx = net ? net->ctx : NULL;
+    SPK_CHECK(ctx, net && in_shape, SPK_ERR_NULL_POINTER, "spk_network_build: net or in_shape is NULL");
+    SPK_CHECK(ctx, net->n > 0, SPK_ERR_INVALID_ARGUMENT, "spk_network_build: the network has no layer");
+    SPK_CHECK(ctx, T > 0 && B > 0, SPK_ERR_INVALID_ARGUMENT, "spk_network_build: T and B must be > 0 (got %zu, %zu)",
+              T, B);
+    SPK_CHECK(ctx, in_ndim >= 1 && in_ndim <= SPK_MAX_DIMS - 2, SPK_ERR_INVALID_ARGUMENT,
+              "spk_network_build: the per-sample input must have 1..%d dimensions", SPK_MAX_DIMS - 2);
+    free_activations(net);
+    char first[160];
+    SPK_CHECK(ctx, !net->static_input || net->layers[0]->vt->accepts_static_input, SPK_ERR_INVALID_ARGUMENT,
+              "spk_network_build: a static input needs a synapse layer first, not %s",
+              spk_layer_describe(net->layers[0], first, sizeof first));
+    for (size_t i = 0; i < net->n; i++)
+        net->layers[i]->static_input = net->static_input && i == 0;
+    int ndim = in_ndim;
+    size_t shape[SPK_MAX_DIMS];
+    memcpy(shape, in_shape, (size_t)in_ndim * sizeof *shape);
+    net->in_numel = 1;
+    for (int i = 0; i < in_ndim; i++)
+        net->in_numel *= in_shape[i];
+    char here[160], prev[200];
+    snprintf(prev, sizeof prev, "the network input");
+    for (size_t i = 0; i < net->n; i++) {
+        spk_layer *l = net->layers[i];
+        int out_ndim = 0;
+        size_t out[SPK_MAX_DIMS];
+        spk_layer_describe(l, here, sizeof here);
+        size_t in_numel = 1;
+        for (int k = 0; k < ndim; k++)
+            in_numel *= shape[k];
+        if (l->vt->infer_shape(l, ndim, shape, &out_ndim, out) != SPK_OK) {
+            char why[512];
+            spk__copy_str(why, sizeof why, spk_context_last_error(ctx));
+            const char *detail = strstr(why, ": ") ? strstr(why, ": ") + 2 : why;
+            SPK_CHECK(ctx, 0, SPK_ERR_SHAPE, "layer %zu (%s) does not accept %s: it %s", i, here, prev, detail);
+        }
+        l->in_numel = in_numel;
+        l->out_numel = 1;
+        for (int k = 0; k < out_ndim; k++)
+            l->out_numel *= out[k];
+        l->T = T, l->B = B;
+        if (l->vt->prepare)
+            SPK_TRY(l->vt->prepare(l, T, B));
+        size_t act_shape[SPK_MAX_DIMS] = {T, B};
+        memcpy(act_shape + 2, out, (size_t)out_ndim * sizeof *out);
+        SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->acts[i]));
+        if (i + 1 < net->n)
+            SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->grads[i]));
+        snprintf(prev, sizeof prev, "the output of layer %zu (%s)", i, here);
+        ndim = out_ndim;
+        memcpy(shape, out, (size_t)out_ndim * sizeof *out);
+    }
+    net->T = T, net->B = B;
+    net->built = 1;
+    return SPK_OK;
+fail:
+    if (net)
+        free_activations(net);
+    return st;
+}
+
+spk_status spk_network_forward(spk_network *net, const spk_tensor *input, const spk_tensor **output)
+{
+    spk_status st = SPK_OK;
+    spk_context *ctx = net ? net->ctx : NULL;
+    char got[96];
+    SPK_CHECK(ctx, net && input, SPK_ERR_NULL_POINTER, "spk_network_forward: net or input is NULL");
+    SPK_CHECK(ctx, net->built, SPK_ERR_INVALID_ARGUMENT, "spk_network_forward: call spk_network_build first");
+    if (net->static_input)
+        SPK_CHECK(ctx, spk_tensor_ndim(input) >= 2 && spk_tensor_dim(input, 0) == net->B &&
+                           spk_tensor_numel(input) == net->B * net->in_numel,
+                  SPK_ERR_SHAPE, "spk_network_forward: static input %s is not [B=%zu, %zu features]",
+                  spk__shape_str(input, got, sizeof got), net->B, net->in_numel);
+    else
+        SPK_CHECK(ctx, spk_tensor_ndim(input) >= 3 && spk_tensor_dim(input, 0) == net->T &&
+                           spk_tensor_dim(input, 1) == net->B &&
+                           spk_tensor_numel(input) == net->T * net->B * net->in_numel,
+                  SPK_ERR_SHAPE, "spk_network_forward: input %s is not [T=%zu, B=%zu, %zu features]",
+                  spk__shape_str(input, got, sizeof got), net->T, net->B, net->in_numel);
+    SPK_CHECK(ctx, spk_tensor_dtype(input) == SPK_F32, SPK_ERR_DTYPE, "spk_network_forward: input must be f32");
+    for (size_t i = 0; i < net->n; i++) {
+        spk_layer *l = net->layers[i];
+        SPK_TRY(l->vt->forward(l, i ? net->acts[i - 1] : input, net->acts[i]));
+    }
+    net->input = input;
+    if (output)
+        *output = net->acts[net->n - 1];
+fail:
+    return st;
+}
+
+spk_status spk_network_backward(spk_network *net, const spk_tensor *grad_output)
+{
+    spk_status st = SPK_OK;
+    spk_context *ctx = net ? net->ctx : NULL;
+    SPK_CHECK(ctx, net && grad_output, SPK_ERR_NULL_POINTER, "spk_network_backward: net or grad_output is NULL");
+    SPK_CHECK(ctx, net->input != NULL, SPK_ERR_INVALID_ARGUMENT, "spk_network_backward: no forward to go back through");
+    const spk_tensor *last = net->acts[net->n - 1];
+    SPK_CHECK(ctx, spk_tensor_numel(grad_output) == spk_tensor_numel(last) && spk_tensor_dtype(grad_output) == SPK_F32,
+              SPK_ERR_SHAPE, "spk_network_backward: grad_output must be f32 with the output's %zu elements",
+              spk_tensor_numel(last));
+    for (size_t i = net->n; i-- > 0;) {
+        spk_layer *l = net->layers[i];
+        const spk_tensor *gout = i + 1 == net->n ? grad_output : net->grads[i];
+        SPK_TRY(l->vt->backward(l, i ? net->acts[i - 1] : net->input, net->acts[i], gout,
+                                i ? net->grads[i - 1] : NULL));
+    }
+fail:
+    return st;
+}
+
+/* Parameter i in network order: layer by layer, each layer's in its order. */
+static spk_layer *param_owner(const spk_network *net, size_t i, size_t *local, size_t *layer_index)
+{
+    for (size_t k = 0; k < net->n; k++) {
+        if (i < net->layers[k]->n_params) {
+            *local = i;
+            *layer_index = k;
+            return net->layers[k];
+        }
+        i -= net->layers[k]->n_params;
+    }
+    return NULL;
+}
+
+size_t spk_network_param_count(const spk_network *net)
+{
+    size_t n = 0;
+    for (size_t k = 0; net && k < net->n; k++)
+        n += net->layers[k]->n_params;
+    return n;
+}
+
+spk_status spk_network_param(spk_network *net, size_t i, spk_param *out)
+{
+    spk_status st = SPK_OK;
+    spk_context *ctx = net ? net->ctx : NULL;
+    size_t local = 0, li = 0;
+    SPK_CHECK(ctx, net && out, SPK_ERR_NULL_POINTER, "spk_network_param: net or out is NULL");
+    spk_layer *l = param_owner(net, i, &local, &li);
+    SPK_CHECK(ctx, l != NULL, SPK_ERR_INVALID_ARGUMENT, "spk_network_param: index %zu >= %zu parameters", i,
+              spk_network_param_count(net));
+    if (i < MAX_PARAMS)
+        snprintf(net->param_names[i], sizeof net->param_names[i], "%zu.%s", li, l->param_names[local]);
+    *out = (spk_param){l->params[local], l->grads[local], net->param_names[i], l->frozen[local]};
+fail:
+    return st;
+}
+
+spk_status spk_network_freeze(spk_network *net, size_t i, int frozen)
+{
+    spk_status st = SPK_OK;
+    spk_context *ctx = net ? net->ctx : NULL;
+    size_t local = 0, li = 0;
+    SPK_CHECK(ctx, net != NULL, SPK_ERR_NULL_POINTER, "spk_network_freeze: net is NULL");
+    spk_layer *l = param_owner(net, i, &local, &li);
+    SPK_CHECK(ctx, l != NULL, SPK_ERR_INVALID_ARGUMENT, "spk_network_freeze: index %zu >= %zu parameters", i,
+              spk_network_param_count(net));
+    l->frozen[local] = frozen != 0;
+fail:
+    return st;
+}
+
+spk_status spk_network_step(spk_network *net, spk_optimizer *opt)
+{
+    spk_status st = SPK_OK;
+    spk_context *ctx = net ? net->ctx : NULL;
+    SPK_CHECK(ctx, net && opt, SPK_ERR_NULL_POINTER, "spk_network_step: net or optimizer is NULL");
+    size_t n = spk_network_param_count(net);
+    for (size_t i = 0; i < n; i++) {
+        spk_param p;
+        SPK_TRY(spk_network_param(net, i, &p));
+        if (!p.frozen)
+            SPK_TRY(spk_optimizer_apply(opt, i, p.value, p.grad));
+    }
+fail:
+    return st;
+}
+
+size_t spk_network_layer_count(const spk_network *net)
+{
+    return net ? net->n : 0;
+}
+
+spk_layer *spk_network_layer(spk_network *net, size_t i)
+{
+    return net && i < net->n ? net->layers[i] : NULL;
+}
+
+const spk_tensor *spk_network_layer_output(const spk_network *net, size_t i)
+{
+    return net && i < net->n ? net->acts[i] : NULL;
+}
