@@ -35,5 +35,6 @@
 #include "spikecl/data.h"
 #include "spikecl/network.h"
 #include "spikecl/learn.h"
+#include "spikecl/checkpoint.h"
 
 #endif

@@ -25,7 +25,8 @@ static void usage(void)
            "  --limit-test N     use only the first N test images (0: all)\n"
            "  --data DIR         directory of the IDX files (default %s)\n"
            "  --device SEL       OpenCL device: p:d, gpu, cpu or a name substring (default: SPIKECL_DEVICE, else first GPU, else CPU)\n"
-           "  --seed N           seed of the weights, the shuffling and the encoder (default 1)\n",
+           "  --seed N           seed of the weights, the shuffling and the encoder (default 1)\n"
+           "  --out FILE         write a checkpoint after every epoch (atomically; see 'spikecl eval')\n",
            SPK_FASHION_MNIST_DIR);
 }
 
@@ -34,7 +35,7 @@ static int parse_size(const char *opt, const char *v, size_t lo, size_t hi, size
     char *end = NULL;
     unsigned long long x = strtoull(v, &end, 10);
     if (!*v || *end || x < lo || x > hi) {
-        fprintf(stderr, "spikecl train: %s expects an integer in %zu..%zu, got '%s'\n", opt, lo, hi, v);
+        fprintf(stderr, "spikecl: %s expects an integer in %zu..%zu, got '%s'\n", opt, lo, hi, v);
         return -1;
     }
     *out = (size_t)x;
@@ -96,6 +97,8 @@ static int parse_args(int argc, char **argv, spk_train_config *c)
             c->data_dir = v;
         } else if (strcmp(a, "--device") == 0) {
             c->device = v;
+        } else if (strcmp(a, "--out") == 0) {
+            c->checkpoint = v;
         } else {
             fprintf(stderr, "spikecl train: unknown option %s (see --help)\n", a);
             return -1;
@@ -113,4 +116,52 @@ int spk_cmd_train(int argc, char **argv)
     if (pr)
         return pr > 0 ? 0 : 2;
     return spk_train_run(&c) == SPK_OK ? 0 : 1;
+}
+
+static void eval_usage(void)
+{
+    printf("usage: spikecl eval --checkpoint FILE [--data DIR] [--device SEL] [--batch N] [--limit-test N]\n\n"
+           "Rebuilds the network a checkpoint of 'spikecl train --out' describes, loads its parameters and prints\n"
+           "the test accuracy.\n");
+}
+
+int spk_cmd_eval(int argc, char **argv)
+{
+    spk_train_config c;
+    spk_train_config_preset(&c, "mlp");
+    c.checkpoint = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            eval_usage();
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "spikecl eval: option %s needs a value (see --help)\n", a);
+            return 2;
+        }
+        const char *v = argv[++i];
+        int bad = 0;
+        if (strcmp(a, "--checkpoint") == 0)
+            c.checkpoint = v;
+        else if (strcmp(a, "--data") == 0)
+            c.data_dir = v;
+        else if (strcmp(a, "--device") == 0)
+            c.device = v;
+        else if (strcmp(a, "--batch") == 0)
+            bad = parse_size(a, v, 1, 65536, &c.batch);
+        else if (strcmp(a, "--limit-test") == 0)
+            bad = parse_size(a, v, 0, (size_t)1 << 40, &c.limit_test);
+        else {
+            fprintf(stderr, "spikecl eval: unknown option %s (see --help)\n", a);
+            return 2;
+        }
+        if (bad)
+            return 2;
+    }
+    if (!c.checkpoint) {
+        fprintf(stderr, "spikecl eval: --checkpoint FILE is required\n");
+        return 2;
+    }
+    return spk_eval_run(&c) == SPK_OK ? 0 : 1;
 }

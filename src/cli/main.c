@@ -13,6 +13,7 @@ typedef struct command {
 static const command COMMANDS[] = {
     {"devices", spk_cmd_devices, "list OpenCL platforms and devices; * marks the default"},
     {"train", spk_cmd_train, "train a spiking network on Fashion-MNIST with surrogate gradients"},
+    {"eval", spk_cmd_eval, "evaluate a checkpoint written by 'spikecl train --out'"},
     {"demo", spk_cmd_demo, "drive a LIF layer with Poisson input and print spike counts"},
 };
 

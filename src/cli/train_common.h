@@ -12,6 +12,7 @@ typedef struct spk_train_config {
     int poisson;
     uint64_t seed;
     const char *data_dir, *device;
+    const char *checkpoint; /* train: written after each epoch; eval: read */
 } spk_train_config;
 
 /* Fill c with the named preset's defaults; -1 if there is no such preset. */
@@ -19,4 +20,7 @@ int spk_train_config_preset(spk_train_config *c, const char *name);
 
 /* Load the data, build the network, train and evaluate, printing progress. */
 spk_status spk_train_run(const spk_train_config *c);
+
+/* Evaluate the checkpoint c->checkpoint on the test set. */
+spk_status spk_eval_run(const spk_train_config *c);
 #endif

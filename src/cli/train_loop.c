@@ -29,6 +29,24 @@ int spk_train_config_preset(spk_train_config *c, const char *name)
     return -1;
 }
 
+/* The architecture text stored in checkpoints: what eval needs to rebuild
+ * the network. */
+static void format_arch(const spk_train_config *c, size_t in, size_t classes, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "spikecl-mlp preset=%s steps=%zu hidden=%zu inputs=%zu classes=%zu encoder=%s", c->preset,
+             c->steps, c->hidden, in, classes, c->poisson ? "poisson" : "direct");
+}
+
+static int parse_arch(const char *text, spk_train_config *c, size_t *in, size_t *classes)
+{
+    char preset[32], encoder[16];
+    if (sscanf(text, "spikecl-mlp preset=%31s steps=%zu hidden=%zu inputs=%zu classes=%zu encoder=%15s", preset,
+               &c->steps, &c->hidden, in, classes, encoder) != 6)
+        return -1;
+    c->poisson = strcmp(encoder, "poisson") == 0;
+    return c->steps > 0 && c->hidden > 0 && *in > 0 && *classes > 0 && *classes <= 256 ? 0 : -1;
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -272,6 +290,14 @@ spk_status spk_train_run(const spk_train_config *c)
                100.0 * (double)correct / (double)(n_batches * c->batch), 100.0 * acc, t_epoch,
                (double)(n_batches * c->batch) / t_epoch);
         fflush(stdout);
+        if (c->checkpoint) {
+            char arch[256];
+            format_arch(c, F, C, arch, sizeof arch);
+            stage = "writing the checkpoint";
+            if ((st = spk_checkpoint_save(net, c->checkpoint, arch)) != SPK_OK)
+                goto fail;
+            printf("checkpoint written to %s\n", c->checkpoint);
+        }
     }
     printf("training took %.1f s\n", now() - t_train);
     goto done;
@@ -284,6 +310,76 @@ done:
     spk_network_free(net);
     spk_context_free(ctx);
     spk_dataset_free(train);
+    spk_dataset_free(test);
+    return st;
+}
+
+spk_status spk_eval_run(const spk_train_config *cfg)
+{
+    spk_status st = SPK_OK;
+    spk_train_config c = *cfg;
+    spk_dataset *test = NULL;
+    spk_context *ctx = NULL;
+    spk_network *net = NULL;
+    batch_io b = {0};
+    char arch[256];
+    size_t F = 0, C = 0;
+    const char *stage = "reading the checkpoint";
+    if ((st = spk_checkpoint_arch(c.checkpoint, arch, sizeof arch)) != SPK_OK)
+        goto fail;
+    if (parse_arch(arch, &c, &F, &C) != 0) {
+        fprintf(stderr, "spikecl eval: %s describes an architecture this version cannot build: '%s'\n", c.checkpoint,
+                arch);
+        st = SPK_ERR_CORRUPT;
+        goto done;
+    }
+    stage = "loading the test set";
+    if ((st = spk_dataset_load_fashion_mnist(c.data_dir, "test", &test)) != SPK_OK)
+        goto fail;
+    if (test->rows * test->cols != F) {
+        fprintf(stderr, "spikecl eval: the checkpoint expects %zu inputs, the data has %zux%zu\n", F, test->rows,
+                test->cols);
+        st = SPK_ERR_SHAPE;
+        goto done;
+    }
+    stage = "creating the OpenCL context";
+    spk_context_options o = spk_context_options_default();
+    o.device = c.device;
+    o.seed = c.seed;
+    if ((st = spk_context_create(&o, &ctx)) != SPK_OK)
+        goto fail;
+    stage = "building the network";
+    if ((st = build_network(ctx, &c, F, C, &net)) != SPK_OK)
+        goto fail;
+    stage = "loading the checkpoint";
+    if ((st = spk_checkpoint_load(net, c.checkpoint)) != SPK_OK)
+        goto fail;
+    b.host = malloc(c.batch * F * sizeof *b.host);
+    b.labels = malloc(c.batch);
+    if (!b.host || !b.labels) {
+        st = SPK_ERR_OUT_OF_MEMORY;
+        fprintf(stderr, "spikecl eval: out of host memory\n");
+        goto done;
+    }
+    stage = "allocating the batch";
+    if ((st = spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){c.batch, F}, &b.pixels)) ||
+        (c.poisson && (st = spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){c.steps, c.batch, F}, &b.input))))
+        goto fail;
+    size_t n_test = c.limit_test && c.limit_test < test->n ? c.limit_test : test->n;
+    double acc = 0.0, t0 = now();
+    stage = "evaluating";
+    if ((st = evaluate(ctx, &c, net, test, n_test, &b, &acc)) != SPK_OK)
+        goto fail;
+    printf("%s (%s): test accuracy %.2f%% on %zu images, %.1f s\n", c.checkpoint, arch, 100.0 * acc, n_test,
+           now() - t0);
+    goto done;
+fail:
+    spk_cli_report(ctx, st, stage);
+done:
+    free(b.host), free(b.labels);
+    spk_tensor_free(b.pixels), spk_tensor_free(b.input);
+    spk_network_free(net);
+    spk_context_free(ctx);
     spk_dataset_free(test);
     return st;
 }
