@@ -50,7 +50,7 @@ SPK_API spk_loss_params spk_loss_params_default(spk_loss_kind kind);
  *                     (argmax of counts or of the reduced membrane; ties go to
  *                     the lowest class); may be NULL
  * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_SHAPE, SPK_ERR_INVALID_ARGUMENT
- *         (label out of range), SPK_ERR_NUMERIC (the loss is NaN or Inf),
+ *         (label out of range), SPK_ERR_NUMERIC (a NaN or Inf in the output, or in the loss),
  *         SPK_ERR_OPENCL.
  */
 SPK_API spk_status spk_loss(spk_context *ctx, const spk_loss_params *p, const spk_tensor *output,

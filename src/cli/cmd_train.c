@@ -21,6 +21,9 @@ static void usage(void)
            "  --hidden H         hidden neurons (preset default)\n"
            "  --lr X             Adam learning rate (default 2e-3)\n"
            "  --encoder E        direct (pixels as input current, default) | poisson (rate-coded spikes)\n"
+           "  --loss L           ce-mean-membrane (LI readout, default) | ce-max-membrane (LI readout) | ce-count\n"
+           "                     (spike counts of a LIF output layer) | mse-count\n"
+           "  --schedule S       cosine (default) | constant learning rate\n"
            "  --limit-train N    use only the first N training images (0: all)\n"
            "  --limit-test N     use only the first N test images (0: all)\n"
            "  --data DIR         directory of the IDX files (default %s)\n"
@@ -93,6 +96,19 @@ static int parse_args(int argc, char **argv, spk_train_config *c)
                 fprintf(stderr, "spikecl train: --encoder is direct or poisson, not '%s'\n", v);
                 bad = 1;
             }
+        } else if (strcmp(a, "--loss") == 0) {
+            static const char *const NAMES[] = {"ce-count", "ce-mean-membrane", "ce-max-membrane", "mse-count"};
+            bad = 1;
+            for (int k = 0; k < 4; k++)
+                if (strcmp(v, NAMES[k]) == 0)
+                    c->loss = (spk_loss_kind)k, bad = 0;
+            if (bad)
+                fprintf(stderr, "spikecl train: unknown --loss '%s' (see --help)\n", v);
+        } else if (strcmp(a, "--schedule") == 0) {
+            c->cosine = strcmp(v, "cosine") == 0;
+            bad = !c->cosine && strcmp(v, "constant") != 0;
+            if (bad)
+                fprintf(stderr, "spikecl train: --schedule is cosine or constant, not '%s'\n", v);
         } else if (strcmp(a, "--data") == 0) {
             c->data_dir = v;
         } else if (strcmp(a, "--device") == 0) {

@@ -10,6 +10,8 @@ typedef struct spk_train_config {
     size_t limit_train, limit_test; /* 0: all */
     float lr;
     int poisson;
+    spk_loss_kind loss;   /* membrane losses read out through a leaky integrator */
+    int cosine;           /* 1: cosine learning-rate decay to 0 over the run */
     uint64_t seed;
     const char *data_dir, *device;
     const char *checkpoint; /* train: written after each epoch; eval: read */

@@ -13,7 +13,7 @@
 int spk_train_config_preset(spk_train_config *c, const char *name)
 {
     spk_train_config base = {.preset = "mlp", .epochs = 3, .batch = 128, .steps = 25, .hidden = 256,
-                             .lr = 2e-3f, .seed = 1};
+                             .lr = 2e-3f, .seed = 1, .loss = SPK_LOSS_CE_MEAN_MEMBRANE, .cosine = 1};
     if (strcmp(name, "mlp") == 0) {
         *c = base;
         return 0;
@@ -33,18 +33,28 @@ int spk_train_config_preset(spk_train_config *c, const char *name)
  * the network. */
 static void format_arch(const spk_train_config *c, size_t in, size_t classes, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "spikecl-mlp preset=%s steps=%zu hidden=%zu inputs=%zu classes=%zu encoder=%s", c->preset,
-             c->steps, c->hidden, in, classes, c->poisson ? "poisson" : "direct");
+    snprintf(buf, cap, "spikecl-mlp preset=%s steps=%zu hidden=%zu inputs=%zu classes=%zu encoder=%s loss=%d",
+             c->preset, c->steps, c->hidden, in, classes, c->poisson ? "poisson" : "direct", (int)c->loss);
 }
 
 static int parse_arch(const char *text, spk_train_config *c, size_t *in, size_t *classes)
 {
     char preset[32], encoder[16];
-    if (sscanf(text, "spikecl-mlp preset=%31s steps=%zu hidden=%zu inputs=%zu classes=%zu encoder=%15s", preset,
-               &c->steps, &c->hidden, in, classes, encoder) != 6)
+    int loss = 0;
+    if (sscanf(text, "spikecl-mlp preset=%31s steps=%zu hidden=%zu inputs=%zu classes=%zu encoder=%15s loss=%d",
+               preset, &c->steps, &c->hidden, in, classes, encoder, &loss) != 7)
         return -1;
     c->poisson = strcmp(encoder, "poisson") == 0;
-    return c->steps > 0 && c->hidden > 0 && *in > 0 && *classes > 0 && *classes <= 256 ? 0 : -1;
+    c->loss = (spk_loss_kind)loss;
+    return c->steps > 0 && c->hidden > 0 && *in > 0 && *classes > 0 && *classes <= 256 &&
+                   (unsigned)loss <= SPK_LOSS_MSE_COUNT
+               ? 0
+               : -1;
+}
+
+static int membrane_loss(spk_loss_kind k)
+{
+    return k == SPK_LOSS_CE_MEAN_MEMBRANE || k == SPK_LOSS_CE_MAX_MEMBRANE;
 }
 
 static double now(void)
@@ -83,7 +93,10 @@ static spk_status build_network(spk_context *ctx, const spk_train_config *c, siz
     CLI_TRY(spk_network_add(net, l));
     CLI_TRY(spk_dense_create(ctx, &d2, &l));
     CLI_TRY(spk_network_add(net, l));
-    CLI_TRY(spk_neuron_layer_create(ctx, &neurons, &l));
+    spk_lif_params readout = neurons;
+    if (membrane_loss(c->loss))
+        readout.kind = SPK_NEURON_LI;
+    CLI_TRY(spk_neuron_layer_create(ctx, &readout, &l));
     CLI_TRY(spk_network_add(net, l));
     CLI_TRY(spk_network_build(net, c->steps, c->batch, 1, &in));
     *out = net;
@@ -150,7 +163,7 @@ static spk_status evaluate(spk_context *ctx, const spk_train_config *c, spk_netw
                            size_t n_test, batch_io *b, double *accuracy)
 {
     spk_status st = SPK_OK;
-    spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_COUNT);
+    spk_loss_params lp = spk_loss_params_default(c->loss);
     size_t *idx = malloc(c->batch * sizeof *idx);
     uint8_t *pred = malloc(c->batch);
     size_t correct = 0;
@@ -225,9 +238,11 @@ spk_status spk_train_run(const spk_train_config *c)
     stage = "building the network";
     if ((st = build_network(ctx, c, F, C, &net)) != SPK_OK)
         goto fail;
-    printf("preset %s: T=%zu, batch %zu, %s encoding, Adam lr %g, %zu epochs, %zu training / %zu test images\n",
-           c->preset, c->steps, c->batch, c->poisson ? "Poisson" : "direct", (double)c->lr, c->epochs, n_train,
-           n_test);
+    static const char *const LOSSES[] = {"ce-count", "ce-mean-membrane", "ce-max-membrane", "mse-count"};
+    printf("preset %s: T=%zu, batch %zu, %s encoding, loss %s, Adam lr %g%s, %zu epochs, %zu training / %zu test "
+           "images\n",
+           c->preset, c->steps, c->batch, c->poisson ? "Poisson" : "direct", LOSSES[c->loss], (double)c->lr,
+           c->cosine ? " (cosine decay)" : "", c->epochs, n_train, n_test);
     for (size_t i = 0; i < spk_network_layer_count(net); i++) {
         char desc[200];
         printf("  layer %zu: %s\n", i, spk_layer_describe(spk_network_layer(net, i), desc, sizeof desc));
@@ -253,7 +268,7 @@ spk_status spk_train_run(const spk_train_config *c)
     for (size_t i = 0; i < n_train; i++)
         order[i] = i;
     uint64_t shuffle_state = c->seed;
-    spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_COUNT);
+    spk_loss_params lp = spk_loss_params_default(c->loss);
     size_t n_batches = n_train / c->batch; /* the last partial batch is dropped */
     double t_train = now();
     for (size_t epoch = 0; epoch < c->epochs; epoch++) {
@@ -268,6 +283,10 @@ spk_status spk_train_run(const spk_train_config *c)
             float loss = 0.0f;
             size_t ok = 0;
             stage = "training";
+            if (c->cosine) {
+                double progress_frac = (double)(epoch * n_batches + bi) / (double)(c->epochs * n_batches);
+                spk_optimizer_set_lr(opt, (float)(0.5 * c->lr * (1.0 + cos(3.14159265358979 * progress_frac))));
+            }
             if ((st = load_batch(ctx, c, train, order + bi * c->batch, c->batch, epoch * n_batches + bi, &b)) ||
                 (st = spk_network_forward(net, b.net_input, &out)))
                 goto fail;

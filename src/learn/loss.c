@@ -121,6 +121,12 @@ spk_status spk_loss(spk_context *ctx, const spk_loss_params *p, const spk_tensor
     arg = spk__calloc(B * C, sizeof *arg);
     SPK_CHECK(ctx, y && g && z && d && arg, SPK_ERR_OUT_OF_MEMORY, "spk_loss: out of host memory");
     SPK_TRY(reduce_output(ctx, p, output, y, z, arg));
+    /* The reductions can hide a bad value (the max skips a NaN, softmax
+     * turns -Inf into 0): check the output itself. */
+    for (size_t i = 0; i < n; i++)
+        SPK_CHECK(ctx, isfinite(y[i]), SPK_ERR_NUMERIC,
+                  "spk_loss: the output holds %g at [t=%zu, b=%zu, c=%zu] (NaN or Inf)", (double)y[i], i / (B * C),
+                  i / C % B, i % C);
 
     double total = 0.0;
     size_t correct = 0;

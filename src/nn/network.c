@@ -40,6 +40,7 @@ static void free_activations(spk_network *net)
         net->acts[i] = net->grads[i] = NULL;
     }
     net->built = 0;
+    net->input = NULL; /* the last forward's activations are gone */
 }
 
 void spk_network_free(spk_network *net)
@@ -128,7 +129,7 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
         SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->acts[i]));
         if (i + 1 < net->n)
             SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->grads[i]));
-        snprintf(prev, sizeof prev, "the output of layer %zu (%s)", i, here);
+        snprintf(prev, sizeof prev, "the output of layer %zu (%.150s)", i, here);
         ndim = out_ndim;
         memcpy(shape, out, (size_t)out_ndim * sizeof *out);
     }
