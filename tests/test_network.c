@@ -818,3 +818,57 @@ Test(network, learns_two_blobs_deterministically, .timeout = 600)
         cr_assert_eq(a.final_correct, b.final_correct);
     }
 }
+
+/* One training step (forward, loss, backward, optimizer) launches the same
+ * number of kernels and GEMMs whatever the sequence length T. */
+static spk_launch_stats launches_per_step(spk_context *ctx, size_t T)
+{
+    const size_t B = 4, in = 6;
+    spk_network *net;
+    SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+    spk_lif_params lif = spk_lif_params_default(SPK_NEURON_LIF), li = spk_lif_params_default(SPK_NEURON_LI);
+    SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, in, 8, 1, 3)));
+    SPK_ASSERT_OK(ctx, spk_network_add(net, neuron_layer(ctx, &lif)));
+    SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, 8, 3, 1, 4)));
+    SPK_ASSERT_OK(ctx, spk_network_add(net, neuron_layer(ctx, &li)));
+    SPK_ASSERT_OK(ctx, spk_network_build(net, T, B, 1, &in));
+    spk_tensor *x, *g;
+    SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, in}, &x));
+    SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, 3}, &g));
+    SPK_ASSERT_OK(ctx, spk_tensor_fill_f32(x, 0.5f));
+    spk_optimizer *opt;
+    spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
+    SPK_ASSERT_OK(ctx, spk_optimizer_create(ctx, &op, &opt));
+    spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_MEAN_MEMBRANE);
+    const uint8_t labels[4] = {0, 1, 2, 0};
+    spk_launch_stats before, after;
+    for (int step = 0; step < 2; step++) { /* the second step: every slot exists */
+        const spk_tensor *out;
+        SPK_ASSERT_OK(ctx, spk_context_launch_stats(ctx, &before));
+        SPK_ASSERT_OK(ctx, spk_network_forward(net, x, &out));
+        SPK_ASSERT_OK(ctx, spk_loss(ctx, &lp, out, labels, g, NULL, NULL));
+        SPK_ASSERT_OK(ctx, spk_network_backward(net, g));
+        SPK_ASSERT_OK(ctx, spk_network_step(net, opt));
+        SPK_ASSERT_OK(ctx, spk_context_launch_stats(ctx, &after));
+    }
+    spk_optimizer_free(opt);
+    spk_tensor_free(x), spk_tensor_free(g);
+    spk_network_free(net);
+    return (spk_launch_stats){after.kernel_launches - before.kernel_launches, after.gemm_calls - before.gemm_calls};
+}
+
+Test(network, launches_per_training_step_do_not_grow_with_T, .timeout = 600)
+{
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_launch_stats short_seq = launches_per_step(ctx, 3), long_seq = launches_per_step(ctx, 300);
+        cr_assert(short_seq.kernel_launches > 0 && short_seq.gemm_calls > 0);
+        cr_assert(short_seq.kernel_launches == long_seq.kernel_launches,
+                  "kernel launches per step: %llu at T=3, %llu at T=300",
+                  (unsigned long long)short_seq.kernel_launches, (unsigned long long)long_seq.kernel_launches);
+        cr_assert(short_seq.gemm_calls == long_seq.gemm_calls, "GEMMs per step: %llu at T=3, %llu at T=300",
+                  (unsigned long long)short_seq.gemm_calls, (unsigned long long)long_seq.gemm_calls);
+        cr_log_info("per training step: %llu kernel launches, %llu GEMMs",
+                    (unsigned long long)short_seq.kernel_launches, (unsigned long long)short_seq.gemm_calls);
+    }
+}

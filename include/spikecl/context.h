@@ -121,6 +121,15 @@ typedef struct spk_cache_stats {
 
 SPK_API spk_status spk_context_cache_stats(const spk_context *ctx, spk_cache_stats *out);
 
+/** Work queued on the context so far, for benchmarks and tests (e.g. that
+ *  the launches of a training step do not grow with T). */
+typedef struct spk_launch_stats {
+    uint64_t kernel_launches; /**< spikecl's own kernels */
+    uint64_t gemm_calls;      /**< GEMMs handed to CLBlast (each may run a few kernels of its own) */
+} spk_launch_stats;
+
+SPK_API spk_status spk_context_launch_stats(const spk_context *ctx, spk_launch_stats *out);
+
 /**
  * Compile (or load from cache) every kernel program the library uses with its
  * default structural options, so later calls start warm.

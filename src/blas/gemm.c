@@ -83,6 +83,8 @@ spk_status spk_gemm(int trans_a, int trans_b, float alpha, const spk_tensor *a, 
                                        c->offset, c->shape[1], &ctx->queue, NULL);
     if (s != CLBlastSuccess)
         st = map_status(ctx, s, m, n, k);
+    else
+        ctx->launch_stats.gemm_calls++;
 fail:
     return st;
 }

@@ -24,6 +24,7 @@ struct spk_context {
     char *kernel_dir; /* NULL: embedded kernels */
     spk__program_entry *programs; /* in-memory program cache, a list */
     spk_cache_stats cache_stats;
+    spk_launch_stats launch_stats;
     char last_error[SPK_ERROR_DETAIL_MAX];
 };
 

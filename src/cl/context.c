@@ -138,6 +138,14 @@ spk_status spk_context_cache_stats(const spk_context *ctx, spk_cache_stats *out)
     return SPK_OK;
 }
 
+spk_status spk_context_launch_stats(const spk_context *ctx, spk_launch_stats *out)
+{
+    if (!ctx || !out)
+        return spk__error(ctx, SPK_ERR_NULL_POINTER, "spk_context_launch_stats: ctx or out is NULL");
+    *out = ctx->launch_stats;
+    return SPK_OK;
+}
+
 const char *spk_context_cache_dir(const spk_context *ctx)
 {
     return ctx ? ctx->cache_dir : NULL;

@@ -197,6 +197,7 @@ spk_status spk__launch_1d(spk_context *ctx, cl_kernel k, size_t global)
         local /= 2;
     size_t rounded = (global + local - 1) / local * local;
     CL_TRY(ctx, clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &rounded, &local, 0, NULL, NULL));
+    ctx->launch_stats.kernel_launches++;
 fail:
     return st;
 }
