@@ -7,9 +7,11 @@ kernel void encode_poisson(int T, uint F, global const float *intensity, spk_off
                            uint seed_lo, uint seed_hi, uint stream_lo, uint stream_hi,
                            global SPIKE_T *spikes, spk_off_t out_off)
 {
-    const uint i = (uint)get_global_id(0);
-    if (i >= F)
+    const uint gid = (uint)get_global_id(0);
+    const int valid = gid < F;
+    if (!STEP_SYNC && !valid)
         return;
+    const uint i = valid ? gid : F - 1; /* past the end: compute, store nothing */
     const float p = fmin(fmax(gain * intensity[in_off + i], 0.0f), 1.0f);
     spk_philox4 r;
     for (int t = 0; t < T; t++) {
@@ -18,7 +20,9 @@ kernel void encode_poisson(int T, uint F, global const float *intensity, spk_off
             r = spk_philox4x32_10(ctr, seed_lo, seed_hi);
         }
         const float u = spk_u32_to_unit(r.v[t & 3]);
-        spikes[out_off + (spk_off_t)t * F + i] = (SPIKE_T)(u < p ? 1 : 0);
+        if (valid)
+            spikes[out_off + (spk_off_t)t * F + i] = (SPIKE_T)(u < p ? 1 : 0);
+        STEP_END();
     }
 }
 
@@ -27,10 +31,14 @@ kernel void encode_poisson(int T, uint F, global const float *intensity, spk_off
 kernel void encode_direct(int T, uint F, global const float *in, spk_off_t in_off, float gain, global float *out,
                           spk_off_t out_off)
 {
-    const uint i = (uint)get_global_id(0);
-    if (i >= F)
+    const uint gid = (uint)get_global_id(0);
+    const int valid = gid < F;
+    if (!STEP_SYNC && !valid)
         return;
-    const float v = gain * in[in_off + i];
-    for (int t = 0; t < T; t++)
-        out[out_off + (spk_off_t)t * F + i] = v;
+    const float v = valid ? gain * in[in_off + gid] : 0.0f;
+    for (int t = 0; t < T; t++) {
+        if (valid)
+            out[out_off + (spk_off_t)t * F + gid] = v;
+        STEP_END();
+    }
 }

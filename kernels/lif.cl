@@ -12,6 +12,7 @@
  *   REFRAC     1: refractory counting compiled in
  *   SURROGATE  0..6 as enum spk_surrogate
  *   SPIKE_T    float or uchar
+ *   STEP_SYNC  1: barrier after every step (CPU devices, see common.clh)
  */
 
 #ifndef RESET
@@ -107,9 +108,11 @@ kernel void lif_forward(int T, int B, int N,
                         global float *cur, spk_off_t cur_off, int has_cur)
 {
     const spk_off_t BN = (spk_off_t)B * N;
-    const spk_off_t idx = get_global_id(0);
-    if (idx >= BN)
+    const spk_off_t gid = get_global_id(0);
+    const int valid = gid < BN;
+    if (!STEP_SYNC && !valid)
         return;
+    const spk_off_t idx = valid ? gid : BN - 1; /* past the end: compute, store nothing */
     const int n = (int)(idx % N);
     LOAD_COEFS();
     float I = 0.0f, V = 0.0f, S = 0.0f, rc = 0.0f;
@@ -154,16 +157,17 @@ kernel void lif_forward(int T, int B, int N,
 #endif
         V = Vn;
         S = Sn;
-        if (has_spikes)
+        if (valid && has_spikes)
             spikes[spk_off + o] = (SPIKE_T)S;
-        if (has_mem)
+        if (valid && has_mem)
             mem[mem_off + o] = V;
 #if CUBA
-        if (has_cur)
+        if (valid && has_cur)
             cur[cur_off + o] = I;
 #endif
+        STEP_END();
     }
-    if (has_state_out) {
+    if (valid && has_state_out) {
         state_out[so_off + 0 * BN + idx] = CUBA ? I : 0.0f;
         state_out[so_off + 1 * BN + idx] = V;
         state_out[so_off + 2 * BN + idx] = S;
@@ -194,9 +198,11 @@ kernel void lif_backward(int T, int B, int N,
                          global float *partial, int has_partial)
 {
     const spk_off_t BN = (spk_off_t)B * N;
-    const spk_off_t idx = get_global_id(0);
-    if (idx >= BN)
+    const spk_off_t gid = get_global_id(0);
+    const int valid = gid < BN;
+    if (!STEP_SYNC && !valid)
         return;
+    const spk_off_t idx = valid ? gid : BN - 1; /* past the end: compute, store nothing */
     const int n = (int)(idx % N);
     LOAD_COEFS();
     float I0 = 0.0f, V0 = 0.0f, S0 = 0.0f, rc0 = 0.0f;
@@ -283,10 +289,10 @@ kernel void lif_backward(int T, int B, int N,
         d_aI += dI * Ip;
         d_bI += dI * xt;
         gI_next = dI * aI;
-        if (has_gx)
+        if (valid && has_gx)
             gx[gx_off + o] = dI * bI;
 #else
-        if (has_gx)
+        if (valid && has_gx)
             gx[gx_off + o] = dI;
 #endif
 #if REFRAC
@@ -296,14 +302,15 @@ kernel void lif_backward(int T, int B, int N,
         if (t - 1 - refrac >= 0)
             window += spikes[spk_off + (spk_off_t)(t - 1 - refrac) * BN + idx] != (SPIKE_T)0;
 #endif
+        STEP_END();
     }
-    if (has_gsi) {
+    if (valid && has_gsi) {
         g_state_in[gsi_off + 0 * BN + idx] = CUBA ? gI_next : 0.0f;
         g_state_in[gsi_off + 1 * BN + idx] = gV_next;
         g_state_in[gsi_off + 2 * BN + idx] = gS_next;
         g_state_in[gsi_off + 3 * BN + idx] = 0.0f;
     }
-    if (has_partial) {
+    if (valid && has_partial) {
         partial[0 * BN + idx] = d_aI;
         partial[1 * BN + idx] = d_bI;
         partial[2 * BN + idx] = d_aV;

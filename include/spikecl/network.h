@@ -52,6 +52,89 @@ SPK_API void spk_layer_free(spk_layer *layer);
 /** A one-line description, e.g. "dense 784 -> 128 (bias)". */
 SPK_API const char *spk_layer_describe(const spk_layer *layer, char *buf, size_t cap);
 
+/* ---- Convolution, pooling, flatten, dropout -------------------------- */
+
+/**
+ * A 2-D convolution (cross-correlation, as PyTorch's Conv2d with groups=1
+ * and dilation 1). Weights [out_channels, in_channels, kernel_h, kernel_w].
+ */
+typedef struct spk_conv2d_params {
+    size_t in_channels;
+    size_t out_channels;
+    size_t kernel_h, kernel_w; /**< >= 1 */
+    size_t stride_h, stride_w; /**< >= 1 (default 1) */
+    size_t pad_h, pad_w;       /**< zeros added on each side (default 0) */
+    int bias;                  /**< 1: add a learned bias per output channel (default) */
+    float init_bound;          /**< weights and bias ~ U(-b, b); 0: b = 1/sqrt(in_channels*kernel_h*kernel_w) (PyTorch's default) */
+    uint64_t seed;             /**< seed of the initial weights */
+} spk_conv2d_params;
+
+/** A @p k x @p k convolution, stride 1, no padding, with bias. */
+SPK_API spk_conv2d_params spk_conv2d_params_default(size_t in_channels, size_t out_channels, size_t k);
+
+/**
+ * A convolutional synapse layer. Per-sample input [in_channels, H, W] (or
+ * [H, W] when in_channels is 1), output [out_channels, OH, OW] with
+ * OH = (H + 2 pad_h - kernel_h) / stride_h + 1 (and likewise OW). All T*B
+ * images go through one im2col and one GEMM. Accepts a static input (see
+ * spk_network_set_static_input): the convolution then runs on B images once.
+ * The network's build fails with SPK_ERR_SHAPE, naming the layer and the
+ * shapes, when the kernel does not fit the padded input or the channels
+ * differ.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (a zero
+ *         channel count, kernel size or stride; a negative or non-finite
+ *         init_bound),
+ *         SPK_ERR_DEVICE_OUT_OF_MEMORY.
+ */
+SPK_API spk_status spk_conv2d_create(spk_context *ctx, const spk_conv2d_params *p, spk_layer **out);
+
+/** A pooling window (no padding). */
+typedef struct spk_pool_params {
+    size_t kernel_h, kernel_w; /**< >= 1 */
+    size_t stride_h, stride_w; /**< >= 1; the default is the kernel size (non-overlapping windows) */
+} spk_pool_params;
+
+/** A @p k x @p k window with stride @p k. */
+SPK_API spk_pool_params spk_pool_params_default(size_t k);
+
+/**
+ * Average pooling over each channel. Per-sample input [C, H, W] or [H, W],
+ * output [C, OH, OW] (or [OH, OW]) with OH = (H - kernel_h) / stride_h + 1:
+ * rows and columns that no window reaches are dropped, as in PyTorch.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (a zero
+ *         kernel size or stride). The network's build fails with
+ *         SPK_ERR_SHAPE when the window is larger than the input.
+ */
+SPK_API spk_status spk_avgpool2d_create(spk_context *ctx, const spk_pool_params *p, spk_layer **out);
+
+/**
+ * Max pooling, shapes as spk_avgpool2d_create(). The gradient goes to the
+ * first maximum of each window in row-major order (binary spikes tie
+ * often); the backward recomputes the argmax from the forward's input.
+ */
+SPK_API spk_status spk_maxpool2d_create(spk_context *ctx, const spk_pool_params *p, spk_layer **out);
+
+/**
+ * Flatten the per-sample shape: [C, H, W] -> [C*H*W]. The data is copied
+ * (the network does not alias activations), so it costs one copy forward
+ * and one backward.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_OUT_OF_MEMORY.
+ */
+SPK_API spk_status spk_flatten_create(spk_context *ctx, spk_layer **out);
+
+/**
+ * Dropout with one mask per sequence: while the network is training (see
+ * spk_network_set_training), each element of a sample is zeroed with
+ * probability @p p, and kept and scaled by 1/(1-p) otherwise, with the same
+ * mask at every time step. Outside training it is the identity. Masks come
+ * from Philox4x32-10 keyed by the context seed, with counter (j / 4, the
+ * layer's index in its network, the forward call count low, high) for
+ * element j of [B, features...]; every training forward draws a new mask,
+ * the same on every device and in the C reference.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (p not in [0, 1)).
+ */
+SPK_API spk_status spk_dropout_create(spk_context *ctx, float p, spk_layer **out);
+
 /* ---- Networks ------------------------------------------------------- */
 
 SPK_API spk_status spk_network_create(spk_context *ctx, spk_network **out);
@@ -69,6 +152,13 @@ SPK_API spk_status spk_network_add(spk_network *net, spk_layer *layer);
  * current once instead of T times. Call before spk_network_build.
  */
 SPK_API spk_status spk_network_set_static_input(spk_network *net, int static_input);
+
+/**
+ * Training (1, the default) or evaluation (0) mode: layers that behave
+ * differently, such as dropout, read it at every forward.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER.
+ */
+SPK_API spk_status spk_network_set_training(spk_network *net, int training);
 
 /**
  * Fix the sequence length, batch size and per-sample input shape, check

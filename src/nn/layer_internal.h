@@ -34,6 +34,8 @@ struct spk_layer {
     size_t in_numel, out_numel; /* per sample, known after build */
     size_t T, B;
     int static_input; /* first layer of a network fed one input for all steps: in is [B, ...] */
+    int training;     /* set by the network before every forward (spk_network_set_training) */
+    size_t index;     /* position in the network, set at build (keys dropout's random stream) */
 };
 
 /* Allocate a zeroed layer of `size` bytes (a struct starting with spk_layer). */

@@ -17,6 +17,7 @@ struct spk_network {
     const spk_tensor *input;       /* of the last forward, for backward */
     int built;
     int static_input;
+    int training; /* 1 (default): training mode; 0: evaluation */
     size_t T, B, in_numel;
     char param_names[MAX_PARAMS][48];
 };
@@ -28,6 +29,7 @@ spk_status spk_network_create(spk_context *ctx, spk_network **out)
     *out = spk__calloc(1, sizeof **out);
     SPK_CHECK(ctx, *out != NULL, SPK_ERR_OUT_OF_MEMORY, "spk_network_create: out of host memory");
     (*out)->ctx = ctx;
+    (*out)->training = 1;
 fail:
     return st;
 }
@@ -78,6 +80,14 @@ spk_status spk_network_set_static_input(spk_network *net, int static_input)
     return SPK_OK;
 }
 
+spk_status spk_network_set_training(spk_network *net, int training)
+{
+    if (!net)
+        return spk__error(NULL, SPK_ERR_NULL_POINTER, "spk_network_set_training: net is NULL");
+    net->training = training != 0;
+    return SPK_OK;
+}
+
 spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, const size_t *in_shape)
 {
     spk_status st = SPK_OK;
@@ -93,8 +103,10 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
     SPK_CHECK(ctx, !net->static_input || net->layers[0]->vt->accepts_static_input, SPK_ERR_INVALID_ARGUMENT,
               "spk_network_build: a static input needs a synapse layer first, not %s",
               spk_layer_describe(net->layers[0], first, sizeof first));
-    for (size_t i = 0; i < net->n; i++)
+    for (size_t i = 0; i < net->n; i++) {
         net->layers[i]->static_input = net->static_input && i == 0;
+        net->layers[i]->index = i;
+    }
     int ndim = in_ndim;
     size_t shape[SPK_MAX_DIMS];
     memcpy(shape, in_shape, (size_t)in_ndim * sizeof *shape);
@@ -163,6 +175,7 @@ spk_status spk_network_forward(spk_network *net, const spk_tensor *input, const 
     SPK_CHECK(ctx, spk_tensor_dtype(input) == SPK_F32, SPK_ERR_DTYPE, "spk_network_forward: input must be f32");
     for (size_t i = 0; i < net->n; i++) {
         spk_layer *l = net->layers[i];
+        l->training = net->training;
         SPK_TRY(l->vt->forward(l, i ? net->acts[i - 1] : input, net->acts[i]));
     }
     net->input = input;

@@ -3,15 +3,17 @@
 
 #include "ops/ops_internal.h"
 
-static const char *spike_options(spk_dtype d)
+static const char *spike_options(const spk_context *ctx, spk_dtype d)
 {
+    if (spk__step_sync(ctx))
+        return d == SPK_U8 ? "-DSPIKE_T=uchar -DSTEP_SYNC=1" : "-DSPIKE_T=float -DSTEP_SYNC=1";
     return d == SPK_U8 ? "-DSPIKE_T=uchar" : "-DSPIKE_T=float";
 }
 
 spk_status spk__encode_warmup(spk_context *ctx)
 {
     cl_program prog;
-    return spk__program_get(ctx, "encode.cl", spike_options(SPK_F32), &prog);
+    return spk__program_get(ctx, "encode.cl", spike_options(ctx, SPK_F32), &prog);
 }
 
 /* Checks shared by the encoders: out is [T] followed by the input's shape. */
@@ -42,7 +44,7 @@ spk_status spk_encode_poisson(spk_context *ctx, const spk_tensor *intensity, flo
     spk_status st = SPK_OK;
     cl_kernel k;
     SPK_TRY(check_encode(ctx, "spk_encode_poisson", intensity, gain, spikes));
-    SPK_TRY(spk__kernel_get(ctx, "encode.cl", spike_options(spikes->dtype), "encode_poisson", &k));
+    SPK_TRY(spk__kernel_get(ctx, "encode.cl", spike_options(ctx, spikes->dtype), "encode_poisson", &k));
     cl_int T = (cl_int)spikes->shape[0];
     cl_uint F = (cl_uint)intensity->numel;
     cl_uint seed_lo = (cl_uint)ctx->seed, seed_hi = (cl_uint)(ctx->seed >> 32);
@@ -61,7 +63,7 @@ spk_status spk_encode_direct(spk_context *ctx, const spk_tensor *x, float gain, 
     cl_kernel k;
     SPK_TRY(check_encode(ctx, "spk_encode_direct", x, gain, out));
     SPK_CHECK(ctx, out->dtype == SPK_F32, SPK_ERR_DTYPE, "spk_encode_direct: the output must be f32");
-    SPK_TRY(spk__kernel_get(ctx, "encode.cl", spike_options(SPK_F32), "encode_direct", &k));
+    SPK_TRY(spk__kernel_get(ctx, "encode.cl", spike_options(ctx, SPK_F32), "encode_direct", &k));
     cl_int T = (cl_int)out->shape[0];
     cl_uint F = (cl_uint)x->numel;
     spk__buf in = spk__buf_of(x), o = spk__buf_of(out);

@@ -115,13 +115,14 @@ spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_LIF_NCOE
 }
 
 /* The -D options that select the program variant. */
-static void lif_options(const spk_lif_params *p, spk_dtype spike_dtype, char *buf, size_t cap)
+static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, char *buf,
+                        size_t cap)
 {
     snprintf(buf, cap, "-DCUBA=%d -DSPIKING=%d -DRESET=%d -DIMMEDIATE=%d -DDETACH=%d -DREFRAC=%d -DSURROGATE=%d "
-             "-DSPIKE_T=%s",
+             "-DSPIKE_T=%s -DSTEP_SYNC=%d",
              spk__lif_is_cuba(p->kind), spk__lif_is_spiking(p->kind), (int)p->reset,
              p->reset_timing == SPK_RESET_IMMEDIATE, p->detach_reset != 0, p->refractory_steps > 0,
-             (int)p->surrogate, spike_dtype == SPK_U8 ? "uchar" : "float");
+             (int)p->surrogate, spike_dtype == SPK_U8 ? "uchar" : "float", spk__step_sync(ctx));
 }
 
 spk_status spk__lif_warmup(spk_context *ctx)
@@ -129,7 +130,7 @@ spk_status spk__lif_warmup(spk_context *ctx)
     spk_lif_params p = spk_lif_params_default(SPK_NEURON_CUBA_LIF);
     char opts[256];
     cl_program prog;
-    lif_options(&p, SPK_F32, opts, sizeof opts);
+    lif_options(ctx, &p, SPK_F32, opts, sizeof opts);
     return spk__program_get(ctx, "lif.cl", opts, &prog);
 }
 
@@ -196,7 +197,7 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
         SPK_CHECK(ctx, !cuba || io->current != NULL, SPK_ERR_INVALID_ARGUMENT,
                   "%s: backward of a current-based kind needs the forward's io.current", fn);
     }
-    lif_options(p, c->spike_dtype, c->options, sizeof c->options);
+    lif_options(ctx, p, c->spike_dtype, c->options, sizeof c->options);
 fail:
     return st;
 }

@@ -25,6 +25,12 @@ static inline spk__buf spk__buf_or(const spk_tensor *t, const spk_tensor *stand_
 /* Buffer and offset, as two kernel arguments. */
 #define SPK_BUF(b) SPK_ARG((b).mem), SPK_ARG((b).offset)
 
+/* 1 on CPU devices: kernels with a time loop synchronise each step (common.clh). */
+static inline int spk__step_sync(const spk_context *ctx)
+{
+    return ctx->info.is_cpu;
+}
+
 int spk__lif_is_cuba(spk_neuron_kind k);
 int spk__lif_is_spiking(spk_neuron_kind k);
 
