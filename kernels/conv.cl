@@ -12,95 +12,148 @@
  * writes and the reshuffle from y2 to y move contiguous runs of P elements
  * (a plain row copy, no transpose); see conv2d.c. */
 
-/* One work item per element of cols. */
+/* Launched as 2-D ranges (src/nn/conv2d.c), dimension 1 over rows.
+ * conv_output and conv_grad_output take one work item per element, with
+ * dimension 0 along the P contiguous pixels of a row (coalesced on GPUs,
+ * vectorised by PoCL on CPUs); conv_im2col and conv_col2im take one work
+ * item per row of pixels (dimension 0: the row within the image), which
+ * was 3x faster on PoCL than one item per element, where the index
+ * arithmetic dominated. Indices within a tensor are 32-bit: the host keeps
+ * every element count below 2^32. */
+
+/* cols[row = k*N + n, oh*OW + ow]: one work item per output row (oh, row),
+ * a 2-D range, copying the OW entries of that row. */
 kernel void conv_im2col(int N, int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH, int OW,
                         global const float *x, spk_off_t x_off, global float *cols, spk_off_t cols_off)
 {
-    const spk_off_t P = (spk_off_t)OH * OW, NP = (spk_off_t)N * P;
-    const spk_off_t idx = get_global_id(0);
-    if (idx >= (spk_off_t)C * KH * KW * NP)
+    const uint KK = (uint)(KH * KW);
+    const int oh = (int)get_global_id(0);
+    const uint row = (uint)get_global_id(1);
+    if (oh >= OH || row >= (uint)C * KK * (uint)N)
         return;
-    const int k = (int)(idx / NP);
-    const spk_off_t r = idx % NP;
-    const spk_off_t n = r / P;
-    const int p = (int)(r % P);
-    const int oh = p / OW, ow = p % OW;
-    const int c = k / (KH * KW), ij = k % (KH * KW);
-    const int h = oh * SH - PH + ij / KW, w = ow * SW - PW + ij % KW;
-    float v = 0.0f;
-    if (h >= 0 && h < H && w >= 0 && w < W)
-        v = x[x_off + ((n * C + c) * H + h) * (spk_off_t)W + w];
-    cols[cols_off + idx] = v;
+    const uint k = row / (uint)N, n = row % (uint)N;
+    const uint c = k / KK, ij = k % KK;
+    const int h = oh * SH - PH + (int)(ij / (uint)KW), w0 = (int)(ij % (uint)KW) - PW;
+    global float *out = cols + cols_off + ((spk_off_t)row * (uint)OH + (uint)oh) * (uint)OW;
+    if (h < 0 || h >= H) {
+        for (int ow = 0; ow < OW; ow++)
+            out[ow] = 0.0f;
+        return;
+    }
+    global const float *in = x + x_off + ((n * (uint)C + c) * (uint)H + (uint)h) * (uint)W;
+    for (int ow = 0; ow < OW; ow++) {
+        const int w = w0 + ow * SW;
+        out[ow] = (w >= 0 && w < W) ? in[w] : 0.0f;
+    }
 }
 
 /* The input gradient from the gradient of the columns: every input pixel
  * gathers the column entries that read it (no atomics), in (i, j) order.
- * One work item per element of dx [N, C, H, W]. */
+ * One work item per input row (h, plane = n*C + c), a 2-D range. */
 kernel void conv_col2im(int N, int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH, int OW,
                         global const float *dcols, spk_off_t dc_off, global float *dx, spk_off_t dx_off)
 {
-    const spk_off_t P = (spk_off_t)OH * OW, NP = (spk_off_t)N * P;
-    const spk_off_t idx = get_global_id(0);
-    if (idx >= (spk_off_t)N * C * H * W)
+    const int h = (int)get_global_id(0);
+    const uint plane = (uint)get_global_id(1);
+    if (h >= H || plane >= (uint)N * (uint)C)
         return;
-    const int w = (int)(idx % W);
-    const int h = (int)((idx / W) % H);
-    const int c = (int)((idx / ((spk_off_t)W * H)) % C);
-    const spk_off_t n = idx / ((spk_off_t)W * H * C);
-    float s = 0.0f;
-    for (int i = 0; i < KH; i++) {
-        const int hh = h + PH - i;
-        if (hh < 0 || hh % SH != 0 || hh / SH >= OH)
-            continue;
-        const int oh = hh / SH;
-        for (int j = 0; j < KW; j++) {
-            const int ww = w + PW - j;
-            if (ww < 0 || ww % SW != 0 || ww / SW >= OW)
+    const uint n = plane / (uint)C, c = plane % (uint)C, P = (uint)(OH * OW);
+    const spk_off_t NP = (spk_off_t)N * P;
+    global const float *d = dcols + dc_off + (spk_off_t)n * P;
+    global float *out = dx + dx_off + ((spk_off_t)plane * (uint)H + (uint)h) * (uint)W;
+    for (int w = 0; w < W; w++) {
+        float s = 0.0f;
+        for (int i = 0; i < KH; i++) {
+            const int hh = h + PH - i;
+            if (hh < 0 || hh % SH != 0 || hh / SH >= OH)
                 continue;
-            const int k = (c * KH + i) * KW + j;
-            s += dcols[dc_off + k * NP + n * P + oh * OW + ww / SW];
+            global const float *drow = d + (spk_off_t)((c * (uint)KH + (uint)i) * (uint)KW) * NP + (uint)(hh / SH * OW);
+            for (int j = 0; j < KW; j++) {
+                const int ww = w + PW - j;
+                if (ww < 0 || ww % SW != 0 || ww / SW >= OW)
+                    continue;
+                s += drow[(spk_off_t)j * NP + (uint)(ww / SW)];
+            }
         }
+        out[w] = s;
     }
-    dx[dx_off + idx] = s;
 }
 
 /* y[t, n, oc, p] = y2[oc, n*P + p] + bias[oc] for t < reps (reps = T
- * broadcasts a static input's current over time). One work item per
- * (n, oc, p). */
+ * broadcasts a static input's current over time). Dimension 0: p;
+ * dimension 1: the row n*OC + oc. The loop over t ends each step with
+ * STEP_END (common.clh). */
 kernel void conv_output(int reps, int N, int OC, int P, global const float *y2, spk_off_t y2_off,
                         global const float *bias, spk_off_t b_off, int has_bias, global float *y, spk_off_t y_off)
 {
-    const spk_off_t NOP = (spk_off_t)N * OC * P;
-    const spk_off_t idx = get_global_id(0);
-    if (idx >= NOP)
+    const uint rows = (uint)N * (uint)OC;
+    const spk_off_t NOP = (spk_off_t)rows * (uint)P;
+    const uint gp = (uint)get_global_id(0), grow = (uint)get_global_id(1);
+    const int valid = gp < (uint)P && grow < rows;
+    if (!STEP_SYNC && !valid)
         return;
-    const int p = (int)(idx % P);
-    const int oc = (int)((idx / P) % OC);
-    const spk_off_t n = idx / ((spk_off_t)P * OC);
-    float v = y2[y2_off + (oc * (spk_off_t)N + n) * P + p];
+    const uint p = valid ? gp : (uint)P - 1, row = valid ? grow : rows - 1; /* past the end: compute, store nothing */
+    const uint n = row / (uint)OC, oc = row % (uint)OC;
+    float v = y2[y2_off + ((spk_off_t)oc * (uint)N + n) * (uint)P + p];
     if (has_bias)
         v += bias[b_off + oc];
-    for (int t = 0; t < reps; t++)
-        y[y_off + t * NOP + idx] = v;
+    const spk_off_t o = (spk_off_t)row * (uint)P + p;
+    for (int t = 0; t < reps; t++) {
+        if (valid)
+            y[y_off + t * NOP + o] = v;
+        STEP_END();
+    }
 }
 
 /* The GEMM layout of the output gradient: dy2[oc, n*P + p] = sum over
  * t < reps of dy[t, n, oc, p], summed in t order (reps = T for a static
- * input, else 1). One work item per element of dy2. */
+ * input, else 1). Dimension 0: p; dimension 1: the row oc*N + n. */
 kernel void conv_grad_output(int reps, int N, int OC, int P, global const float *dy, spk_off_t dy_off,
                              global float *dy2, spk_off_t dy2_off)
 {
-    const spk_off_t NP = (spk_off_t)N * P, NOP = NP * OC;
-    const spk_off_t idx = get_global_id(0);
-    if (idx >= NOP)
+    const uint rows = (uint)N * (uint)OC;
+    const spk_off_t NOP = (spk_off_t)rows * (uint)P;
+    const uint gp = (uint)get_global_id(0), grow = (uint)get_global_id(1);
+    const int valid = gp < (uint)P && grow < rows;
+    if (!STEP_SYNC && !valid)
         return;
-    const int oc = (int)(idx / NP);
-    const spk_off_t r = idx % NP;
-    const spk_off_t n = r / P;
-    const int p = (int)(r % P);
-    const spk_off_t src = (n * OC + oc) * P + p;
+    const uint p = valid ? gp : (uint)P - 1, row = valid ? grow : rows - 1;
+    const uint oc = row / (uint)N, n = row % (uint)N;
+    const spk_off_t src = ((spk_off_t)n * (uint)OC + oc) * (uint)P + p;
     float s = 0.0f;
-    for (int t = 0; t < reps; t++)
+    for (int t = 0; t < reps; t++) {
         s += dy[dy_off + t * NOP + src];
-    dy2[dy2_off + idx] = s;
+        STEP_END();
+    }
+    if (valid)
+        dy2[dy2_off + (spk_off_t)row * (uint)P + p] = s;
+}
+
+/* Bias gradient in two deterministic stages: partial[oc, n] = sum over p of
+ * dy2[oc, n*P + p] (one work item per (oc, n)), then db[oc] = sum over n of
+ * partial[oc, n] (one work item per oc). */
+kernel void conv_bias_partial(int N, int OC, int P, global const float *dy2, spk_off_t dy2_off,
+                              global float *partial, spk_off_t part_off)
+{
+    const spk_off_t idx = get_global_id(0);
+    if (idx >= (spk_off_t)OC * N)
+        return;
+    global const float *row = dy2 + dy2_off + idx * P;
+    float s = 0.0f;
+    for (int p = 0; p < P; p++)
+        s += row[p];
+    partial[part_off + idx] = s;
+}
+
+kernel void conv_bias_reduce(int N, int OC, global const float *partial, spk_off_t part_off, global float *db,
+                             spk_off_t db_off)
+{
+    const int oc = (int)get_global_id(0);
+    if (oc >= OC)
+        return;
+    global const float *row = partial + part_off + (spk_off_t)oc * N;
+    float s = 0.0f;
+    for (int n = 0; n < N; n++)
+        s += row[n];
+    db[db_off + oc] = s;
 }

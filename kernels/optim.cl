@@ -39,3 +39,11 @@ kernel void adam_step(uint n, global float *x, spk_off_t x_off, global const flo
         xi = xi - lr * wd * xi;
     x[x_off + i] = xi - lr * (mi / bc1) / (sqrt(vi / bc2) + eps);
 }
+
+/* x *= s (gradient clipping, loss scaling). */
+kernel void scale_inplace(uint n, global float *x, spk_off_t x_off, float s)
+{
+    const uint i = (uint)get_global_id(0);
+    if (i < n)
+        x[x_off + i] *= s;
+}

@@ -12,42 +12,44 @@ static inline void covering(int h, int K, int S, int O, int *lo, int *hi)
     *lo = h >= K ? (h - K) / S + 1 : 0;
 }
 
+/* Launched as 2-D ranges (src/nn/pool.c): dimension 0 over the pixels of a
+ * plane, dimension 1 over the NC planes; the host keeps every element count
+ * below 2^32. */
+
 /* One work item per output element. The window's sum is taken in
  * row-major order, then divided by KH*KW. */
 kernel void pool_avg_forward(int NC, int H, int W, int KH, int KW, int SH, int SW, int OH, int OW,
                              global const float *x, spk_off_t x_off, global float *y, spk_off_t y_off)
 {
-    const spk_off_t idx = get_global_id(0);
-    if (idx >= (spk_off_t)NC * OH * OW)
+    const uint o = (uint)get_global_id(0), plane = (uint)get_global_id(1);
+    if (o >= (uint)(OH * OW) || plane >= (uint)NC)
         return;
-    const int ow = (int)(idx % OW), oh = (int)((idx / OW) % OH);
-    const spk_off_t plane = idx / ((spk_off_t)OW * OH);
-    global const float *xp = x + x_off + plane * H * W + (spk_off_t)(oh * SH) * W + ow * SW;
+    const int oh = (int)(o / (uint)OW), ow = (int)(o % (uint)OW);
+    global const float *xp = x + x_off + (spk_off_t)plane * (uint)(H * W) + (uint)(oh * SH * W + ow * SW);
     float s = 0.0f;
     for (int i = 0; i < KH; i++)
         for (int j = 0; j < KW; j++)
             s += xp[i * W + j];
-    y[y_off + idx] = s / (float)(KH * KW);
+    y[y_off + (spk_off_t)plane * (uint)(OH * OW) + o] = s / (float)(KH * KW);
 }
 
 /* One work item per input element. */
 kernel void pool_avg_backward(int NC, int H, int W, int KH, int KW, int SH, int SW, int OH, int OW,
                               global const float *dy, spk_off_t dy_off, global float *dx, spk_off_t dx_off)
 {
-    const spk_off_t idx = get_global_id(0);
-    if (idx >= (spk_off_t)NC * H * W)
+    const uint hw = (uint)get_global_id(0), plane = (uint)get_global_id(1);
+    if (hw >= (uint)(H * W) || plane >= (uint)NC)
         return;
-    const int w = (int)(idx % W), h = (int)((idx / W) % H);
-    const spk_off_t plane = idx / ((spk_off_t)W * H);
+    const int h = (int)(hw / (uint)W), w = (int)(hw % (uint)W);
     int oh0, oh1, ow0, ow1;
     covering(h, KH, SH, OH, &oh0, &oh1);
     covering(w, KW, SW, OW, &ow0, &ow1);
-    global const float *g = dy + dy_off + plane * OH * OW;
+    global const float *g = dy + dy_off + (spk_off_t)plane * (uint)(OH * OW);
     float s = 0.0f;
     for (int oh = oh0; oh <= oh1; oh++)
         for (int ow = ow0; ow <= ow1; ow++)
             s += g[oh * OW + ow];
-    dx[dx_off + idx] = s / (float)(KH * KW);
+    dx[dx_off + (spk_off_t)plane * (uint)(H * W) + hw] = s / (float)(KH * KW);
 }
 
 /* Offset (i*KW + j) of the first maximum of a window in row-major order. */
@@ -69,14 +71,13 @@ static inline int window_argmax(global const float *xp, int W, int KH, int KW)
 kernel void pool_max_forward(int NC, int H, int W, int KH, int KW, int SH, int SW, int OH, int OW,
                              global const float *x, spk_off_t x_off, global float *y, spk_off_t y_off)
 {
-    const spk_off_t idx = get_global_id(0);
-    if (idx >= (spk_off_t)NC * OH * OW)
+    const uint o = (uint)get_global_id(0), plane = (uint)get_global_id(1);
+    if (o >= (uint)(OH * OW) || plane >= (uint)NC)
         return;
-    const int ow = (int)(idx % OW), oh = (int)((idx / OW) % OH);
-    const spk_off_t plane = idx / ((spk_off_t)OW * OH);
-    global const float *xp = x + x_off + plane * H * W + (spk_off_t)(oh * SH) * W + ow * SW;
+    const int oh = (int)(o / (uint)OW), ow = (int)(o % (uint)OW);
+    global const float *xp = x + x_off + (spk_off_t)plane * (uint)(H * W) + (uint)(oh * SH * W + ow * SW);
     const int a = window_argmax(xp, W, KH, KW);
-    y[y_off + idx] = xp[(a / KW) * W + a % KW];
+    y[y_off + (spk_off_t)plane * (uint)(OH * OW) + o] = xp[(a / KW) * W + a % KW];
 }
 
 /* The gradient of a window goes to its first maximum, recomputed from the
@@ -86,22 +87,66 @@ kernel void pool_max_backward(int NC, int H, int W, int KH, int KW, int SH, int 
                               global const float *x, spk_off_t x_off, global const float *dy, spk_off_t dy_off,
                               global float *dx, spk_off_t dx_off)
 {
-    const spk_off_t idx = get_global_id(0);
-    if (idx >= (spk_off_t)NC * H * W)
+    const uint hw = (uint)get_global_id(0), plane = (uint)get_global_id(1);
+    if (hw >= (uint)(H * W) || plane >= (uint)NC)
         return;
-    const int w = (int)(idx % W), h = (int)((idx / W) % H);
-    const spk_off_t plane = idx / ((spk_off_t)W * H);
+    const int h = (int)(hw / (uint)W), w = (int)(hw % (uint)W);
     int oh0, oh1, ow0, ow1;
     covering(h, KH, SH, OH, &oh0, &oh1);
     covering(w, KW, SW, OW, &ow0, &ow1);
-    global const float *xplane = x + x_off + plane * H * W;
-    global const float *g = dy + dy_off + plane * OH * OW;
+    global const float *xplane = x + x_off + (spk_off_t)plane * (uint)(H * W);
+    global const float *g = dy + dy_off + (spk_off_t)plane * (uint)(OH * OW);
     float s = 0.0f;
     for (int oh = oh0; oh <= oh1; oh++)
         for (int ow = ow0; ow <= ow1; ow++) {
-            const int a = window_argmax(xplane + (spk_off_t)(oh * SH) * W + ow * SW, W, KH, KW);
+            const int a = window_argmax(xplane + (uint)(oh * SH * W + ow * SW), W, KH, KW);
             if (oh * SH + a / KW == h && ow * SW + a % KW == w)
                 s += g[oh * OW + ow];
         }
-    dx[dx_off + idx] = s;
+    dx[dx_off + (spk_off_t)plane * (uint)(H * W) + hw] = s;
+}
+
+/* Backward without overlapping windows (stride >= window in both
+ * directions; the usual 2x2 stride-2 case): one work item per band of SH
+ * input rows (band oh of a plane; band OH is the rows no window reaches)
+ * writes every pixel of the band once: a window's gradient at its first
+ * maximum (IS_MAX) or spread evenly (average), zero elsewhere. The argmax
+ * is computed once per window instead of once per input pixel, and the
+ * result equals the gather kernels' bit for bit (each pixel has at most
+ * one window). 2-D range (band, plane). */
+kernel void pool_backward_tiled(int is_max, int NC, int H, int W, int KH, int KW, int SH, int SW, int OH, int OW,
+                                global const float *x, spk_off_t x_off, global const float *dy, spk_off_t dy_off,
+                                global float *dx, spk_off_t dx_off)
+{
+    const int oh = (int)get_global_id(0);
+    const uint plane = (uint)get_global_id(1);
+    if (oh > OH || plane >= (uint)NC)
+        return;
+    const spk_off_t base = (spk_off_t)plane * (uint)(H * W);
+    global float *out = dx + dx_off + base;
+    const int h0 = oh * SH, h1 = oh < OH ? min(h0 + SH, H) : H;
+    if (oh == OH) { /* rows below the last window */
+        for (int h = h0; h < h1; h++)
+            for (int w = 0; w < W; w++)
+                out[h * W + w] = 0.0f;
+        return;
+    }
+    global const float *g = dy + dy_off + (spk_off_t)plane * (uint)(OH * OW) + (uint)(oh * OW);
+    global const float *xp = x + x_off + base;
+    for (int ow = 0; ow < OW; ow++) {
+        const int w0 = ow * SW;
+        const int a = is_max ? window_argmax(xp + h0 * W + w0, W, KH, KW) : 0;
+        const float gv = g[ow], avg = gv / (float)(KH * KW);
+        for (int h = h0; h < h1; h++)
+            for (int w = w0; w < w0 + SW && w < W; w++) {
+                const int i = h - h0, j = w - w0;
+                float v = 0.0f;
+                if (i < KH && j < KW)
+                    v = is_max ? (i * KW + j == a ? gv : 0.0f) : avg;
+                out[h * W + w] = v;
+            }
+    }
+    for (int h = h0; h < h1; h++) /* columns right of the last window */
+        for (int w = OW * SW; w < W; w++)
+            out[h * W + w] = 0.0f;
 }

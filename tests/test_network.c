@@ -14,6 +14,7 @@
 
 #include "harness.h"
 #include "ref/ref.h"
+#include "spikecl/custom_layer.h"
 
 /* ---- Helpers ------------------------------------------------------- */
 
@@ -870,5 +871,268 @@ Test(network, launches_per_training_step_do_not_grow_with_T, .timeout = 600)
                   (unsigned long long)short_seq.gemm_calls, (unsigned long long)long_seq.gemm_calls);
         cr_log_info("per training step: %llu kernel launches, %llu GEMMs",
                     (unsigned long long)short_seq.kernel_launches, (unsigned long long)short_seq.gemm_calls);
+    }
+}
+
+/* ---- Learned coefficients, custom layers, recording ------------------- */
+
+/* A custom layer computing on the device: y = x + c (a learned shift per
+ * feature), through the custom-layer interface. */
+typedef struct shift_state {
+    size_t features, rows;
+    spk_tensor *ones; /* [rows, 1] */
+} shift_state;
+
+static spk_status shift_infer(void *user, int in_ndim, const size_t *in, int *out_ndim, size_t *out)
+{
+    shift_state *s = user;
+    if (in_ndim != 1 || in[0] != s->features)
+        return SPK_ERR_SHAPE;
+    *out_ndim = 1;
+    out[0] = in[0];
+    return SPK_OK;
+}
+
+static spk_status shift_prepare(void *user, spk_context *ctx, size_t T, size_t B)
+{
+    shift_state *s = user;
+    spk_tensor_free(s->ones);
+    s->rows = T * B;
+    spk_status st = spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){s->rows, 1}, &s->ones);
+    return st == SPK_OK ? spk_tensor_fill_f32(s->ones, 1.0f) : st;
+}
+
+static spk_status shift_forward(void *user, spk_context *ctx, spk_tensor *const *params, const spk_tensor *in,
+                                spk_tensor *out)
+{
+    (void)ctx;
+    shift_state *s = user;
+    spk_tensor *y = NULL, *c = NULL;
+    spk_status st = spk_tensor_copy(out, in);
+    if (st == SPK_OK)
+        st = spk_tensor_view(out, 0, 2, (size_t[2]){s->rows, s->features}, &y);
+    if (st == SPK_OK)
+        st = spk_tensor_view(params[0], 0, 2, (size_t[2]){1, s->features}, &c);
+    if (st == SPK_OK)
+        st = spk_gemm(0, 0, 1.0f, s->ones, c, 1.0f, y);
+    spk_tensor_free(y), spk_tensor_free(c);
+    return st;
+}
+
+static spk_status shift_backward(void *user, spk_context *ctx, spk_tensor *const *params, spk_tensor *const *grads,
+                                 const spk_tensor *in, const spk_tensor *out, const spk_tensor *grad_out,
+                                 spk_tensor *grad_in)
+{
+    (void)ctx, (void)params, (void)in, (void)out;
+    shift_state *s = user;
+    spk_tensor *dy = NULL, *dc = NULL;
+    spk_status st = spk_tensor_view((spk_tensor *)grad_out, 0, 2, (size_t[2]){s->rows, s->features}, &dy);
+    if (st == SPK_OK)
+        st = spk_tensor_view(grads[0], 0, 2, (size_t[2]){s->features, 1}, &dc);
+    if (st == SPK_OK)
+        st = spk_gemm(1, 0, 1.0f, dy, s->ones, 0.0f, dc);
+    if (st == SPK_OK && grad_in)
+        st = spk_tensor_copy(grad_in, grad_out);
+    spk_tensor_free(dy), spk_tensor_free(dc);
+    return st;
+}
+
+static void shift_destroy(void *user)
+{
+    shift_state *s = user;
+    spk_tensor_free(s->ones);
+    free(s);
+}
+
+static const spk_custom_layer_ops SHIFT = {"shift", shift_infer, shift_prepare, shift_forward, shift_backward,
+                                           shift_destroy};
+
+/* Central differences of the loss against the backward for every entry of
+ * parameter pi (entries whose gradient must be exactly zero: want_zero). */
+static void fd_param(spk_context *ctx, spk_network *net, const spk_tensor *x, const uint8_t *labels, size_t pi,
+                     const char *name, size_t n, int (*want_zero)(size_t i, size_t n))
+{
+    float *v = spk_test_alloc(n), *g = spk_test_alloc(n);
+    get_param(net, pi, v, g, name, n);
+    const float eps = 1e-2f;
+    for (size_t i = 0; i < n; i++) {
+        if (want_zero && want_zero(i, n)) {
+            cr_assert(g[i] == 0.0f, "%s[%zu]: gradient %g of a fixed coefficient", name, i, (double)g[i]);
+            continue;
+        }
+        const float keep = v[i];
+        v[i] = keep + eps;
+        set_param(net, pi, v);
+        float lp = device_loss(ctx, net, x, labels, NULL);
+        v[i] = keep - eps;
+        set_param(net, pi, v);
+        float lm = device_loss(ctx, net, x, labels, NULL);
+        v[i] = keep;
+        set_param(net, pi, v);
+        double fd = ((double)lp - (double)lm) / (2.0 * eps);
+        cr_assert(fabs(fd - g[i]) <= 2e-5 + 1e-2 * fabs(fd), "d %s[%zu]: backward %.6g, finite difference %.6g",
+                  name, i, (double)g[i], fd);
+    }
+    free(v), free(g);
+}
+
+/* Rows of a [5, n/5] coefficient table that are not learned by a
+ * current-based readout: the gains and the threshold. */
+static int fixed_readout_row(size_t i, size_t n)
+{
+    size_t row = i / (n / SPK_LIF_NCOEF);
+    return row == SPK_COEF_I_GAIN || row == SPK_COEF_V_GAIN || row == SPK_COEF_THRESHOLD;
+}
+
+Test(network, learned_coefficients_and_custom_layers_match_finite_differences, .timeout = 600)
+{
+    const size_t T = 8, B = 3, IN = 5, HID = 6, OUT = 3;
+    const uint8_t labels[3] = {2, 0, 1};
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_lif_params li = spk_lif_params_default(SPK_NEURON_CUBA_LI);
+        li.integration = SPK_INTEGRATE_EULER;
+        li.tau_syn = 3.0f;
+        li.tau_mem = 4.0f;
+        spk_network *net;
+        spk_layer *hidden, *readout, *shift;
+        shift_state *ss = calloc(1, sizeof *ss);
+        cr_assert(ss);
+        ss->features = HID;
+        spk_custom_param sp = {"shift", 1, {HID}};
+        SPK_ASSERT_OK(ctx, spk_custom_layer_create(ctx, &SHIFT, ss, &sp, 1, &shift));
+        cr_assert_eq(spk_layer_param_count(shift), 1);
+        SPK_ASSERT_OK(ctx, spk_neuron_layer_create(ctx, &li, &hidden));
+        SPK_ASSERT_OK(ctx, spk_neuron_layer_create(ctx, &li, &readout));
+        SPK_ASSERT_OK(ctx, spk_neuron_layer_set_learnable(hidden, SPK_LEARN_PER_NEURON));
+        SPK_ASSERT_OK(ctx, spk_neuron_layer_set_learnable(readout, SPK_LEARN_PER_LAYER));
+        SPK_ASSERT_STATUS(ctx, spk_neuron_layer_set_learnable(shift, SPK_LEARN_PER_LAYER), SPK_ERR_INVALID_ARGUMENT,
+                          "not a neuron layer");
+        SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, IN, HID, 1, 41)));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, shift));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, hidden));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, HID, OUT, 1, 42)));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, readout));
+        SPK_ASSERT_OK(ctx, spk_network_build(net, T, B, 1, &IN));
+        cr_assert_eq(spk_network_param_count(net), 7);
+
+        /* A shift away from zero, so that its gradient path matters. */
+        spk_param shift_p;
+        SPK_ASSERT_OK(ctx, spk_network_param(net, 2, &shift_p));
+        float c0[6] = {0.3f, -0.2f, 0.1f, 0.5f, -0.4f, 0.05f};
+        SPK_ASSERT_OK(ctx, spk_tensor_upload(shift_p.value, c0, sizeof c0));
+
+        float *hx = spk_test_alloc(T * B * IN);
+        spk_test_rng r = {77};
+        spk_test_fill_uniform(&r, hx, T * B * IN, -2.0f, 2.0f);
+        spk_tensor *x, *grad;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, IN}, &x));
+        SPK_ASSERT_OK(ctx, spk_tensor_upload(x, hx, T * B * IN * sizeof(float)));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, OUT}, &grad));
+        device_loss(ctx, net, x, labels, grad);
+        SPK_ASSERT_OK(ctx, spk_network_backward(net, grad));
+
+        /* The coefficients start at the params' values. */
+        float init[SPK_LIF_NCOEF], got[SPK_LIF_NCOEF * 6];
+        cr_assert(spk_lif_coefficients(&li, init, NULL, 0) == SPK_OK);
+        get_param(net, 3, got, NULL, "2.coef", SPK_LIF_NCOEF * HID);
+        for (size_t i = 0; i < SPK_LIF_NCOEF * HID; i++)
+            cr_assert(got[i] == init[i / HID], "2.coef[%zu] = %g, expected %g", i, (double)got[i],
+                      (double)init[i / HID]);
+
+        fd_param(ctx, net, x, labels, 2, "1.shift", HID, NULL);
+        fd_param(ctx, net, x, labels, 3, "2.coef", SPK_LIF_NCOEF * HID, fixed_readout_row);
+        fd_param(ctx, net, x, labels, 6, "4.coef", SPK_LIF_NCOEF, fixed_readout_row);
+
+        /* Recording: a readout's membrane is its output; a dense layer has none. */
+        cr_assert(spk_network_layer_membrane(net, 4) == spk_network_layer_output(net, 4));
+        cr_assert(spk_network_layer_membrane(net, 0) == NULL);
+        cr_assert(spk_network_layer_membrane(net, 99) == NULL);
+        spk_tensor_free(x), spk_tensor_free(grad);
+        free(hx);
+        spk_network_free(net);
+    }
+}
+
+Test(network, records_the_membrane_of_spiking_layers, .timeout = 600)
+{
+    const size_t T = 12, B = 2, IN = 3, N = 5;
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_lif_params lif = spk_lif_params_default(SPK_NEURON_LIF);
+        spk_network *net;
+        SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, IN, N, 1, 5)));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, neuron_layer(ctx, &lif)));
+        SPK_ASSERT_OK(ctx, spk_network_build(net, T, B, 1, &IN));
+        float hx[12 * 2 * 3], cur[12 * 2 * 5], mem[12 * 2 * 5], want[12 * 2 * 5], spikes[12 * 2 * 5];
+        spk_test_rng r = {9};
+        spk_test_fill_uniform(&r, hx, T * B * IN, 0.0f, 2.0f);
+        spk_tensor *x;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, IN}, &x));
+        SPK_ASSERT_OK(ctx, spk_tensor_upload(x, hx, sizeof hx));
+        SPK_ASSERT_OK(ctx, spk_network_forward(net, x, NULL));
+        const spk_tensor *m = spk_network_layer_membrane(net, 1);
+        cr_assert(m != NULL && spk_tensor_numel(m) == T * B * N);
+        SPK_ASSERT_OK(ctx, spk_tensor_download(m, mem, sizeof mem));
+        SPK_ASSERT_OK(ctx, spk_tensor_download(spk_network_layer_output(net, 0), cur, sizeof cur));
+        spk_ref_lif_io io = {.x = cur, .spikes = spikes, .membrane = want};
+        cr_assert(spk_ref_lif_forward(&lif, (spk_ref_lif_mode){0}, T, B, N, &io) == SPK_OK);
+        spk_test_compare("recorded membrane", mem, want, T * B * N, 1e-6f, 1e-6f);
+        spk_tensor_free(x);
+        spk_network_free(net);
+    }
+}
+
+Test(network, clips_gradients_by_global_norm, .timeout = 600)
+{
+    const size_t T = 4, B = 2, IN = 3, OUT = 5;
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_network *net;
+        SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, IN, OUT, 1, 8)));
+        SPK_ASSERT_OK(ctx, spk_network_build(net, T, B, 1, &IN));
+        spk_tensor *x, *gy;
+        float hx[4 * 2 * 3], hg[4 * 2 * 5];
+        spk_test_rng r = {3};
+        spk_test_fill_normal(&r, hx, T * B * IN, 0, 1);
+        spk_test_fill_normal(&r, hg, T * B * OUT, 0, 1);
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, IN}, &x));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, OUT}, &gy));
+        SPK_ASSERT_OK(ctx, spk_tensor_upload(x, hx, sizeof hx));
+        SPK_ASSERT_OK(ctx, spk_tensor_upload(gy, hg, sizeof hg));
+        for (int frozen_bias = 0; frozen_bias <= 1; frozen_bias++) {
+            SPK_ASSERT_OK(ctx, spk_network_freeze(net, 1, frozen_bias));
+            SPK_ASSERT_OK(ctx, spk_network_forward(net, x, NULL));
+            SPK_ASSERT_OK(ctx, spk_network_backward(net, gy));
+            float w0[15], b0[5], w1[15], b1[5], norm = 0.0f;
+            get_param(net, 0, NULL, w0, "0.weight", OUT * IN);
+            get_param(net, 1, NULL, b0, "0.bias", OUT);
+            double sq = 0.0;
+            for (size_t i = 0; i < OUT * IN; i++)
+                sq += (double)w0[i] * w0[i];
+            for (size_t i = 0; !frozen_bias && i < OUT; i++)
+                sq += (double)b0[i] * b0[i];
+            /* Above the norm: nothing changes. */
+            SPK_ASSERT_OK(ctx, spk_network_clip_grad_norm(net, (float)(2.0 * sqrt(sq)), &norm));
+            cr_assert(fabs(norm - sqrt(sq)) <= 1e-5 * sqrt(sq), "norm %g, expected %g", (double)norm, sqrt(sq));
+            get_param(net, 0, NULL, w1, "0.weight", OUT * IN);
+            cr_assert(memcmp(w0, w1, sizeof w0) == 0, "clipping above the norm changed the gradient");
+            /* At half the norm: every unfrozen gradient halves. */
+            SPK_ASSERT_OK(ctx, spk_network_clip_grad_norm(net, (float)(0.5 * sqrt(sq)), NULL));
+            get_param(net, 0, NULL, w1, "0.weight", OUT * IN);
+            get_param(net, 1, NULL, b1, "0.bias", OUT);
+            for (size_t i = 0; i < OUT * IN; i++)
+                cr_assert(fabsf(w1[i] - 0.5f * w0[i]) <= 1e-6f * fabsf(w0[i]) + 1e-7f, "weight grad %zu", i);
+            for (size_t i = 0; i < OUT; i++)
+                cr_assert(frozen_bias ? b1[i] == b0[i] : fabsf(b1[i] - 0.5f * b0[i]) <= 1e-6f * fabsf(b0[i]) + 1e-7f,
+                          "bias grad %zu (frozen %d)", i, frozen_bias);
+        }
+        SPK_ASSERT_STATUS(ctx, spk_network_clip_grad_norm(net, 0.0f, NULL), SPK_ERR_INVALID_ARGUMENT, "max_norm");
+        SPK_ASSERT_STATUS(NULL, spk_network_clip_grad_norm(NULL, 1.0f, NULL), SPK_ERR_NULL_POINTER, "NULL");
+        spk_tensor_free(x), spk_tensor_free(gy);
+        spk_network_free(net);
     }
 }

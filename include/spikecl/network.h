@@ -46,6 +46,25 @@ SPK_API spk_status spk_dense_create(spk_context *ctx, const spk_dense_params *p,
  */
 SPK_API spk_status spk_neuron_layer_create(spk_context *ctx, const spk_lif_params *p, spk_layer **out);
 
+/** Which coefficients of a neuron layer are learned (as in PLIF). */
+typedef enum spk_learn_scope {
+    SPK_LEARN_NONE = 0,       /**< decays and threshold fixed by the params (default) */
+    SPK_LEARN_PER_LAYER = 1,  /**< one decay pair and threshold shared by the layer */
+    SPK_LEARN_PER_NEURON = 2  /**< a decay pair and threshold per neuron */
+} spk_learn_scope;
+
+/**
+ * Make a neuron layer's decays (i_decay, v_decay) and threshold learnable.
+ * The layer then has one parameter "coef": [SPK_LIF_NCOEF, 1] per layer or
+ * [SPK_LIF_NCOEF, N] per neuron, rows as in neuron.h, initialised from its
+ * params; the gain rows get no gradient. The decays are learned directly
+ * (not through a sigmoid): keep learning rates small enough that they stay
+ * in (0, 1). Call before the network is built.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (not a
+ *         neuron layer, or an unknown scope).
+ */
+SPK_API spk_status spk_neuron_layer_set_learnable(spk_layer *layer, spk_learn_scope scope);
+
 /** Free a layer not added to a network. Accepts NULL. */
 SPK_API void spk_layer_free(spk_layer *layer);
 
@@ -126,14 +145,57 @@ SPK_API spk_status spk_flatten_create(spk_context *ctx, spk_layer **out);
  * Dropout with one mask per sequence: while the network is training (see
  * spk_network_set_training), each element of a sample is zeroed with
  * probability @p p, and kept and scaled by 1/(1-p) otherwise, with the same
- * mask at every time step. Outside training it is the identity. Masks come
- * from Philox4x32-10 keyed by the context seed, with counter (j / 4, the
- * layer's index in its network, the forward call count low, high) for
- * element j of [B, features...]; every training forward draws a new mask,
- * the same on every device and in the C reference.
+ * mask at every time step. Outside training it is the identity (a copy).
+ * Element j of [B, features...] is kept when the uniform from word j % 4 of
+ * Philox4x32-10 (keyed by the context seed, counter (j / 4, the layer's
+ * index in its network, n low, n high), n the number of training forwards
+ * of this layer before this one) is >= p: every training forward draws a
+ * new mask, the same on every device and in the C reference, and a network
+ * built again on the same seed draws the same sequence of masks.
  * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (p not in [0, 1)).
  */
 SPK_API spk_status spk_dropout_create(spk_context *ctx, float p, spk_layer **out);
+
+/* ---- Recurrent spiking layer ----------------------------------------- */
+
+/** Parameters of a recurrent spiking layer. Start from spk_recurrent_params_default(). */
+typedef struct spk_recurrent_params {
+    size_t in_features;   /**< input features per sample (the input flattens to this) */
+    size_t neurons;       /**< N: neurons, also the output features */
+    int bias;             /**< 1: add a learned bias to the input current (default) */
+    float init_bound;     /**< W_in and bias ~ U(-b, b); 0: b = 1/sqrt(in_features) (PyTorch's default) */
+    float rec_init_bound; /**< W_rec ~ U(-b, b); 0: b = 1/sqrt(neurons) */
+    uint64_t seed;        /**< seed of the initial weights */
+    spk_lif_params lif;   /**< the neurons: a spiking kind (SPK_NEURON_LIF or SPK_NEURON_CUBA_LIF) */
+} spk_recurrent_params;
+
+/** @p in_features inputs, @p neurons single-state LIF neurons with the
+ *  defaults of spk_lif_params_default(SPK_NEURON_LIF), a bias, PyTorch's
+ *  initial weights, seed 0. */
+SPK_API spk_recurrent_params spk_recurrent_params_default(size_t in_features, size_t neurons);
+
+/**
+ * A recurrent spiking layer (snnTorch RLeaky / RSynaptic with all-to-all
+ * recurrent weights): input weights W_in [N, in] (parameter "weight"), an
+ * optional bias [N] ("bias") and recurrent weights W_rec [N, N]
+ * ("recurrent_weight") on the layer's own spikes of the previous step,
+ * followed by LIF-family neurons (neuron.h):
+ *
+ *     x[t] = W_in u[t] + b + W_rec S[t-1],   S[-1] = 0,
+ *
+ * then the neuron update of neuron.h with input x[t]. Input [T, B, in...]
+ * flattening to in_features per sample, output the spikes [T, B, N]. The
+ * input currents of all steps come from one GEMM over T*B rows; the
+ * recurrence steps in time: per step one GEMM and one neuron kernel forward,
+ * and one neuron kernel and one GEMM backward. Accepts a static input (see
+ * spk_network_set_static_input). spk_network_layer_membrane() gives its
+ * membrane. Every neuron starts each forward from rest.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (zero
+ *         in_features or neurons; a negative or non-finite init_bound or
+ *         rec_init_bound; invalid lif parameters; a readout kind, LI or
+ *         CUBA_LI, which does not spike), SPK_ERR_DEVICE_OUT_OF_MEMORY.
+ */
+SPK_API spk_status spk_recurrent_create(spk_context *ctx, const spk_recurrent_params *p, spk_layer **out);
 
 /* ---- Networks ------------------------------------------------------- */
 
@@ -196,6 +258,15 @@ SPK_API spk_status spk_network_param(spk_network *net, size_t i, spk_param *out)
 /** Freeze or unfreeze parameter @p i. */
 SPK_API spk_status spk_network_freeze(spk_network *net, size_t i, int frozen);
 
+/**
+ * Clip gradients by their global L2 norm over every parameter that is not
+ * frozen: when the norm exceeds @p max_norm, every gradient is scaled by
+ * max_norm / norm. @p norm receives the norm before clipping (may be NULL).
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (max_norm
+ *         not positive), SPK_ERR_NUMERIC (a NaN or Inf gradient).
+ */
+SPK_API spk_status spk_network_clip_grad_norm(spk_network *net, float max_norm, float *norm);
+
 /** Apply the optimizer to every parameter that is not frozen (slot = parameter index). */
 struct spk_optimizer;
 SPK_API spk_status spk_network_step(spk_network *net, struct spk_optimizer *opt);
@@ -204,6 +275,10 @@ SPK_API size_t spk_network_layer_count(const spk_network *net);
 SPK_API spk_layer *spk_network_layer(spk_network *net, size_t i);
 /** The output of layer @p i from the last forward (spikes or membrane) [T, B, ...]. */
 SPK_API const spk_tensor *spk_network_layer_output(const spk_network *net, size_t i);
+
+/** The membrane of neuron or recurrent layer @p i from the last forward [T, B, ...] (before
+ *  reset, see neuron.h), or NULL for a layer without one. */
+SPK_API const spk_tensor *spk_network_layer_membrane(const spk_network *net, size_t i);
 
 #ifdef __cplusplus
 }

@@ -36,5 +36,6 @@
 #include "spikecl/network.h"
 #include "spikecl/learn.h"
 #include "spikecl/checkpoint.h"
+#include "spikecl/custom_layer.h"
 
 #endif

@@ -60,6 +60,9 @@ SPK_API spk_status spk_tensor_fill_f32(spk_tensor *t, float value);
 /** Set every element of a U8 tensor to @p value. */
 SPK_API spk_status spk_tensor_fill_u8(spk_tensor *t, unsigned char value);
 
+/** Multiply every element of an F32 tensor by @p s in place. Queued. */
+SPK_API spk_status spk_tensor_scale(spk_tensor *t, float s);
+
 /** Copy @p src into @p dst: same dtype and element count. */
 SPK_API spk_status spk_tensor_copy(spk_tensor *dst, const spk_tensor *src);
 

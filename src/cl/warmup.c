@@ -7,8 +7,11 @@ spk_status spk_context_warmup(spk_context *ctx, size_t *n_programs)
     SPK_TRY(spk__lif_warmup(ctx));
     SPK_TRY(spk__encode_warmup(ctx));
     SPK_TRY(spk__optim_warmup(ctx));
+    SPK_TRY(spk__conv_warmup(ctx));
+    SPK_TRY(spk__pool_warmup(ctx));
+    SPK_TRY(spk__dropout_warmup(ctx));
     if (n_programs)
-        *n_programs = 3;
+        *n_programs = 6;
 fail:
     return st;
 }

@@ -23,7 +23,8 @@ static void usage(void)
            "  --encoder E        direct (pixels as input current, default) | poisson (rate-coded spikes)\n"
            "  --loss L           ce-mean-membrane (LI readout, default) | ce-max-membrane (LI readout) | ce-count\n"
            "                     (spike counts of a LIF output layer) | mse-count\n"
-           "  --schedule S       cosine (default) | constant learning rate\n"
+           "  --schedule S       cosine (default) | step (halved every epoch) | constant learning rate\n"
+           "  --clip X           clip gradients to a global L2 norm of X (default: off)\n"
            "  --limit-train N    use only the first N training images (0: all)\n"
            "  --limit-test N     use only the first N test images (0: all)\n"
            "  --data DIR         directory of the IDX files (default %s)\n"
@@ -105,10 +106,19 @@ static int parse_args(int argc, char **argv, spk_train_config *c)
             if (bad)
                 fprintf(stderr, "spikecl train: unknown --loss '%s' (see --help)\n", v);
         } else if (strcmp(a, "--schedule") == 0) {
-            c->cosine = strcmp(v, "cosine") == 0;
-            bad = !c->cosine && strcmp(v, "constant") != 0;
+            static const char *const NAMES[] = {"constant", "cosine", "step"};
+            bad = 1;
+            for (int k = 0; k < 3; k++)
+                if (strcmp(v, NAMES[k]) == 0)
+                    c->schedule = k, bad = 0;
             if (bad)
-                fprintf(stderr, "spikecl train: --schedule is cosine or constant, not '%s'\n", v);
+                fprintf(stderr, "spikecl train: --schedule is cosine, step or constant, not '%s'\n", v);
+        } else if (strcmp(a, "--clip") == 0) {
+            char *end = NULL;
+            c->clip = strtof(v, &end);
+            bad = !*v || *end || !(c->clip > 0.0f) || !isfinite(c->clip);
+            if (bad)
+                fprintf(stderr, "spikecl train: --clip expects a positive number, got '%s'\n", v);
         } else if (strcmp(a, "--data") == 0) {
             c->data_dir = v;
         } else if (strcmp(a, "--device") == 0) {

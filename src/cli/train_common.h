@@ -4,6 +4,8 @@
 
 #include "spikecl/spikecl.h"
 
+enum { SCHEDULE_CONSTANT = 0, SCHEDULE_COSINE = 1, SCHEDULE_STEP = 2 };
+
 typedef struct spk_train_config {
     const char *preset;
     size_t epochs, batch, steps, hidden;
@@ -11,7 +13,8 @@ typedef struct spk_train_config {
     float lr;
     int poisson;
     spk_loss_kind loss;   /* membrane losses read out through a leaky integrator */
-    int cosine;           /* 1: cosine learning-rate decay to 0 over the run */
+    int schedule;         /* SCHEDULE_* below */
+    float clip;           /* > 0: clip gradients to this global L2 norm */
     uint64_t seed;
     const char *data_dir, *device;
     const char *checkpoint; /* train: written after each epoch; eval: read */

@@ -13,7 +13,7 @@
 int spk_train_config_preset(spk_train_config *c, const char *name)
 {
     spk_train_config base = {.preset = "mlp", .epochs = 3, .batch = 128, .steps = 25, .hidden = 256,
-                             .lr = 2e-3f, .seed = 1, .loss = SPK_LOSS_CE_MEAN_MEMBRANE, .cosine = 1};
+                             .lr = 2e-3f, .seed = 1, .loss = SPK_LOSS_CE_MEAN_MEMBRANE, .schedule = SCHEDULE_COSINE};
     if (strcmp(name, "mlp") == 0) {
         *c = base;
         return 0;
@@ -189,6 +189,18 @@ fail:
     return st;
 }
 
+/* The schedule's learning rate for batch bi of an epoch. */
+static float learning_rate(const spk_train_config *c, size_t epoch, size_t bi, size_t n_batches)
+{
+    if (c->schedule == SCHEDULE_COSINE) {
+        double done = (double)(epoch * n_batches + bi) / (double)(c->epochs * n_batches);
+        return (float)(0.5 * c->lr * (1.0 + cos(3.14159265358979 * done)));
+    }
+    if (c->schedule == SCHEDULE_STEP)
+        return (float)(c->lr * pow(0.5, (double)epoch));
+    return c->lr;
+}
+
 static void shuffle(size_t *idx, size_t n, uint64_t *state)
 {
     for (size_t i = n; i > 1; i--) {
@@ -242,7 +254,8 @@ spk_status spk_train_run(const spk_train_config *c)
     printf("preset %s: T=%zu, batch %zu, %s encoding, loss %s, Adam lr %g%s, %zu epochs, %zu training / %zu test "
            "images\n",
            c->preset, c->steps, c->batch, c->poisson ? "Poisson" : "direct", LOSSES[c->loss], (double)c->lr,
-           c->cosine ? " (cosine decay)" : "", c->epochs, n_train, n_test);
+           c->schedule == SCHEDULE_COSINE ? " (cosine decay)" : c->schedule == SCHEDULE_STEP ? " (halved every epoch)" : "",
+           c->epochs, n_train, n_test);
     for (size_t i = 0; i < spk_network_layer_count(net); i++) {
         char desc[200];
         printf("  layer %zu: %s\n", i, spk_layer_describe(spk_network_layer(net, i), desc, sizeof desc));
@@ -283,10 +296,7 @@ spk_status spk_train_run(const spk_train_config *c)
             float loss = 0.0f;
             size_t ok = 0;
             stage = "training";
-            if (c->cosine) {
-                double progress_frac = (double)(epoch * n_batches + bi) / (double)(c->epochs * n_batches);
-                spk_optimizer_set_lr(opt, (float)(0.5 * c->lr * (1.0 + cos(3.14159265358979 * progress_frac))));
-            }
+            spk_optimizer_set_lr(opt, learning_rate(c, epoch, bi, n_batches));
             if ((st = load_batch(ctx, c, train, order + bi * c->batch, c->batch, epoch * n_batches + bi, &b)) ||
                 (st = spk_network_forward(net, b.net_input, &out)))
                 goto fail;
@@ -294,7 +304,13 @@ spk_status spk_train_run(const spk_train_config *c)
                 stage = st == SPK_ERR_NUMERIC ? "training (the loss diverged; lower --lr)" : "computing the loss";
                 goto fail;
             }
-            if ((st = spk_network_backward(net, b.grad)) || (st = spk_network_step(net, opt)))
+            if ((st = spk_network_backward(net, b.grad)))
+                goto fail;
+            if (c->clip > 0.0f && (st = spk_network_clip_grad_norm(net, c->clip, NULL)) != SPK_OK) {
+                stage = "clipping gradients (a gradient is NaN or Inf; lower --lr)";
+                goto fail;
+            }
+            if ((st = spk_network_step(net, opt)))
                 goto fail;
             loss_sum += loss;
             correct += ok;

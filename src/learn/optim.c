@@ -178,3 +178,20 @@ spk_status spk__optim_warmup(spk_context *ctx)
     cl_program prog;
     return spk__program_get(ctx, "optim.cl", "", &prog);
 }
+
+spk_status spk_tensor_scale(spk_tensor *t, float s)
+{
+    spk_status st = SPK_OK;
+    spk_context *ctx = t ? t->ctx : NULL;
+    cl_kernel k;
+    SPK_CHECK(ctx, t != NULL, SPK_ERR_NULL_POINTER, "spk_tensor_scale: tensor is NULL");
+    SPK_CHECK(ctx, t->dtype == SPK_F32, SPK_ERR_DTYPE, "spk_tensor_scale: tensor must be f32");
+    SPK_CHECK(ctx, t->numel <= 0xffffffffu, SPK_ERR_SHAPE, "spk_tensor_scale: tensor too large");
+    SPK_TRY(spk__kernel_get(ctx, "optim.cl", "", "scale_inplace", &k));
+    cl_uint n = (cl_uint)t->numel;
+    spk__buf b = spk__buf_of(t);
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(n), SPK_BUF(b), SPK_ARG(s)));
+    SPK_TRY(spk__launch_1d(ctx, k, n));
+fail:
+    return st;
+}

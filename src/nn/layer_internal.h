@@ -44,6 +44,11 @@ spk_status spk__layer_alloc(spk_context *ctx, const spk__layer_vtable *vt, size_
 /* Register a parameter of the given shape with a gradient of the same shape. */
 spk_status spk__layer_add_param(spk_layer *l, const char *name, int ndim, const size_t *shape);
 
+/* The membrane of a neuron layer's last forward, NULL for other layers. */
+const spk_tensor *spk__neuron_layer_membrane(const spk_layer *l);
+/* The membrane of a recurrent layer's last forward, NULL for other layers. */
+const spk_tensor *spk__recurrent_layer_membrane(const spk_layer *l);
+
 /* A [rows, cols] view of t (whose element count must be rows * cols). */
 spk_status spk__view2d(const spk_tensor *t, size_t rows, size_t cols, spk_tensor **out);
 /* A [T, B, n] view of t. */

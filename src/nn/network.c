@@ -1,5 +1,6 @@
 /* A network: layers in order, their activations, and backpropagation
  * through the whole sequence layer by layer. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -273,6 +274,60 @@ fail:
     return st;
 }
 
+/* Squared L2 norm of a tensor: one GEMM, g[1, n] x g[n, 1]. */
+static spk_status squared_norm(spk_context *ctx, const spk_tensor *g, spk_tensor *out, double *sq)
+{
+    spk_status st = SPK_OK;
+    spk_tensor *row = NULL, *col = NULL;
+    float v = 0.0f;
+    size_t n = spk_tensor_numel(g);
+    SPK_TRY(spk__view2d(g, 1, n, &row));
+    SPK_TRY(spk__view2d(g, n, 1, &col));
+    SPK_TRY(spk_gemm(0, 0, 1.0f, row, col, 0.0f, out));
+    SPK_TRY(spk_tensor_download(out, &v, sizeof v));
+    *sq = v;
+fail:
+    (void)ctx;
+    spk_tensor_free(row), spk_tensor_free(col);
+    return st;
+}
+
+spk_status spk_network_clip_grad_norm(spk_network *net, float max_norm, float *norm_out)
+{
+    spk_status st = SPK_OK;
+    spk_context *ctx = net ? net->ctx : NULL;
+    spk_tensor *dot = NULL;
+    SPK_CHECK(ctx, net != NULL, SPK_ERR_NULL_POINTER, "spk_network_clip_grad_norm: net is NULL");
+    SPK_CHECK(ctx, max_norm > 0.0f && isfinite(max_norm), SPK_ERR_INVALID_ARGUMENT,
+              "spk_network_clip_grad_norm: max_norm must be positive and finite (got %g)", (double)max_norm);
+    SPK_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){1, 1}, &dot));
+    size_t n = spk_network_param_count(net);
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        spk_param p;
+        double sq = 0.0;
+        SPK_TRY(spk_network_param(net, i, &p));
+        if (p.frozen)
+            continue;
+        SPK_TRY(squared_norm(ctx, p.grad, dot, &sq));
+        total += sq;
+    }
+    double norm = sqrt(total);
+    if (norm_out)
+        *norm_out = (float)norm;
+    SPK_CHECK(ctx, isfinite(norm), SPK_ERR_NUMERIC, "spk_network_clip_grad_norm: the gradient norm is %g", norm);
+    if (norm > max_norm)
+        for (size_t i = 0; i < n; i++) {
+            spk_param p;
+            SPK_TRY(spk_network_param(net, i, &p));
+            if (!p.frozen)
+                SPK_TRY(spk_tensor_scale(p.grad, (float)(max_norm / norm)));
+        }
+fail:
+    spk_tensor_free(dot);
+    return st;
+}
+
 size_t spk_network_layer_count(const spk_network *net)
 {
     return net ? net->n : 0;
@@ -286,4 +341,12 @@ spk_layer *spk_network_layer(spk_network *net, size_t i)
 const spk_tensor *spk_network_layer_output(const spk_network *net, size_t i)
 {
     return net && i < net->n ? net->acts[i] : NULL;
+}
+
+const spk_tensor *spk_network_layer_membrane(const spk_network *net, size_t i)
+{
+    if (!net || i >= net->n || !net->built)
+        return NULL;
+    const spk_tensor *m = spk__neuron_layer_membrane(net->layers[i]);
+    return m ? m : spk__recurrent_layer_membrane(net->layers[i]);
 }

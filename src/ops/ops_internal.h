@@ -38,4 +38,7 @@ int spk__lif_is_spiking(spk_neuron_kind k);
 spk_status spk__lif_warmup(spk_context *ctx);
 spk_status spk__encode_warmup(spk_context *ctx);
 spk_status spk__optim_warmup(spk_context *ctx);
+spk_status spk__conv_warmup(spk_context *ctx);    /* src/nn/conv2d.c */
+spk_status spk__pool_warmup(spk_context *ctx);    /* src/nn/pool.c */
+spk_status spk__dropout_warmup(spk_context *ctx); /* src/nn/dropout.c */
 #endif

@@ -60,4 +60,63 @@ void spk_ref_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float 
 void spk_ref_sgd_step(size_t n, float *x, const float *g, float *v, float lr, float momentum, float wd);
 void spk_ref_adam_step(size_t n, float *x, const float *g, float *m, float *v, float lr, float b1, float b2,
                        float eps, float wd, int decoupled, long step);
+/* ---- Convolution, pooling, dropout (src/ref/conv_ref.c) ------------- */
+
+/* Geometry of a 2-D convolution or pooling window over N images [C, H, W]. */
+typedef struct spk_ref_conv_shape {
+    size_t N, C, H, W;  /* input images */
+    size_t OC;          /* output channels (convolution only) */
+    size_t KH, KW, SH, SW, PH, PW;
+} spk_ref_conv_shape;
+
+/* OH and OW of the geometry (PyTorch's floor rule). */
+size_t spk_ref_conv_out_h(const spk_ref_conv_shape *s);
+size_t spk_ref_conv_out_w(const spk_ref_conv_shape *s);
+
+/* Direct convolution, sums in double: y[N, OC, OH, OW] from x[N, C, H, W],
+ * w[OC, C, KH, KW] and bias[OC] (may be NULL). */
+void spk_ref_conv2d_forward(const spk_ref_conv_shape *s, const float *x, const float *w, const float *bias,
+                            float *y);
+/* Gradients from dy[N, OC, OH, OW]; dx, dw and db may each be NULL. */
+void spk_ref_conv2d_backward(const spk_ref_conv_shape *s, const float *x, const float *w, const float *dy, float *dx,
+                             float *dw, float *db);
+
+/* Pooling over N*C planes without padding (PH, PW and OC ignored): the
+ * average sums each window in row-major order in float, then divides by
+ * KH*KW; the maximum is the window's first maximum in row-major order. */
+void spk_ref_avgpool2d_forward(const spk_ref_conv_shape *s, const float *x, float *y);
+void spk_ref_avgpool2d_backward(const spk_ref_conv_shape *s, const float *dy, float *dx);
+void spk_ref_maxpool2d_forward(const spk_ref_conv_shape *s, const float *x, float *y);
+/* The gradient of each window goes to its first maximum in x. */
+void spk_ref_maxpool2d_backward(const spk_ref_conv_shape *s, const float *x, const float *dy, float *dx);
+
+/* Dropout's mask of n = B*F elements as kernels/dropout.cl draws it:
+ * mask[j] = 1/(1-p) if the Philox uniform of counter (j / 4, salt, call)
+ * word j % 4 is >= p, else 0. */
+void spk_ref_dropout_mask(uint64_t seed, uint32_t salt, uint64_t call, size_t n, float p, float *mask);
+/* y[t, j] = x[t, j] * mask[j] for t < T (also the backward, with dy and dx). */
+void spk_ref_dropout_apply(const float *mask, size_t n, size_t T, const float *x, float *y);
+
+/* ---- Recurrent spiking layer (src/ref/recurrent_ref.c) --------------- */
+
+/* A recurrent layer: x[t] = u[t] W_in^T + bias + S[t-1] W_rec^T, S[-1] = 0,
+ * then the LIF update of `lif` (in `mode`) with input x[t], stepped one
+ * step at a time through spk_ref_lif_forward with the state chained. */
+typedef struct spk_ref_recurrent {
+    const spk_lif_params *lif;
+    spk_ref_lif_mode mode;
+    size_t T, B, in, N;
+    const float *W_in;  /* [N, in] */
+    const float *bias;  /* [N] or NULL */
+    const float *W_rec; /* [N, N] */
+} spk_ref_recurrent;
+
+/* From u [T, B, in]: spikes, membrane, current (current-based kinds) and
+ * the total input x, each [T, B, N] and each optional (NULL). */
+spk_status spk_ref_recurrent_forward(const spk_ref_recurrent *r, const float *u, float *spikes, float *membrane,
+                                     float *current, float *x);
+/* BPTT from dL/dS [T, B, N] (recomputes the forward): du [T, B, in] and db
+ * [N] may be NULL; dW_in [N, in] and dW_rec [N, N] are required. */
+spk_status spk_ref_recurrent_backward(const spk_ref_recurrent *r, const float *u, const float *grad_spikes,
+                                      float *du, float *dW_in, float *db, float *dW_rec);
 #endif
