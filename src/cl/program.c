@@ -201,3 +201,24 @@ spk_status spk__launch_1d(spk_context *ctx, cl_kernel k, size_t global)
 fail:
     return st;
 }
+
+/* A 2-D or 3-D launch over g[0..dims-1]: dimension 0 runs along contiguous
+ * elements. Work-groups of up to 256 items, filled from dimension 0 up:
+ * large groups keep the per-group overhead of CPU devices small (PoCL runs
+ * a group as one loop) and are a normal size on GPUs. */
+spk_status spk__launch_nd(spk_context *ctx, cl_kernel k, cl_uint dims, const size_t *g)
+{
+    spk_status st = SPK_OK;
+    size_t local[3] = {1, 1, 1}, global[3] = {1, 1, 1}, kernel_max = 0, items = 1;
+    CL_TRY(ctx, clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max,
+                                         NULL));
+    for (cl_uint d = 0; d < dims; d++) {
+        while (items * 2 <= 256 && items * 2 <= kernel_max && local[d] < g[d] && (d > 0 || local[d] < 64))
+            local[d] *= 2, items *= 2;
+        global[d] = (g[d] + local[d] - 1) / local[d] * local[d];
+    }
+    CL_TRY(ctx, clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, global, local, 0, NULL, NULL));
+    ctx->launch_stats.kernel_launches++;
+fail:
+    return st;
+}

@@ -67,27 +67,6 @@ spk_status spk__conv_warmup(spk_context *ctx)
     return spk__program_get(ctx, FILE_, options(ctx), &prog);
 }
 
-/* A 2-D or 3-D launch over g[0..dims-1]: dimension 0 runs along contiguous
- * elements. Work-groups of up to 256 items, filled from dimension 0 up:
- * large groups keep the per-group overhead of CPU devices small (PoCL runs
- * a group as one loop) and are a normal size on GPUs. */
-static spk_status launch_nd(spk_context *ctx, cl_kernel k, cl_uint dims, const size_t *g)
-{
-    spk_status st = SPK_OK;
-    size_t local[3] = {1, 1, 1}, global[3] = {1, 1, 1}, kernel_max = 0, items = 1;
-    CL_TRY(ctx, clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max,
-                                         NULL));
-    for (cl_uint d = 0; d < dims; d++) {
-        while (items * 2 <= 256 && items * 2 <= kernel_max && local[d] < g[d] && (d > 0 || local[d] < 64))
-            local[d] *= 2, items *= 2;
-        global[d] = (g[d] + local[d] - 1) / local[d] * local[d];
-    }
-    CL_TRY(ctx, clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, global, local, 0, NULL, NULL));
-    ctx->launch_stats.kernel_launches++;
-fail:
-    return st;
-}
-
 static size_t kdim(const conv2d *cv)
 {
     return cv->p.in_channels * cv->p.kernel_h * cv->p.kernel_w;
@@ -197,9 +176,9 @@ static spk_status fold(conv2d *cv, int dir, size_t N, const spk_tensor *src, spk
     spk__buf s = spk__buf_of(src), d = spk__buf_of(dst);
     SPK_TRY(SPK_SET_ARGS(ctx, k, GEOMETRY_ARGS(g), SPK_BUF(s), SPK_BUF(d)));
     if (dir)
-        SPK_TRY(launch_nd(ctx, k, 2, (size_t[2]){cv->H, N * cv->C}));
+        SPK_TRY(spk__launch_nd(ctx, k, 2, (size_t[2]){cv->H, N * cv->C}));
     else
-        SPK_TRY(launch_nd(ctx, k, 2, (size_t[2]){cv->OH, kdim(cv) * N}));
+        SPK_TRY(spk__launch_nd(ctx, k, 2, (size_t[2]){cv->OH, kdim(cv) * N}));
 fail:
     return st;
 }
@@ -220,7 +199,7 @@ static spk_status conv_forward(spk_layer *l, const spk_tensor *in, spk_tensor *o
              y = spk__buf_of(out);
     SPK_TRY(SPK_SET_ARGS(l->ctx, k, SPK_ARG(reps), SPK_ARG(n), SPK_ARG(oc), SPK_ARG(p), SPK_BUF(y2), SPK_BUF(b),
                          SPK_ARG(b.present), SPK_BUF(y)));
-    SPK_TRY(launch_nd(l->ctx, k, 2, (size_t[2]){P, N * OC}));
+    SPK_TRY(spk__launch_nd(l->ctx, k, 2, (size_t[2]){P, N * OC}));
 fail:
     spk_tensor_free(w);
     return st;
@@ -258,7 +237,7 @@ static spk_status conv_backward(spk_layer *l, const spk_tensor *in, const spk_te
     cl_int reps = l->static_input ? (cl_int)l->T : 1, n = (cl_int)N, oc = (cl_int)OC, p = (cl_int)P;
     spk__buf dy = spk__buf_of(grad_out), dy2 = spk__buf_of(cv->y2);
     SPK_TRY(SPK_SET_ARGS(l->ctx, k, SPK_ARG(reps), SPK_ARG(n), SPK_ARG(oc), SPK_ARG(p), SPK_BUF(dy), SPK_BUF(dy2)));
-    SPK_TRY(launch_nd(l->ctx, k, 2, (size_t[2]){P, OC * N}));
+    SPK_TRY(spk__launch_nd(l->ctx, k, 2, (size_t[2]){P, OC * N}));
     SPK_TRY(spk__view2d(l->grads[WEIGHT], OC, K, &dw));
     SPK_TRY(spk_gemm(0, 1, 1.0f, cv->y2, cv->cols, 0.0f, dw));
     if (cv->p.bias)
@@ -284,20 +263,6 @@ static void conv_describe(const spk_layer *l, char *buf, size_t cap)
 
 static const spk__layer_vtable CONV2D = {"conv2d", conv_infer, conv_prepare, conv_forward, conv_backward, 1,
                                          conv_describe, conv_destroy};
-
-/* U(-bound, bound) from the layer's seed, generated on the host. */
-static spk_status init_uniform(spk_tensor *t, float bound, spk__rng *rng)
-{
-    size_t n = spk_tensor_numel(t);
-    float *h = spk__malloc(n * sizeof *h);
-    if (!h)
-        return spk__error(spk_tensor_context(t), SPK_ERR_OUT_OF_MEMORY, "conv2d layer: out of host memory");
-    for (size_t i = 0; i < n; i++)
-        h[i] = bound * (2.0f * spk__rng_uniform(rng) - 1.0f);
-    spk_status st = spk_tensor_upload(t, h, n * sizeof *h);
-    spk__free(h);
-    return st;
-}
 
 spk_status spk_conv2d_create(spk_context *ctx, const spk_conv2d_params *p, spk_layer **out)
 {
@@ -326,7 +291,7 @@ spk_status spk_conv2d_create(spk_context *ctx, const spk_conv2d_params *p, spk_l
     float bound = p->init_bound > 0.0f ? p->init_bound : 1.0f / sqrtf((float)kdim(cv));
     spk__rng rng = spk__rng_seed(p->seed);
     for (size_t i = 0; i < l->n_params; i++)
-        SPK_TRY(init_uniform(l->params[i], bound, &rng));
+        SPK_TRY(spk__init_uniform(l->params[i], bound, &rng));
     *out = l;
     return SPK_OK;
 fail:

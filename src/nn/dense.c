@@ -139,20 +139,6 @@ static void dense_describe(const spk_layer *l, char *buf, size_t cap)
 static const spk__layer_vtable DENSE = {"dense", dense_infer, dense_prepare, dense_forward, dense_backward, 1,
                                         dense_describe, dense_destroy};
 
-/* U(-bound, bound) from the layer's seed, generated on the host. */
-static spk_status init_uniform(spk_tensor *t, float bound, spk__rng *rng)
-{
-    size_t n = spk_tensor_numel(t);
-    float *h = spk__malloc(n * sizeof *h);
-    if (!h)
-        return spk__error(spk_tensor_context(t), SPK_ERR_OUT_OF_MEMORY, "dense layer: out of host memory");
-    for (size_t i = 0; i < n; i++)
-        h[i] = bound * (2.0f * spk__rng_uniform(rng) - 1.0f);
-    spk_status st = spk_tensor_upload(t, h, n * sizeof *h);
-    spk__free(h);
-    return st;
-}
-
 spk_status spk_dense_create(spk_context *ctx, const spk_dense_params *p, spk_layer **out)
 {
     spk_status st = SPK_OK;
@@ -172,7 +158,7 @@ spk_status spk_dense_create(spk_context *ctx, const spk_dense_params *p, spk_lay
     float bound = p->init_bound > 0.0f ? p->init_bound : 1.0f / sqrtf((float)p->in_features);
     spk__rng rng = spk__rng_seed(p->seed);
     for (size_t i = 0; i < l->n_params; i++)
-        SPK_TRY(init_uniform(l->params[i], bound, &rng));
+        SPK_TRY(spk__init_uniform(l->params[i], bound, &rng));
     *out = l;
     return SPK_OK;
 fail:

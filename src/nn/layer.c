@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "nn/layer_internal.h"
 
 spk_status spk__layer_alloc(spk_context *ctx, const spk__layer_vtable *vt, size_t size, spk_layer **out)
@@ -69,4 +70,17 @@ spk_status spk__view2d(const spk_tensor *t, size_t rows, size_t cols, spk_tensor
 spk_status spk__view3d(const spk_tensor *t, size_t T, size_t B, size_t n, spk_tensor **out)
 {
     return spk_tensor_view((spk_tensor *)t, 0, 3, (size_t[3]){T, B, n}, out);
+}
+
+spk_status spk__init_uniform(spk_tensor *t, float bound, spk__rng *rng)
+{
+    size_t n = spk_tensor_numel(t);
+    float *h = spk__malloc(n * sizeof *h);
+    if (!h)
+        return spk__error(spk_tensor_context(t), SPK_ERR_OUT_OF_MEMORY, "initialising weights: out of host memory");
+    for (size_t i = 0; i < n; i++)
+        h[i] = bound * (2.0f * spk__rng_uniform(rng) - 1.0f);
+    spk_status st = spk_tensor_upload(t, h, n * sizeof *h);
+    spk__free(h);
+    return st;
 }

@@ -49,6 +49,10 @@ const spk_tensor *spk__neuron_layer_membrane(const spk_layer *l);
 /* The membrane of a recurrent layer's last forward, NULL for other layers. */
 const spk_tensor *spk__recurrent_layer_membrane(const spk_layer *l);
 
+/* Fill t with U(-bound, bound) drawn on the host from rng (initial weights). */
+struct spk__rng;
+spk_status spk__init_uniform(spk_tensor *t, float bound, struct spk__rng *rng);
+
 /* A [rows, cols] view of t (whose element count must be rows * cols). */
 spk_status spk__view2d(const spk_tensor *t, size_t rows, size_t cols, spk_tensor **out);
 /* A [T, B, n] view of t. */

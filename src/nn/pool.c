@@ -58,27 +58,6 @@ static spk_status pool_infer(spk_layer *l, int in_ndim, const size_t *in, int *o
     return SPK_OK;
 }
 
-/* A 2-D or 3-D launch over g[0..dims-1]: dimension 0 runs along contiguous
- * elements. Work-groups of up to 256 items, filled from dimension 0 up:
- * large groups keep the per-group overhead of CPU devices small (PoCL runs
- * a group as one loop) and are a normal size on GPUs. */
-static spk_status launch_nd(spk_context *ctx, cl_kernel k, cl_uint dims, const size_t *g)
-{
-    spk_status st = SPK_OK;
-    size_t local[3] = {1, 1, 1}, global[3] = {1, 1, 1}, kernel_max = 0, items = 1;
-    CL_TRY(ctx, clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max,
-                                         NULL));
-    for (cl_uint d = 0; d < dims; d++) {
-        while (items * 2 <= 256 && items * 2 <= kernel_max && local[d] < g[d] && (d > 0 || local[d] < 64))
-            local[d] *= 2, items *= 2;
-        global[d] = (g[d] + local[d] - 1) / local[d] * local[d];
-    }
-    CL_TRY(ctx, clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, global, local, 0, NULL, NULL));
-    ctx->launch_stats.kernel_launches++;
-fail:
-    return st;
-}
-
 /* The 9 arguments every pooling kernel starts with. */
 typedef struct pool_args {
     cl_int NC, H, W, KH, KW, SH, SW, OH, OW;
@@ -114,7 +93,7 @@ static spk_status pool_forward(spk_layer *l, const spk_tensor *in, spk_tensor *o
     SPK_TRY(spk__kernel_get(l->ctx, FILE_, "", pl->is_max ? "pool_max_forward" : "pool_avg_forward", &k));
     spk__buf x = spk__buf_of(in), y = spk__buf_of(out);
     SPK_TRY(SPK_SET_ARGS(l->ctx, k, POOL_ARGS(a), SPK_BUF(x), SPK_BUF(y)));
-    SPK_TRY(launch_nd(l->ctx, k, 2, (size_t[2]){pl->OH * pl->OW, (size_t)a.NC}));
+    SPK_TRY(spk__launch_nd(l->ctx, k, 2, (size_t[2]){pl->OH * pl->OW, (size_t)a.NC}));
 fail:
     return st;
 }
@@ -135,7 +114,7 @@ static spk_status pool_backward(spk_layer *l, const spk_tensor *in, const spk_te
         cl_int is_max = pl->is_max;
         SPK_TRY(spk__kernel_get(l->ctx, FILE_, "", "pool_backward_tiled", &k));
         SPK_TRY(SPK_SET_ARGS(l->ctx, k, SPK_ARG(is_max), POOL_ARGS(a), SPK_BUF(x), SPK_BUF(dy), SPK_BUF(dx)));
-        SPK_TRY(launch_nd(l->ctx, k, 2, (size_t[2]){pl->OH + 1, (size_t)a.NC}));
+        SPK_TRY(spk__launch_nd(l->ctx, k, 2, (size_t[2]){pl->OH + 1, (size_t)a.NC}));
         return SPK_OK;
     }
     if (pl->is_max) {
@@ -145,7 +124,7 @@ static spk_status pool_backward(spk_layer *l, const spk_tensor *in, const spk_te
         SPK_TRY(spk__kernel_get(l->ctx, FILE_, "", "pool_avg_backward", &k));
         SPK_TRY(SPK_SET_ARGS(l->ctx, k, POOL_ARGS(a), SPK_BUF(dy), SPK_BUF(dx)));
     }
-    SPK_TRY(launch_nd(l->ctx, k, 2, (size_t[2]){pl->H * pl->W, (size_t)a.NC}));
+    SPK_TRY(spk__launch_nd(l->ctx, k, 2, (size_t[2]){pl->H * pl->W, (size_t)a.NC}));
 fail:
     return st;
 }

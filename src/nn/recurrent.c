@@ -311,20 +311,6 @@ const spk_tensor *spk__recurrent_layer_membrane(const spk_layer *l)
     return ((const recurrent *)l)->membrane;
 }
 
-/* U(-bound, bound) from the layer's generator, on the host. */
-static spk_status init_uniform(spk_tensor *t, float bound, spk__rng *rng)
-{
-    size_t n = spk_tensor_numel(t);
-    float *h = spk__malloc(n * sizeof *h);
-    if (!h)
-        return spk__error(spk_tensor_context(t), SPK_ERR_OUT_OF_MEMORY, "recurrent layer: out of host memory");
-    for (size_t i = 0; i < n; i++)
-        h[i] = bound * (2.0f * spk__rng_uniform(rng) - 1.0f);
-    spk_status st = spk_tensor_upload(t, h, n * sizeof *h);
-    spk__free(h);
-    return st;
-}
-
 spk_status spk_recurrent_create(spk_context *ctx, const spk_recurrent_params *p, spk_layer **out)
 {
     spk_status st = SPK_OK;
@@ -364,7 +350,7 @@ spk_status spk_recurrent_create(spk_context *ctx, const spk_recurrent_params *p,
     float rec_bound = p->rec_init_bound > 0.0f ? p->rec_init_bound : 1.0f / sqrtf((float)p->neurons);
     spk__rng rng = spk__rng_seed(p->seed);
     for (size_t i = 0; i < l->n_params; i++)
-        SPK_TRY(init_uniform(l->params[i], i == r->rec ? rec_bound : bound, &rng));
+        SPK_TRY(spk__init_uniform(l->params[i], i == r->rec ? rec_bound : bound, &rng));
     *out = l;
     return SPK_OK;
 fail:
