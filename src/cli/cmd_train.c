@@ -15,6 +15,7 @@ static void usage(void)
     printf("usage: spikecl train [options]\n\n"
            "Trains a spiking network with surrogate gradients (BPTT) and prints the test accuracy after each epoch.\n\n"
            "  --preset NAME      mlp (784-H-10 LIF, default) | mlp-fast (H=128, T=10: a quick demo)\n"
+           "                     | conv (conv5x5 12 - LIF - pool - conv5x5 32 - LIF - pool - 10, T=8)\n"
            "  --epochs N         training epochs (preset default)\n"
            "  --batch N          batch size (default 128)\n"
            "  --steps T          time steps per sample (preset default)\n"
@@ -64,7 +65,7 @@ static int parse_args(int argc, char **argv, spk_train_config *c)
         int bad = 0;
         if (strcmp(a, "--preset") == 0) {
             if (spk_train_config_preset(c, v) != 0) {
-                fprintf(stderr, "spikecl train: unknown preset '%s' (mlp, mlp-fast)\n", v);
+                fprintf(stderr, "spikecl train: unknown preset '%s' (mlp, mlp-fast, conv)\n", v);
                 return -1;
             }
         } else if (strcmp(a, "--epochs") == 0) {

@@ -9,6 +9,7 @@ enum { SCHEDULE_CONSTANT = 0, SCHEDULE_COSINE = 1, SCHEDULE_STEP = 2 };
 typedef struct spk_train_config {
     const char *preset;
     size_t epochs, batch, steps, hidden;
+    size_t channels1, channels2; /* conv presets: 0 for an MLP */
     size_t limit_train, limit_test; /* 0: all */
     float lr;
     int poisson;

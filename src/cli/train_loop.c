@@ -14,16 +14,23 @@ int spk_train_config_preset(spk_train_config *c, const char *name)
 {
     spk_train_config base = {.preset = "mlp", .epochs = 3, .batch = 128, .steps = 25, .hidden = 256,
                              .lr = 2e-3f, .seed = 1, .loss = SPK_LOSS_CE_MEAN_MEMBRANE, .schedule = SCHEDULE_COSINE};
-    if (strcmp(name, "mlp") == 0) {
-        *c = base;
+    *c = base;
+    if (strcmp(name, "mlp") == 0)
         return 0;
-    }
     if (strcmp(name, "mlp-fast") == 0) {
-        *c = base;
         c->preset = "mlp-fast";
         c->epochs = 1;
         c->steps = 10;
         c->hidden = 128;
+        return 0;
+    }
+    if (strcmp(name, "conv") == 0) {
+        c->preset = "conv";
+        c->epochs = 4;
+        c->steps = 8;
+        c->batch = 64;
+        c->channels1 = 12;
+        c->channels2 = 32;
         return 0;
     }
     return -1;
@@ -33,16 +40,19 @@ int spk_train_config_preset(spk_train_config *c, const char *name)
  * the network. */
 static void format_arch(const spk_train_config *c, size_t in, size_t classes, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "spikecl-mlp preset=%s steps=%zu hidden=%zu inputs=%zu classes=%zu encoder=%s loss=%d",
-             c->preset, c->steps, c->hidden, in, classes, c->poisson ? "poisson" : "direct", (int)c->loss);
+    snprintf(buf, cap,
+             "spikecl-net preset=%s steps=%zu hidden=%zu conv=%zu,%zu inputs=%zu classes=%zu encoder=%s loss=%d",
+             c->preset, c->steps, c->hidden, c->channels1, c->channels2, in, classes,
+             c->poisson ? "poisson" : "direct", (int)c->loss);
 }
 
 static int parse_arch(const char *text, spk_train_config *c, size_t *in, size_t *classes)
 {
     char preset[32], encoder[16];
     int loss = 0;
-    if (sscanf(text, "spikecl-mlp preset=%31s steps=%zu hidden=%zu inputs=%zu classes=%zu encoder=%15s loss=%d",
-               preset, &c->steps, &c->hidden, in, classes, encoder, &loss) != 7)
+    if (sscanf(text,
+               "spikecl-net preset=%31s steps=%zu hidden=%zu conv=%zu,%zu inputs=%zu classes=%zu encoder=%15s loss=%d",
+               preset, &c->steps, &c->hidden, &c->channels1, &c->channels2, in, classes, encoder, &loss) != 9)
         return -1;
     c->poisson = strcmp(encoder, "poisson") == 0;
     c->loss = (spk_loss_kind)loss;
@@ -74,31 +84,66 @@ static spk_lif_params hidden_neurons(void)
     return p;
 }
 
-static spk_status build_network(spk_context *ctx, const spk_train_config *c, size_t in, size_t classes,
-                                spk_network **out)
+/* Append the layer just created into *l (read only after the create call
+ * has run: argument order is unspecified); the network owns it from then on. */
+static spk_status add(spk_network *net, spk_status created, spk_layer *const *l)
+{
+    return created == SPK_OK ? spk_network_add(net, *l) : created;
+}
+
+/* conv preset: conv 5x5 (c1) - LIF - maxpool 2 - conv 5x5 (c2) - LIF - maxpool 2 - flatten. */
+static spk_status add_conv_stack(spk_context *ctx, const spk_train_config *c, spk_network *net,
+                                 const spk_lif_params *neurons, size_t *features)
+{
+    spk_status st = SPK_OK;
+    spk_layer *l = NULL;
+    spk_conv2d_params c1 = spk_conv2d_params_default(1, c->channels1, 5);
+    spk_conv2d_params c2 = spk_conv2d_params_default(c->channels1, c->channels2, 5);
+    spk_pool_params pool = spk_pool_params_default(2);
+    c1.seed = c->seed * 4 + 3;
+    c2.seed = c->seed * 4 + 4;
+    CLI_TRY(add(net, spk_conv2d_create(ctx, &c1, &l), &l));
+    CLI_TRY(add(net, spk_neuron_layer_create(ctx, neurons, &l), &l));
+    CLI_TRY(add(net, spk_maxpool2d_create(ctx, &pool, &l), &l));
+    CLI_TRY(add(net, spk_conv2d_create(ctx, &c2, &l), &l));
+    CLI_TRY(add(net, spk_neuron_layer_create(ctx, neurons, &l), &l));
+    CLI_TRY(add(net, spk_maxpool2d_create(ctx, &pool, &l), &l));
+    CLI_TRY(add(net, spk_flatten_create(ctx, &l), &l));
+    *features = c->channels2 * 4 * 4; /* 28 -> 24 -> 12 -> 8 -> 4 */
+fail:
+    return st;
+}
+
+static spk_status build_network(spk_context *ctx, const spk_train_config *c, size_t rows, size_t cols,
+                                size_t classes, spk_network **out)
 {
     spk_status st = SPK_OK;
     spk_network *net = NULL;
     spk_layer *l = NULL;
-    spk_lif_params neurons = hidden_neurons();
-    spk_dense_params d1 = spk_dense_params_default(in, c->hidden), d2 = spk_dense_params_default(c->hidden, classes);
-    d1.seed = c->seed * 2 + 1;
-    d2.seed = c->seed * 2 + 2;
+    spk_lif_params neurons = hidden_neurons(), readout = neurons;
+    if (membrane_loss(c->loss))
+        readout.kind = SPK_NEURON_LI;
+    size_t features = rows * cols;
     CLI_TRY(spk_network_create(ctx, &net));
     /* Direct encoding feeds the same pixels at every step: the first layer computes once. */
     CLI_TRY(spk_network_set_static_input(net, !c->poisson));
-    CLI_TRY(spk_dense_create(ctx, &d1, &l));
-    CLI_TRY(spk_network_add(net, l));
-    CLI_TRY(spk_neuron_layer_create(ctx, &neurons, &l));
-    CLI_TRY(spk_network_add(net, l));
-    CLI_TRY(spk_dense_create(ctx, &d2, &l));
-    CLI_TRY(spk_network_add(net, l));
-    spk_lif_params readout = neurons;
-    if (membrane_loss(c->loss))
-        readout.kind = SPK_NEURON_LI;
-    CLI_TRY(spk_neuron_layer_create(ctx, &readout, &l));
-    CLI_TRY(spk_network_add(net, l));
-    CLI_TRY(spk_network_build(net, c->steps, c->batch, 1, &in));
+    if (c->channels1) {
+        CLI_TRY(add_conv_stack(ctx, c, net, &neurons, &features));
+    } else {
+        spk_dense_params d1 = spk_dense_params_default(features, c->hidden);
+        d1.seed = c->seed * 2 + 1;
+        CLI_TRY(add(net, spk_dense_create(ctx, &d1, &l), &l));
+        CLI_TRY(add(net, spk_neuron_layer_create(ctx, &neurons, &l), &l));
+        features = c->hidden;
+    }
+    spk_dense_params d2 = spk_dense_params_default(features, classes);
+    d2.seed = c->seed * 2 + 2;
+    CLI_TRY(add(net, spk_dense_create(ctx, &d2, &l), &l));
+    CLI_TRY(add(net, spk_neuron_layer_create(ctx, &readout, &l), &l));
+    if (c->channels1)
+        CLI_TRY(spk_network_build(net, c->steps, c->batch, 2, (size_t[2]){rows, cols}));
+    else
+        CLI_TRY(spk_network_build(net, c->steps, c->batch, 1, &features));
     *out = net;
     return SPK_OK;
 fail:
@@ -248,7 +293,7 @@ spk_status spk_train_run(const spk_train_config *c)
     spk_context_device(ctx, &info);
     printf("device %d:%d %s (%s)\n", info.platform_index, info.device_index, info.device_name, info.platform_name);
     stage = "building the network";
-    if ((st = build_network(ctx, c, F, C, &net)) != SPK_OK)
+    if ((st = build_network(ctx, c, train->rows, train->cols, C, &net)) != SPK_OK)
         goto fail;
     static const char *const LOSSES[] = {"ce-count", "ce-mean-membrane", "ce-max-membrane", "mse-count"};
     printf("preset %s: T=%zu, batch %zu, %s encoding, loss %s, Adam lr %g%s, %zu epochs, %zu training / %zu test "
@@ -384,7 +429,7 @@ spk_status spk_eval_run(const spk_train_config *cfg)
     if ((st = spk_context_create(&o, &ctx)) != SPK_OK)
         goto fail;
     stage = "building the network";
-    if ((st = build_network(ctx, &c, F, C, &net)) != SPK_OK)
+    if ((st = build_network(ctx, &c, test->rows, test->cols, C, &net)) != SPK_OK)
         goto fail;
     stage = "loading the checkpoint";
     if ((st = spk_checkpoint_load(net, c.checkpoint)) != SPK_OK)
