@@ -123,7 +123,7 @@ static spk_status build_network(spk_context *ctx, const spk_train_config *c, siz
     spk_lif_params neurons = hidden_neurons(), readout = neurons;
     if (membrane_loss(c->loss))
         readout.kind = SPK_NEURON_LI;
-    size_t features = rows * cols;
+    size_t inputs = rows * cols, features = inputs;
     CLI_TRY(spk_network_create(ctx, &net));
     /* Direct encoding feeds the same pixels at every step: the first layer computes once. */
     CLI_TRY(spk_network_set_static_input(net, !c->poisson));
@@ -143,7 +143,7 @@ static spk_status build_network(spk_context *ctx, const spk_train_config *c, siz
     if (c->channels1)
         CLI_TRY(spk_network_build(net, c->steps, c->batch, 2, (size_t[2]){rows, cols}));
     else
-        CLI_TRY(spk_network_build(net, c->steps, c->batch, 1, &features));
+        CLI_TRY(spk_network_build(net, c->steps, c->batch, 1, &inputs));
     *out = net;
     return SPK_OK;
 fail:
