@@ -42,3 +42,22 @@ kernel void encode_direct(int T, uint F, global const float *in, spk_off_t in_of
         STEP_END();
     }
 }
+
+/* Latency (time-to-first-spike) encoding, linear: one spike at step
+ * round((1 - p) (T - 1)), p = clamp(gain * x, 0, 1): the stronger the input,
+ * the earlier; p = 0 never fires. */
+kernel void encode_latency(int T, uint F, global const float *in, spk_off_t in_off, float gain,
+                           global SPIKE_T *spikes, spk_off_t out_off)
+{
+    const uint gid = (uint)get_global_id(0);
+    const int valid = gid < F;
+    if (!STEP_SYNC && !valid)
+        return;
+    const float p = valid ? fmin(fmax(gain * in[in_off + gid], 0.0f), 1.0f) : 0.0f;
+    const int fire = p > 0.0f ? (int)rint((1.0f - p) * (float)(T - 1)) : -1;
+    for (int t = 0; t < T; t++) {
+        if (valid)
+            spikes[out_off + (spk_off_t)t * F + gid] = (SPIKE_T)(t == fire ? 1 : 0);
+        STEP_END();
+    }
+}

@@ -554,3 +554,81 @@ Test(poisson, invalid_arguments)
         spk_tensor_free(in_u8);
     }
 }
+
+/* ---- Direct and latency encoders -------------------------------------- */
+
+/* Inputs that exercise clamping, zero, exact halves of a step and odd sizes. */
+static void encoder_inputs(float *x, size_t n)
+{
+    spk_test_rng r = {11};
+    for (size_t i = 0; i < n; i++)
+        x[i] = spk_test_uniform(&r, -0.2f, 1.3f);
+    x[0] = 0.0f, x[1] = 1.0f, x[2] = -1.0f, x[3] = 0.5f, x[4] = 2.0f;
+}
+
+Test(encoders, direct_and_latency_match_reference)
+{
+    const size_t B = 3, F = 67, n = B * F;
+    const size_t steps[] = {1, 2, 7, 16};
+    float x[3 * 67];
+    encoder_inputs(x, n);
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_test_guarded in;
+        spk_test_guarded_create(ctx, SPK_F32, 2, (size_t[2]){B, F}, &in);
+        spk_test_guarded_upload(&in, x);
+        for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+            const size_t T = steps[k];
+            const float gains[] = {1.0f, 0.5f, 0.0f};
+            for (size_t gi = 0; gi < 3; gi++) {
+                float *want = spk_test_alloc(T * n), *got = spk_test_alloc(T * n);
+                unsigned char *got8 = malloc(T * n);
+                cr_assert(got8);
+                spk_test_guarded out, out8;
+                spk_test_guarded_create(ctx, SPK_F32, 3, (size_t[3]){T, B, F}, &out);
+                spk_test_guarded_create(ctx, SPK_U8, 3, (size_t[3]){T, B, F}, &out8);
+
+                SPK_ASSERT_OK(ctx, spk_encode_direct(ctx, in.t, gains[gi], out.t));
+                spk_test_guarded_download(&out, got, "direct");
+                spk_ref_encode_direct(x, n, T, gains[gi], want);
+                cr_assert(memcmp(got, want, T * n * sizeof(float)) == 0, "direct T=%zu gain %g differs", T,
+                          (double)gains[gi]);
+
+                SPK_ASSERT_OK(ctx, spk_encode_latency(ctx, in.t, gains[gi], out.t));
+                SPK_ASSERT_OK(ctx, spk_encode_latency(ctx, in.t, gains[gi], out8.t));
+                spk_test_guarded_download(&out, got, "latency f32");
+                spk_test_guarded_download(&out8, got8, "latency u8");
+                spk_ref_encode_latency(x, n, T, gains[gi], want);
+                for (size_t i = 0; i < T * n; i++) {
+                    cr_assert(got[i] == want[i], "latency T=%zu gain %g: [t=%zu, i=%zu] = %g, reference %g", T,
+                              (double)gains[gi], i / n, i % n, (double)got[i], (double)want[i]);
+                    cr_assert(got8[i] == (unsigned char)want[i], "latency u8 [%zu]", i);
+                }
+                /* Each input fires at most once; the brightest first. */
+                for (size_t i = 0; i < n; i++) {
+                    int count = 0;
+                    for (size_t t = 0; t < T; t++)
+                        count += want[t * n + i] > 0.0f;
+                    float p = fminf(fmaxf(gains[gi] * x[i], 0.0f), 1.0f);
+                    cr_assert(count == (p > 0.0f), "input %zu (p %g) fires %d times", i, (double)p, count);
+                    if (p >= 1.0f)
+                        cr_assert(want[i] == 1.0f, "a saturated input fires at step 0");
+                }
+                spk_test_guarded_free(&out), spk_test_guarded_free(&out8);
+                free(want), free(got), free(got8);
+            }
+        }
+        /* Invalid arguments. */
+        spk_tensor *bad, *u8in;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){4, B, F + 1}, &bad));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_U8, 2, (size_t[2]){B, F}, &u8in));
+        SPK_ASSERT_STATUS(ctx, spk_encode_latency(ctx, in.t, 1.0f, bad), SPK_ERR_SHAPE, "spk_encode_latency");
+        SPK_ASSERT_STATUS(ctx, spk_encode_direct(ctx, in.t, 1.0f, bad), SPK_ERR_SHAPE, "spk_encode_direct");
+        SPK_ASSERT_STATUS(ctx, spk_encode_latency(ctx, u8in, 1.0f, bad), SPK_ERR_DTYPE, "f32");
+        SPK_ASSERT_STATUS(ctx, spk_encode_latency(ctx, in.t, NAN, bad), SPK_ERR_INVALID_ARGUMENT, "gain");
+        SPK_ASSERT_STATUS(ctx, spk_encode_direct(ctx, in.t, -1.0f, bad), SPK_ERR_INVALID_ARGUMENT, "gain");
+        SPK_ASSERT_STATUS(ctx, spk_encode_latency(ctx, NULL, 1.0f, bad), SPK_ERR_NULL_POINTER, "NULL");
+        spk_tensor_free(bad), spk_tensor_free(u8in);
+        spk_test_guarded_free(&in);
+    }
+}

@@ -35,6 +35,15 @@ SPK_API spk_status spk_encode_poisson(spk_context *ctx, const spk_tensor *intens
  */
 SPK_API spk_status spk_encode_direct(spk_context *ctx, const spk_tensor *x, float gain, spk_tensor *out);
 
+/**
+ * Latency (time-to-first-spike) encoding, linear: each input fires exactly
+ * once, at step round((1 - p) * (T - 1)) with p = clamp(gain * x[i], 0, 1)
+ * (rounding half to even); inputs with p = 0 never fire.
+ * @param x       [B, F...] F32
+ * @param spikes  [T, B, F...] F32 or U8
+ */
+SPK_API spk_status spk_encode_latency(spk_context *ctx, const spk_tensor *x, float gain, spk_tensor *spikes);
+
 #ifdef __cplusplus
 }
 #endif

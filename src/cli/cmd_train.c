@@ -22,6 +22,7 @@ static void usage(void)
            "  --hidden H         hidden neurons (preset default)\n"
            "  --lr X             Adam learning rate (default 2e-3)\n"
            "  --encoder E        direct (pixels as input current, default) | poisson (rate-coded spikes)\n"
+           "                     | latency (one spike per pixel, earlier when brighter)\n"
            "  --loss L           ce-mean-membrane (LI readout, default) | ce-max-membrane (LI readout) | ce-count\n"
            "                     (spike counts of a LIF output layer) | mse-count\n"
            "  --schedule S       cosine (default) | step (halved every epoch) | constant learning rate\n"
@@ -90,14 +91,12 @@ static int parse_args(int argc, char **argv, spk_train_config *c)
             if (bad)
                 fprintf(stderr, "spikecl train: --lr expects a positive number, got '%s'\n", v);
         } else if (strcmp(a, "--encoder") == 0) {
-            if (strcmp(v, "direct") == 0)
-                c->poisson = 0;
-            else if (strcmp(v, "poisson") == 0)
-                c->poisson = 1;
-            else {
-                fprintf(stderr, "spikecl train: --encoder is direct or poisson, not '%s'\n", v);
-                bad = 1;
-            }
+            bad = 1;
+            for (int k = 0; k < 3; k++)
+                if (strcmp(v, SPK_ENCODER_NAMES[k]) == 0)
+                    c->encoder = k, bad = 0;
+            if (bad)
+                fprintf(stderr, "spikecl train: --encoder is direct, poisson or latency, not '%s'\n", v);
         } else if (strcmp(a, "--loss") == 0) {
             static const char *const NAMES[] = {"ce-count", "ce-mean-membrane", "ce-max-membrane", "mse-count"};
             bad = 1;

@@ -5,6 +5,8 @@
 #include "spikecl/spikecl.h"
 
 enum { SCHEDULE_CONSTANT = 0, SCHEDULE_COSINE = 1, SCHEDULE_STEP = 2 };
+enum { ENCODER_DIRECT = 0, ENCODER_POISSON = 1, ENCODER_LATENCY = 2 };
+extern const char *const SPK_ENCODER_NAMES[3];
 
 typedef struct spk_train_config {
     const char *preset;
@@ -12,7 +14,7 @@ typedef struct spk_train_config {
     size_t channels1, channels2; /* conv presets: 0 for an MLP */
     size_t limit_train, limit_test; /* 0: all */
     float lr;
-    int poisson;
+    int encoder;          /* ENCODER_* below */
     spk_loss_kind loss;   /* membrane losses read out through a leaky integrator */
     int schedule;         /* SCHEDULE_* below */
     float clip;           /* > 0: clip gradients to this global L2 norm */

@@ -10,6 +10,8 @@
 #include "cli/cli.h"
 #include "cli/train_common.h"
 
+const char *const SPK_ENCODER_NAMES[3] = {"direct", "poisson", "latency"};
+
 int spk_train_config_preset(spk_train_config *c, const char *name)
 {
     spk_train_config base = {.preset = "mlp", .epochs = 3, .batch = 128, .steps = 25, .hidden = 256,
@@ -43,7 +45,7 @@ static void format_arch(const spk_train_config *c, size_t in, size_t classes, ch
     snprintf(buf, cap,
              "spikecl-net preset=%s steps=%zu hidden=%zu conv=%zu,%zu inputs=%zu classes=%zu encoder=%s loss=%d",
              c->preset, c->steps, c->hidden, c->channels1, c->channels2, in, classes,
-             c->poisson ? "poisson" : "direct", (int)c->loss);
+             SPK_ENCODER_NAMES[c->encoder], (int)c->loss);
 }
 
 static int parse_arch(const char *text, spk_train_config *c, size_t *in, size_t *classes)
@@ -54,7 +56,12 @@ static int parse_arch(const char *text, spk_train_config *c, size_t *in, size_t 
                "spikecl-net preset=%31s steps=%zu hidden=%zu conv=%zu,%zu inputs=%zu classes=%zu encoder=%15s loss=%d",
                preset, &c->steps, &c->hidden, &c->channels1, &c->channels2, in, classes, encoder, &loss) != 9)
         return -1;
-    c->poisson = strcmp(encoder, "poisson") == 0;
+    c->encoder = -1;
+    for (int k = 0; k < 3; k++)
+        if (strcmp(encoder, SPK_ENCODER_NAMES[k]) == 0)
+            c->encoder = k;
+    if (c->encoder < 0)
+        return -1;
     c->loss = (spk_loss_kind)loss;
     return c->steps > 0 && c->hidden > 0 && *in > 0 && *classes > 0 && *classes <= 256 &&
                    (unsigned)loss <= SPK_LOSS_MSE_COUNT
@@ -126,7 +133,7 @@ static spk_status build_network(spk_context *ctx, const spk_train_config *c, siz
     size_t inputs = rows * cols, features = inputs;
     CLI_TRY(spk_network_create(ctx, &net));
     /* Direct encoding feeds the same pixels at every step: the first layer computes once. */
-    CLI_TRY(spk_network_set_static_input(net, !c->poisson));
+    CLI_TRY(spk_network_set_static_input(net, c->encoder == ENCODER_DIRECT));
     if (c->channels1) {
         CLI_TRY(add_conv_stack(ctx, c, net, &neurons, &features));
     } else {
@@ -197,9 +204,11 @@ static spk_status load_batch(spk_context *ctx, const spk_train_config *c, const 
         b->labels[i] = d->labels[idx[i]];
     }
     CLI_TRY(spk_tensor_upload(b->pixels, b->host, c->batch * F * sizeof *b->host));
-    if (c->poisson)
+    if (c->encoder == ENCODER_POISSON)
         CLI_TRY(spk_encode_poisson(ctx, b->pixels, 1.0f, stream, b->input));
-    b->net_input = c->poisson ? b->input : b->pixels;
+    else if (c->encoder == ENCODER_LATENCY)
+        CLI_TRY(spk_encode_latency(ctx, b->pixels, 1.0f, b->input));
+    b->net_input = c->encoder == ENCODER_DIRECT ? b->pixels : b->input;
 fail:
     return st;
 }
@@ -298,7 +307,7 @@ spk_status spk_train_run(const spk_train_config *c)
     static const char *const LOSSES[] = {"ce-count", "ce-mean-membrane", "ce-max-membrane", "mse-count"};
     printf("preset %s: T=%zu, batch %zu, %s encoding, loss %s, Adam lr %g%s, %zu epochs, %zu training / %zu test "
            "images\n",
-           c->preset, c->steps, c->batch, c->poisson ? "Poisson" : "direct", LOSSES[c->loss], (double)c->lr,
+           c->preset, c->steps, c->batch, SPK_ENCODER_NAMES[c->encoder], LOSSES[c->loss], (double)c->lr,
            c->schedule == SCHEDULE_COSINE ? " (cosine decay)" : c->schedule == SCHEDULE_STEP ? " (halved every epoch)" : "",
            c->epochs, n_train, n_test);
     for (size_t i = 0; i < spk_network_layer_count(net); i++) {
@@ -315,7 +324,8 @@ spk_status spk_train_run(const spk_train_config *c)
         goto done;
     }
     if ((st = spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){c->batch, F}, &b.pixels)) ||
-        (c->poisson && (st = spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){c->steps, c->batch, F}, &b.input))) ||
+        (c->encoder != ENCODER_DIRECT &&
+         (st = spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){c->steps, c->batch, F}, &b.input))) ||
         (st = spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){c->steps, c->batch, C}, &b.grad)))
         goto fail;
     spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
@@ -443,7 +453,8 @@ spk_status spk_eval_run(const spk_train_config *cfg)
     }
     stage = "allocating the batch";
     if ((st = spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){c.batch, F}, &b.pixels)) ||
-        (c.poisson && (st = spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){c.steps, c.batch, F}, &b.input))))
+        (c.encoder != ENCODER_DIRECT &&
+         (st = spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){c.steps, c.batch, F}, &b.input))))
         goto fail;
     size_t n_test = c.limit_test && c.limit_test < test->n ? c.limit_test : test->n;
     double acc = 0.0, t0 = now();

@@ -72,3 +72,18 @@ spk_status spk_encode_direct(spk_context *ctx, const spk_tensor *x, float gain, 
 fail:
     return st;
 }
+
+spk_status spk_encode_latency(spk_context *ctx, const spk_tensor *x, float gain, spk_tensor *spikes)
+{
+    spk_status st = SPK_OK;
+    cl_kernel k;
+    SPK_TRY(check_encode(ctx, "spk_encode_latency", x, gain, spikes));
+    SPK_TRY(spk__kernel_get(ctx, "encode.cl", spike_options(ctx, spikes->dtype), "encode_latency", &k));
+    cl_int T = (cl_int)spikes->shape[0];
+    cl_uint F = (cl_uint)x->numel;
+    spk__buf in = spk__buf_of(x), out = spk__buf_of(spikes);
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(F), SPK_BUF(in), SPK_ARG(gain), SPK_BUF(out)));
+    SPK_TRY(spk__launch_1d(ctx, k, F));
+fail:
+    return st;
+}

@@ -1,3 +1,4 @@
+#include <math.h>
 #include "philox.clh"
 #include "ref/ref.h"
 
@@ -20,6 +21,17 @@ void spk_ref_encode_direct(const float *x, size_t F, size_t T, float gain, float
     for (size_t t = 0; t < T; t++)
         for (size_t i = 0; i < F; i++)
             out[t * F + i] = gain * x[i];
+}
+
+void spk_ref_encode_latency(const float *x, size_t F, size_t T, float gain, float *spikes)
+{
+    for (size_t i = 0; i < F; i++) {
+        float p = gain * x[i];
+        p = p < 0.0f ? 0.0f : p > 1.0f ? 1.0f : p;
+        long fire = p > 0.0f ? lrintf((1.0f - p) * (float)(T - 1)) : -1;
+        for (size_t t = 0; t < T; t++)
+            spikes[t * F + i] = (long)t == fire ? 1.0f : 0.0f;
+    }
 }
 
 void spk_ref_gemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha, const float *A,

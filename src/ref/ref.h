@@ -48,6 +48,7 @@ spk_status spk_ref_lif_backward(const spk_lif_params *p, spk_ref_lif_mode mode, 
 float spk_ref_surrogate(spk_surrogate s, float u, float k);
 
 void spk_ref_encode_direct(const float *x, size_t F, size_t T, float gain, float *out);
+void spk_ref_encode_latency(const float *x, size_t F, size_t T, float gain, float *spikes);
 void spk_ref_encode_poisson(uint64_t seed, const float *intensity, size_t F, size_t T, float gain, uint64_t stream,
                             float *spikes);
 

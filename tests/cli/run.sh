@@ -41,4 +41,18 @@ head -c 200 "$tmp/mlp.ckpt" >"$tmp/truncated.ckpt"
 expect_error 1 "corrupt or truncated" "$spikecl" eval --checkpoint "$tmp/truncated.ckpt"
 expect_error 1 "cannot open checkpoint" "$spikecl" eval --checkpoint "$tmp/missing.ckpt"
 expect_error 1 "no OpenCL device matches" env SPIKECL_DEVICE=no-such-device "$spikecl" demo
+expect_error 2 "direct, poisson or latency" "$spikecl" train --encoder morse
+
+# A diverging run (absurd learning rate) stops with a message and leaves the
+# last good checkpoint as it was.
+cp "$tmp/mlp-fast.ckpt" "$tmp/good.ckpt"
+expect_error 1 "loss diverged" "$spikecl" train --preset mlp-fast --steps 4 --batch 32 --limit-train 256 \
+    --limit-test 32 --lr 1e37 --out "$tmp/good.ckpt"
+cmp -s "$tmp/mlp-fast.ckpt" "$tmp/good.ckpt" || fail "a diverged run changed the last good checkpoint"
+
+# Spike encoders other than direct run through the same network.
+for enc in poisson latency; do
+    out=$("$spikecl" train --preset mlp-fast --encoder "$enc" --steps 4 --batch 32 --limit-train 128 \
+        --limit-test 32 2>&1) || fail "train --encoder $enc: $out"
+done
 echo "cli: PASS"
