@@ -1136,3 +1136,69 @@ Test(network, clips_gradients_by_global_norm, .timeout = 600)
         spk_network_free(net);
     }
 }
+
+/* CE of the readout plus the regularizers (computed by the backward). */
+static float total_loss(spk_context *ctx, spk_network *net, const spk_tensor *x, const uint8_t *labels,
+                        spk_tensor *grad)
+{
+    float ce = device_loss(ctx, net, x, labels, grad);
+    SPK_ASSERT_OK(ctx, spk_network_backward(net, grad));
+    return ce + spk_network_regularizer_loss(net);
+}
+
+Test(network, rate_regularizer_matches_finite_differences, .timeout = 600)
+{
+    const size_t T = 6, B = 2, IN = 4, HID = 5, OUT = 3;
+    const uint8_t labels[2] = {1, 2};
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_lif_params li = spk_lif_params_default(SPK_NEURON_LI), cli = spk_lif_params_default(SPK_NEURON_CUBA_LI);
+        li.integration = cli.integration = SPK_INTEGRATE_EULER;
+        li.tau_mem = 3.0f;
+        spk_network *net;
+        SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, IN, HID, 1, 51)));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, neuron_layer(ctx, &li)));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, HID, OUT, 1, 52)));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, neuron_layer(ctx, &cli)));
+        SPK_ASSERT_STATUS(ctx, spk_network_add_rate_regularizer(net, 3, 0.1f, 1.0f), SPK_ERR_INVALID_ARGUMENT,
+                          "not a hidden layer");
+        SPK_ASSERT_STATUS(ctx, spk_network_add_rate_regularizer(net, 1, 0.1f, -1.0f), SPK_ERR_INVALID_ARGUMENT,
+                          "weight");
+        SPK_ASSERT_OK(ctx, spk_network_add_rate_regularizer(net, 1, 0.2f, 0.5f));
+        SPK_ASSERT_OK(ctx, spk_network_build(net, T, B, 1, &IN));
+        float hx[6 * 2 * 4];
+        spk_test_rng r = {61};
+        spk_test_fill_uniform(&r, hx, T * B * IN, -1.0f, 2.0f);
+        spk_tensor *x, *grad;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, IN}, &x));
+        SPK_ASSERT_OK(ctx, spk_tensor_upload(x, hx, sizeof hx));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, OUT}, &grad));
+        total_loss(ctx, net, x, labels, grad);
+        float reg = spk_network_regularizer_loss(net);
+        cr_assert(reg > 1e-3f, "the regularizer contributes nothing (%g)", (double)reg);
+        float w[20], g[20];
+        get_param(net, 0, w, g, "0.weight", HID * IN);
+        const float eps = 1e-2f;
+        for (size_t i = 0; i < HID * IN; i++) {
+            const float keep = w[i];
+            w[i] = keep + eps;
+            set_param(net, 0, w);
+            float lp = total_loss(ctx, net, x, labels, grad);
+            w[i] = keep - eps;
+            set_param(net, 0, w);
+            float lm = total_loss(ctx, net, x, labels, grad);
+            w[i] = keep;
+            set_param(net, 0, w);
+            double fd = ((double)lp - (double)lm) / (2.0 * eps);
+            cr_assert(fabs(fd - g[i]) <= 2e-5 + 1e-2 * fabs(fd), "d 0.weight[%zu]: backward %.6g, finite difference %.6g",
+                      i, (double)g[i], fd);
+        }
+        /* Weight 0 removes it. */
+        SPK_ASSERT_OK(ctx, spk_network_add_rate_regularizer(net, 1, 0.2f, 0.0f));
+        total_loss(ctx, net, x, labels, grad);
+        cr_assert(spk_network_regularizer_loss(net) == 0.0f);
+        spk_tensor_free(x), spk_tensor_free(grad);
+        spk_network_free(net);
+    }
+}

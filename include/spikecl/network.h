@@ -245,6 +245,20 @@ SPK_API spk_status spk_network_forward(spk_network *net, const spk_tensor *input
  */
 SPK_API spk_status spk_network_backward(spk_network *net, const spk_tensor *grad_output);
 
+/**
+ * Regularize the firing rate of hidden layer @p layer: with r_n the mean of
+ * unit n's output over time and batch (its firing rate for a spiking
+ * layer), spk_network_backward adds weight * mean_n (r_n - target_rate)^2 to
+ * the loss and its gradient to the layer's output gradient. A weight of 0
+ * removes it. The last layer is regularized through the loss instead.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (not a
+ *         hidden layer, negative or non-finite weight).
+ */
+SPK_API spk_status spk_network_add_rate_regularizer(spk_network *net, size_t layer, float target_rate, float weight);
+
+/** The regularizers' loss computed by the last spk_network_backward (0 without any). */
+SPK_API float spk_network_regularizer_loss(const spk_network *net);
+
 /** A learnable tensor and its gradient. */
 typedef struct spk_param {
     spk_tensor *value;

@@ -21,6 +21,8 @@ struct spk_network {
     int training; /* 1 (default): training mode; 0: evaluation */
     size_t T, B, in_numel;
     char param_names[MAX_PARAMS][48];
+    float rate_target[MAX_LAYERS], rate_weight[MAX_LAYERS]; /* firing-rate regularizers (weight 0: none) */
+    double reg_loss;                                         /* of the last backward */
 };
 
 spk_status spk_network_create(spk_context *ctx, spk_network **out)
@@ -186,6 +188,64 @@ fail:
     return st;
 }
 
+/* Firing-rate regularizer of layer i: with r_n the mean output of unit n
+ * over the T*B rows, L = w * mean_n (r_n - target)^2 is added to the loss
+ * and dL/d(out[t, b, n]) = 2 w (r_n - target) / (N T B) to the gradient of
+ * the layer's output. Two GEMMs against a column of ones: the sums over
+ * rows, then the broadcast of the per-unit gradient. */
+static spk_status add_rate_regularizer(spk_network *net, size_t i)
+{
+    spk_status st = SPK_OK;
+    spk_context *ctx = net->ctx;
+    const size_t rows = net->T * net->B, N = spk_tensor_numel(net->acts[i]) / rows;
+    spk_tensor *ones = NULL, *vec = NULL, *act = NULL, *grad = NULL;
+    float *h = spk__malloc(N * sizeof *h);
+    SPK_CHECK(ctx, h != NULL, SPK_ERR_OUT_OF_MEMORY, "rate regularizer: out of host memory");
+    SPK_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){rows, 1}, &ones));
+    SPK_TRY(spk_tensor_fill_f32(ones, 1.0f));
+    SPK_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){1, N}, &vec));
+    SPK_TRY(spk__view2d(net->acts[i], rows, N, &act));
+    SPK_TRY(spk__view2d(net->grads[i], rows, N, &grad));
+    SPK_TRY(spk_gemm(1, 0, 1.0f, ones, act, 0.0f, vec));
+    SPK_TRY(spk_tensor_download(vec, h, N * sizeof *h));
+    const double w = net->rate_weight[i], target = net->rate_target[i];
+    double loss = 0.0;
+    for (size_t n = 0; n < N; n++) {
+        double e = (double)h[n] / (double)rows - target;
+        loss += e * e;
+        h[n] = (float)(2.0 * w * e / ((double)N * (double)rows));
+    }
+    net->reg_loss += w * loss / (double)N;
+    SPK_TRY(spk_tensor_upload(vec, h, N * sizeof *h));
+    SPK_TRY(spk_gemm(0, 0, 1.0f, ones, vec, 1.0f, grad));
+fail:
+    spk__free(h);
+    spk_tensor_free(ones), spk_tensor_free(vec), spk_tensor_free(act), spk_tensor_free(grad);
+    return st;
+}
+
+spk_status spk_network_add_rate_regularizer(spk_network *net, size_t layer, float target_rate, float weight)
+{
+    spk_status st = SPK_OK;
+    spk_context *ctx = net ? net->ctx : NULL;
+    SPK_CHECK(ctx, net != NULL, SPK_ERR_NULL_POINTER, "spk_network_add_rate_regularizer: net is NULL");
+    SPK_CHECK(ctx, layer + 1 < net->n, SPK_ERR_INVALID_ARGUMENT,
+              "spk_network_add_rate_regularizer: layer %zu is not a hidden layer of this %zu-layer network "
+              "(regularize the output through the loss)", layer, net->n);
+    SPK_CHECK(ctx, weight >= 0.0f && isfinite(weight) && isfinite(target_rate), SPK_ERR_INVALID_ARGUMENT,
+              "spk_network_add_rate_regularizer: weight must be finite and >= 0, target finite (got %g, %g)",
+              (double)weight, (double)target_rate);
+    net->rate_target[layer] = target_rate;
+    net->rate_weight[layer] = weight;
+fail:
+    return st;
+}
+
+float spk_network_regularizer_loss(const spk_network *net)
+{
+    return net ? (float)net->reg_loss : 0.0f;
+}
+
 spk_status spk_network_backward(spk_network *net, const spk_tensor *grad_output)
 {
     spk_status st = SPK_OK;
@@ -196,9 +256,12 @@ spk_status spk_network_backward(spk_network *net, const spk_tensor *grad_output)
     SPK_CHECK(ctx, spk_tensor_numel(grad_output) == spk_tensor_numel(last) && spk_tensor_dtype(grad_output) == SPK_F32,
               SPK_ERR_SHAPE, "spk_network_backward: grad_output must be f32 with the output's %zu elements",
               spk_tensor_numel(last));
+    net->reg_loss = 0.0;
     for (size_t i = net->n; i-- > 0;) {
         spk_layer *l = net->layers[i];
         const spk_tensor *gout = i + 1 == net->n ? grad_output : net->grads[i];
+        if (net->rate_weight[i] > 0.0f)
+            SPK_TRY(add_rate_regularizer(net, i));
         SPK_TRY(l->vt->backward(l, i ? net->acts[i - 1] : net->input, net->acts[i], gout,
                                 i ? net->grads[i - 1] : NULL));
     }
