@@ -115,24 +115,24 @@ sys.exit(0 if total_f == 0 and total_p > 0 else 1)
 EOF
 }
 
-run_demo() {
+# Install, configure and build, then list the devices.
+build_and_list_devices() {
     install_deps
     configure
     say "building in $BUILD"
     meson compile -C "$BUILD"
     say "OpenCL devices"
     "./$BUILD/src/spikecl" devices
+}
+
+run_demo() {
+    build_and_list_devices
     say "demo: a LIF layer driven by Poisson input"
     "./$BUILD/src/spikecl" demo
 }
 
 run_train() {
-    install_deps
-    configure
-    say "building in $BUILD"
-    meson compile -C "$BUILD"
-    say "OpenCL devices"
-    "./$BUILD/src/spikecl" devices
+    build_and_list_devices
     say "main job: spiking MLP on Fashion-MNIST (surrogate-gradient BPTT)"
     "./$BUILD/src/spikecl" train --preset mlp --out "$BUILD/fmnist-mlp.ckpt"
 }

@@ -86,6 +86,18 @@ static inline float surrogate(float u, float k)
 #endif
 }
 
+/* One work item per (b, n): idx into [B, N], n the neuron. With STEP_SYNC
+ * every item must reach the per-step barrier, so items past the end compute
+ * on the last neuron and store nothing (valid = 0). */
+#define NEURON_INDEX()                                                  \
+    const spk_off_t BN = (spk_off_t)B * N;                              \
+    const spk_off_t gid = get_global_id(0);                             \
+    const int valid = gid < BN;                                         \
+    if (!STEP_SYNC && !valid)                                           \
+        return;                                                         \
+    const spk_off_t idx = valid ? gid : BN - 1;                         \
+    const int n = (int)(idx % N)
+
 /* Per-neuron coefficients override the scalars when a table is given. */
 #define LOAD_COEFS()                                                    \
     float aI = c_aI, bI = c_bI, aV = c_aV, bV = c_bV, th = c_th;        \
@@ -107,13 +119,7 @@ kernel void lif_forward(int T, int B, int N,
                         global float *mem, spk_off_t mem_off, int has_mem,
                         global float *cur, spk_off_t cur_off, int has_cur)
 {
-    const spk_off_t BN = (spk_off_t)B * N;
-    const spk_off_t gid = get_global_id(0);
-    const int valid = gid < BN;
-    if (!STEP_SYNC && !valid)
-        return;
-    const spk_off_t idx = valid ? gid : BN - 1; /* past the end: compute, store nothing */
-    const int n = (int)(idx % N);
+    NEURON_INDEX();
     LOAD_COEFS();
     float I = 0.0f, V = 0.0f, S = 0.0f, rc = 0.0f;
     if (has_state_in) {
@@ -197,13 +203,7 @@ kernel void lif_backward(int T, int B, int N,
                          global float *g_state_in, spk_off_t gsi_off, int has_gsi,
                          global float *partial, int has_partial)
 {
-    const spk_off_t BN = (spk_off_t)B * N;
-    const spk_off_t gid = get_global_id(0);
-    const int valid = gid < BN;
-    if (!STEP_SYNC && !valid)
-        return;
-    const spk_off_t idx = valid ? gid : BN - 1; /* past the end: compute, store nothing */
-    const int n = (int)(idx % N);
+    NEURON_INDEX();
     LOAD_COEFS();
     float I0 = 0.0f, V0 = 0.0f, S0 = 0.0f, rc0 = 0.0f;
     if (has_state_in) {
