@@ -147,3 +147,38 @@ float *spk_test_alloc(size_t n)
     cr_assert(p, "out of host memory");
     return p;
 }
+
+float spk_test_max_abs(const float *a, size_t n)
+{
+    float m = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        m = fmaxf(m, fabsf(a[i]));
+    return m;
+}
+
+void spk_test_compare_scaled(const char *what, const float *got, const float *want, size_t n, float rel)
+{
+    spk_test_compare(what, got, want, n, rel * fmaxf(1e-3f, spk_test_max_abs(want, n)), rel);
+}
+
+void spk_test_get_param(spk_network *net, size_t i, float *value, float *grad, const char *want_name,
+                        size_t want_numel)
+{
+    spk_param p;
+    cr_assert(spk_network_param(net, i, &p) == SPK_OK, "param %zu", i);
+    spk_context *ctx = spk_tensor_context(p.value);
+    cr_assert_str_eq(p.name, want_name);
+    cr_assert_eq(spk_tensor_numel(p.value), want_numel, "%s has %zu elements", p.name, spk_tensor_numel(p.value));
+    cr_assert_eq(spk_tensor_numel(p.grad), want_numel);
+    if (value)
+        SPK_ASSERT_OK(ctx, spk_tensor_download(p.value, value, want_numel * sizeof(float)));
+    if (grad)
+        SPK_ASSERT_OK(ctx, spk_tensor_download(p.grad, grad, want_numel * sizeof(float)));
+}
+
+void spk_test_set_param(spk_network *net, size_t i, const float *value)
+{
+    spk_param p;
+    cr_assert(spk_network_param(net, i, &p) == SPK_OK);
+    SPK_ASSERT_OK(spk_tensor_context(p.value), spk_tensor_upload(p.value, value, spk_tensor_bytes(p.value)));
+}

@@ -79,4 +79,18 @@ float *spk_test_alloc(size_t n); /* zeroed; asserts on failure */
                   "%s: detail '%s' does not mention '%s'", #expr, spk_context_last_error(ctx), (needle)); \
     } while (0)
 
+/* Largest |a[i]|. */
+float spk_test_max_abs(const float *a, size_t n);
+
+/* spk_test_compare with an absolute margin scaled to the reference's
+ * magnitude: sums in float (device) and double (reference) round differently. */
+void spk_test_compare_scaled(const char *what, const float *got, const float *want, size_t n, float rel);
+
+/* Parameter i of a network (checking its name and size) into host memory;
+ * value or grad may be NULL. */
+void spk_test_get_param(spk_network *net, size_t i, float *value, float *grad, const char *want_name,
+                        size_t want_numel);
+/* Upload host values into parameter i of a network. */
+void spk_test_set_param(spk_network *net, size_t i, const float *value);
+
 #endif

@@ -31,21 +31,6 @@ static size_t prod(int n, const size_t *s)
     return p;
 }
 
-static float max_abs(const float *a, size_t n)
-{
-    float m = 0.0f;
-    for (size_t i = 0; i < n; i++)
-        m = fmaxf(m, fabsf(a[i]));
-    return m;
-}
-
-/* Compare with an absolute margin scaled to the reference's magnitude:
- * sums in float (device) against double (reference). */
-static void compare_scaled(const char *what, const float *got, const float *want, size_t n, float rel)
-{
-    spk_test_compare(what, got, want, n, rel * fmaxf(1e-3f, max_abs(want, n)), rel);
-}
-
 /* What spk_network_build does for one layer: infer its output shape, fix
  * its sizes and mode, and let it allocate. */
 static void layer_build(spk_context *ctx, spk_layer *l, size_t T, size_t B, int static_in, int in_ndim,
@@ -181,7 +166,7 @@ Test(conv, conv2d_matches_reference, .timeout = 900)
             if (c->bias)
                 download(l->params[1], b);
             const float bound = 1.0f / sqrtf((float)(c->C * c->KH * c->KW));
-            cr_assert(max_abs(w, nw) <= bound && max_abs(w, nw) > 0.3f * bound, "case %zu: initial weights", ci);
+            cr_assert(spk_test_max_abs(w, nw) <= bound && spk_test_max_abs(w, nw) > 0.3f * bound, "case %zu: initial weights", ci);
 
             const size_t N = s.N, nx = N * c->C * c->H * c->W, ny_once = N * c->OC * OH * OW;
             const size_t ny = c->T * c->B * c->OC * OH * OW;
@@ -213,7 +198,7 @@ Test(conv, conv2d_matches_reference, .timeout = 900)
                     memcpy(want, once, ny * sizeof(float));
                 spk_test_guarded_download(&gy, got, "conv2d output");
                 snprintf(what, sizeof what, "case %zu round %d: output", ci, round);
-                compare_scaled(what, got, want, ny, 1e-5f);
+                spk_test_compare_scaled(what, got, want, ny, 1e-5f);
 
                 SPK_ASSERT_OK(ctx, l->vt->backward(l, gx.t, gy.t, ggy.t, st ? NULL : ggx.t));
                 if (st) { /* the gradient of a static input's current is summed over time */
@@ -227,16 +212,16 @@ Test(conv, conv2d_matches_reference, .timeout = 900)
                 spk_ref_conv2d_backward(&s, x, w, g_once, dx, dw, db);
                 download(l->grads[0], dw_got);
                 snprintf(what, sizeof what, "case %zu round %d: d weight", ci, round);
-                compare_scaled(what, dw_got, dw, nw, 1e-4f);
+                spk_test_compare_scaled(what, dw_got, dw, nw, 1e-4f);
                 if (c->bias) {
                     download(l->grads[1], db_got);
                     snprintf(what, sizeof what, "case %zu round %d: d bias", ci, round);
-                    compare_scaled(what, db_got, db, c->OC, 1e-4f);
+                    spk_test_compare_scaled(what, db_got, db, c->OC, 1e-4f);
                 }
                 if (!st) {
                     spk_test_guarded_download(&ggx, dx_got, "conv2d input gradient");
                     snprintf(what, sizeof what, "case %zu round %d: d input", ci, round);
-                    compare_scaled(what, dx_got, dx, nx, 1e-5f);
+                    spk_test_compare_scaled(what, dx_got, dx, nx, 1e-5f);
                 }
                 /* A second backward gives the same gradients: overwritten, not accumulated. */
                 SPK_ASSERT_OK(ctx, l->vt->backward(l, gx.t, gy.t, ggy.t, st ? NULL : ggx.t));
@@ -337,10 +322,10 @@ Test(conv, pooling_matches_reference, .timeout = 600)
                 } else {
                     spk_ref_avgpool2d_forward(&s, x, want);
                     spk_ref_avgpool2d_backward(&s, g, dx_want);
-                    compare_scaled(what, y, want, ny, 1e-6f);
+                    spk_test_compare_scaled(what, y, want, ny, 1e-6f);
                 }
                 snprintf(what, sizeof what, "%s case %zu: d input", is_max ? "max" : "avg", ci);
-                compare_scaled(what, dx, dx_want, nx, 1e-5f);
+                spk_test_compare_scaled(what, dx, dx_want, nx, 1e-5f);
                 if (is_max) { /* the gradient went to exactly one place per window */
                     size_t nonzero = 0, want_nonzero = 0;
                     for (size_t i = 0; i < nx; i++)

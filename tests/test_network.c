@@ -35,43 +35,6 @@ static spk_layer *neuron_layer(spk_context *ctx, const spk_lif_params *p)
     return l;
 }
 
-/* Parameter i's value and gradient in host memory (either may be NULL). */
-static void get_param(spk_network *net, size_t i, float *value, float *grad, const char *want_name, size_t want_numel)
-{
-    spk_param p;
-    cr_assert(spk_network_param(net, i, &p) == SPK_OK, "param %zu", i);
-    spk_context *ctx = spk_tensor_context(p.value);
-    cr_assert_str_eq(p.name, want_name);
-    cr_assert_eq(spk_tensor_numel(p.value), want_numel, "%s has %zu elements", p.name, spk_tensor_numel(p.value));
-    cr_assert_eq(spk_tensor_numel(p.grad), want_numel);
-    if (value)
-        SPK_ASSERT_OK(ctx, spk_tensor_download(p.value, value, want_numel * sizeof(float)));
-    if (grad)
-        SPK_ASSERT_OK(ctx, spk_tensor_download(p.grad, grad, want_numel * sizeof(float)));
-}
-
-static void set_param(spk_network *net, size_t i, const float *value)
-{
-    spk_param p;
-    cr_assert(spk_network_param(net, i, &p) == SPK_OK);
-    SPK_ASSERT_OK(spk_tensor_context(p.value), spk_tensor_upload(p.value, value, spk_tensor_bytes(p.value)));
-}
-
-static float max_abs(const float *a, size_t n)
-{
-    float m = 0.0f;
-    for (size_t i = 0; i < n; i++)
-        m = fmaxf(m, fabsf(a[i]));
-    return m;
-}
-
-/* Compare with an absolute margin scaled to the reference's magnitude:
- * sums over T*B rows in float (device) and double (reference). */
-static void compare_scaled(const char *what, const float *got, const float *want, size_t n, float rel)
-{
-    spk_test_compare(what, got, want, n, rel * fmaxf(1e-3f, max_abs(want, n)), rel);
-}
-
 /* y[rows, out] = x[rows, in] W^T + b (b may be NULL). */
 static void host_dense(const float *x, size_t rows, size_t in, const float *W, const float *b, size_t out, float *y)
 {
@@ -144,12 +107,12 @@ Test(network, dense_layer_matches_reference, .timeout = 600)
             cr_assert_eq(spk_network_layer_count(net), 1u);
 
             float *W = spk_test_alloc(out * in), *b = bias ? spk_test_alloc(out) : NULL;
-            get_param(net, 0, W, NULL, "0.weight", out * in);
+            spk_test_get_param(net, 0, W, NULL, "0.weight", out * in);
             if (bias)
-                get_param(net, 1, b, NULL, "0.bias", out);
+                spk_test_get_param(net, 1, b, NULL, "0.bias", out);
             /* PyTorch's default initialisation: U(-1/sqrt(in), 1/sqrt(in)) */
             float bound = 1.0f / sqrtf((float)in);
-            cr_assert(max_abs(W, out * in) <= bound && max_abs(W, out * in) > 0.5f * bound, "initial weights");
+            cr_assert(spk_test_max_abs(W, out * in) <= bound && spk_test_max_abs(W, out * in) > 0.5f * bound, "initial weights");
             spk_param p0;
             SPK_ASSERT_OK(ctx, spk_network_param(net, 0, &p0));
             cr_assert_eq(spk_tensor_ndim(p0.value), 2);
@@ -190,22 +153,22 @@ Test(network, dense_layer_matches_reference, .timeout = 600)
                     memcpy(want, once, T * B * out * sizeof(float));
                 SPK_ASSERT_OK(ctx, spk_tensor_download(y, got, T * B * out * sizeof(float)));
                 snprintf(what, sizeof what, "case %zu (bias %d, static %d) round %d: output", c, bias, st, round);
-                compare_scaled(what, got, want, T * B * out, 1e-5f);
+                spk_test_compare_scaled(what, got, want, T * B * out, 1e-5f);
 
                 SPK_ASSERT_OK(ctx, spk_network_backward(net, ggy.t));
                 host_dense_grads(gy, T, B, out, x, in, st, dW, bias ? db : NULL);
-                get_param(net, 0, NULL, dW_got, "0.weight", out * in);
+                spk_test_get_param(net, 0, NULL, dW_got, "0.weight", out * in);
                 snprintf(what, sizeof what, "case %zu (bias %d, static %d) round %d: d weight", c, bias, st, round);
-                compare_scaled(what, dW_got, dW, out * in, 1e-5f);
+                spk_test_compare_scaled(what, dW_got, dW, out * in, 1e-5f);
                 if (bias) {
-                    get_param(net, 1, NULL, db_got, "0.bias", out);
+                    spk_test_get_param(net, 1, NULL, db_got, "0.bias", out);
                     snprintf(what, sizeof what, "case %zu (bias %d, static %d) round %d: d bias", c, bias, st, round);
-                    compare_scaled(what, db_got, db, out, 1e-5f);
+                    spk_test_compare_scaled(what, db_got, db, out, 1e-5f);
                 }
                 /* Gradients are overwritten, not accumulated. */
                 SPK_ASSERT_OK(ctx, spk_network_backward(net, ggy.t));
                 float *again = spk_test_alloc(out * in);
-                get_param(net, 0, NULL, again, "0.weight", out * in);
+                spk_test_get_param(net, 0, NULL, again, "0.weight", out * in);
                 cr_assert(memcmp(again, dW_got, out * in * sizeof(float)) == 0, "a second backward changed d weight");
                 free(again);
                 /* The input was only read. */
@@ -319,10 +282,10 @@ Test(network, spiking_network_matches_reference_composition, .timeout = 600)
 
             snn_host *h = calloc(1, sizeof *h);
             cr_assert(h);
-            get_param(net, 0, h->W1, NULL, "0.weight", SNN_HID * SNN_IN);
-            get_param(net, 1, h->b1, NULL, "0.bias", SNN_HID);
-            get_param(net, 2, h->W2, NULL, "2.weight", SNN_OUT * SNN_HID);
-            get_param(net, 3, h->b2, NULL, "2.bias", SNN_OUT);
+            spk_test_get_param(net, 0, h->W1, NULL, "0.weight", SNN_HID * SNN_IN);
+            spk_test_get_param(net, 1, h->b1, NULL, "0.bias", SNN_HID);
+            spk_test_get_param(net, 2, h->W2, NULL, "2.weight", SNN_OUT * SNN_HID);
+            spk_test_get_param(net, 3, h->b2, NULL, "2.bias", SNN_OUT);
 
             /* The device's GEMM (float) and the reference's (double) round
              * differently, so a membrane within ~1e-4 of the threshold may
@@ -361,9 +324,9 @@ Test(network, spiking_network_matches_reference_composition, .timeout = 600)
                 cr_assert_eq(got[i], h->S1[i], "static %d: hidden spike %zu is %g, reference %g (membrane %g)", st,
                              i, (double)got[i], (double)h->S1[i], (double)h->V1[i]);
             SPK_ASSERT_OK(ctx, spk_tensor_download(spk_network_layer_output(net, 0), got, n_hid * sizeof(float)));
-            compare_scaled(st ? "static: hidden current" : "hidden current", got, h->I1, n_hid, 1e-5f);
+            spk_test_compare_scaled(st ? "static: hidden current" : "hidden current", got, h->I1, n_hid, 1e-5f);
             SPK_ASSERT_OK(ctx, spk_tensor_download(y, got, n_out * sizeof(float)));
-            compare_scaled(st ? "static: output membrane" : "output membrane", got, h->V2, n_out, 1e-5f);
+            spk_test_compare_scaled(st ? "static: output membrane" : "output membrane", got, h->V2, n_out, 1e-5f);
 
             float *g = spk_test_alloc(n_out);
             spk_test_rng r = {seed + 100};
@@ -374,21 +337,21 @@ Test(network, spiking_network_matches_reference_composition, .timeout = 600)
             snn_host_backward(h, x, st, g);
 
             float dW1[SNN_HID * SNN_IN], db1[SNN_HID], dW2[SNN_OUT * SNN_HID], db2[SNN_OUT];
-            get_param(net, 0, NULL, dW1, "0.weight", SNN_HID * SNN_IN);
-            get_param(net, 1, NULL, db1, "0.bias", SNN_HID);
-            get_param(net, 2, NULL, dW2, "2.weight", SNN_OUT * SNN_HID);
-            get_param(net, 3, NULL, db2, "2.bias", SNN_OUT);
+            spk_test_get_param(net, 0, NULL, dW1, "0.weight", SNN_HID * SNN_IN);
+            spk_test_get_param(net, 1, NULL, db1, "0.bias", SNN_HID);
+            spk_test_get_param(net, 2, NULL, dW2, "2.weight", SNN_OUT * SNN_HID);
+            spk_test_get_param(net, 3, NULL, db2, "2.bias", SNN_OUT);
             char what[64];
             const char *pre = st ? "static: " : "";
             snprintf(what, sizeof what, "%sd 2.weight", pre);
-            compare_scaled(what, dW2, h->dW2, SNN_OUT * SNN_HID, 1e-4f);
+            spk_test_compare_scaled(what, dW2, h->dW2, SNN_OUT * SNN_HID, 1e-4f);
             snprintf(what, sizeof what, "%sd 2.bias", pre);
-            compare_scaled(what, db2, h->db2, SNN_OUT, 1e-4f);
+            spk_test_compare_scaled(what, db2, h->db2, SNN_OUT, 1e-4f);
             snprintf(what, sizeof what, "%sd 0.weight", pre);
-            compare_scaled(what, dW1, h->dW1, SNN_HID * SNN_IN, 1e-4f);
+            spk_test_compare_scaled(what, dW1, h->dW1, SNN_HID * SNN_IN, 1e-4f);
             snprintf(what, sizeof what, "%sd 0.bias", pre);
-            compare_scaled(what, db1, h->db1, SNN_HID, 1e-4f);
-            cr_assert(max_abs(h->dW1, SNN_HID * SNN_IN) > 1e-3f, "the surrogate passed no gradient to layer 0");
+            spk_test_compare_scaled(what, db1, h->db1, SNN_HID, 1e-4f);
+            cr_assert(spk_test_max_abs(h->dW1, SNN_HID * SNN_IN) > 1e-3f, "the surrogate passed no gradient to layer 0");
 
             spk_tensor_free(xin), spk_tensor_free(gy);
             free(x), free(got), free(g), free(h);
@@ -460,18 +423,18 @@ Test(network, backward_matches_finite_differences, .timeout = 600)
             const float eps = 1e-2f;
             for (size_t pi = 0; pi < 4; pi++) {
                 float *v = spk_test_alloc(sizes[pi]), *g = spk_test_alloc(sizes[pi]);
-                get_param(net, pi, v, g, names[pi], sizes[pi]);
+                spk_test_get_param(net, pi, v, g, names[pi], sizes[pi]);
                 double norm = 0.0;
                 for (size_t i = 0; i < sizes[pi]; i++) {
                     const float keep = v[i];
                     v[i] = keep + eps;
-                    set_param(net, pi, v);
+                    spk_test_set_param(net, pi, v);
                     float lp = device_loss(ctx, net, x, labels, NULL);
                     v[i] = keep - eps;
-                    set_param(net, pi, v);
+                    spk_test_set_param(net, pi, v);
                     float lm = device_loss(ctx, net, x, labels, NULL);
                     v[i] = keep;
-                    set_param(net, pi, v);
+                    spk_test_set_param(net, pi, v);
                     double fd = ((double)lp - (double)lm) / (2.0 * eps);
                     cr_assert(fabs(fd - g[i]) <= 2e-5 + 5e-3 * fabs(fd),
                               "static %d: d %s[%zu]: backward %.6g, finite difference %.6g", st, names[pi], i,
@@ -700,7 +663,7 @@ Test(network, frozen_parameters_do_not_move)
             cr_assert_str_eq(p.name, names[i]);
             spk_test_fill_normal(&r, grad[i], sizes[i], 0.0f, 1.0f);
             SPK_ASSERT_OK(ctx, spk_tensor_upload(p.grad, grad[i], sizes[i] * sizeof(float)));
-            get_param(net, i, before[i], NULL, names[i], sizes[i]);
+            spk_test_get_param(net, i, before[i], NULL, names[i], sizes[i]);
         }
         SPK_ASSERT_OK(ctx, spk_network_freeze(net, 0, 1));
         SPK_ASSERT_OK(ctx, spk_network_freeze(net, 3, 1));
@@ -716,7 +679,7 @@ Test(network, frozen_parameters_do_not_move)
         SPK_ASSERT_OK(ctx, spk_optimizer_create(ctx, &op, &opt));
         SPK_ASSERT_OK(ctx, spk_network_step(net, opt));
         for (size_t i = 0; i < n; i++) {
-            get_param(net, i, after[i], NULL, names[i], sizes[i]);
+            spk_test_get_param(net, i, after[i], NULL, names[i], sizes[i]);
             for (size_t k = 0; k < sizes[i]; k++) {
                 float want = (i == 0 || i == 3) ? before[i][k] : before[i][k] - 0.5f * grad[i][k];
                 cr_assert_eq(after[i][k], want, "%s[%zu] = %g after a step, expected %g", names[i], k,
@@ -726,7 +689,7 @@ Test(network, frozen_parameters_do_not_move)
         /* Unfrozen, it moves with the next step. */
         SPK_ASSERT_OK(ctx, spk_network_freeze(net, 0, 0));
         SPK_ASSERT_OK(ctx, spk_network_step(net, opt));
-        get_param(net, 0, after[0], NULL, names[0], sizes[0]);
+        spk_test_get_param(net, 0, after[0], NULL, names[0], sizes[0]);
         for (size_t k = 0; k < sizes[0]; k++)
             cr_assert_eq(after[0][k], before[0][k] - 0.5f * grad[0][k]);
         spk_optimizer_free(opt);
@@ -794,7 +757,7 @@ static void train_blobs(spk_context *ctx, learn_result *res)
         SPK_ASSERT_OK(ctx, spk_network_backward(net, grad));
         SPK_ASSERT_OK(ctx, spk_network_step(net, opt));
     }
-    get_param(net, 0, res->final_w, NULL, "0.weight", LRN_HID * LRN_F);
+    spk_test_get_param(net, 0, res->final_w, NULL, "0.weight", LRN_HID * LRN_F);
     spk_optimizer_free(opt);
     spk_tensor_free(xin), spk_tensor_free(grad);
     spk_network_free(net);
@@ -953,7 +916,7 @@ static void fd_param(spk_context *ctx, spk_network *net, const spk_tensor *x, co
                      const char *name, size_t n, int (*want_zero)(size_t i, size_t n))
 {
     float *v = spk_test_alloc(n), *g = spk_test_alloc(n);
-    get_param(net, pi, v, g, name, n);
+    spk_test_get_param(net, pi, v, g, name, n);
     const float eps = 1e-2f;
     for (size_t i = 0; i < n; i++) {
         if (want_zero && want_zero(i, n)) {
@@ -962,13 +925,13 @@ static void fd_param(spk_context *ctx, spk_network *net, const spk_tensor *x, co
         }
         const float keep = v[i];
         v[i] = keep + eps;
-        set_param(net, pi, v);
+        spk_test_set_param(net, pi, v);
         float lp = device_loss(ctx, net, x, labels, NULL);
         v[i] = keep - eps;
-        set_param(net, pi, v);
+        spk_test_set_param(net, pi, v);
         float lm = device_loss(ctx, net, x, labels, NULL);
         v[i] = keep;
-        set_param(net, pi, v);
+        spk_test_set_param(net, pi, v);
         double fd = ((double)lp - (double)lm) / (2.0 * eps);
         cr_assert(fabs(fd - g[i]) <= 2e-5 + 1e-2 * fabs(fd), "d %s[%zu]: backward %.6g, finite difference %.6g",
                   name, i, (double)g[i], fd);
@@ -1036,7 +999,7 @@ Test(network, learned_coefficients_and_custom_layers_match_finite_differences, .
         /* The coefficients start at the params' values. */
         float init[SPK_LIF_NCOEF], got[SPK_LIF_NCOEF * 6];
         cr_assert(spk_lif_coefficients(&li, init, NULL, 0) == SPK_OK);
-        get_param(net, 3, got, NULL, "2.coef", SPK_LIF_NCOEF * HID);
+        spk_test_get_param(net, 3, got, NULL, "2.coef", SPK_LIF_NCOEF * HID);
         for (size_t i = 0; i < SPK_LIF_NCOEF * HID; i++)
             cr_assert(got[i] == init[i / HID], "2.coef[%zu] = %g, expected %g", i, (double)got[i],
                       (double)init[i / HID]);
@@ -1108,8 +1071,8 @@ Test(network, clips_gradients_by_global_norm, .timeout = 600)
             SPK_ASSERT_OK(ctx, spk_network_forward(net, x, NULL));
             SPK_ASSERT_OK(ctx, spk_network_backward(net, gy));
             float w0[15], b0[5], w1[15], b1[5], norm = 0.0f;
-            get_param(net, 0, NULL, w0, "0.weight", OUT * IN);
-            get_param(net, 1, NULL, b0, "0.bias", OUT);
+            spk_test_get_param(net, 0, NULL, w0, "0.weight", OUT * IN);
+            spk_test_get_param(net, 1, NULL, b0, "0.bias", OUT);
             double sq = 0.0;
             for (size_t i = 0; i < OUT * IN; i++)
                 sq += (double)w0[i] * w0[i];
@@ -1118,12 +1081,12 @@ Test(network, clips_gradients_by_global_norm, .timeout = 600)
             /* Above the norm: nothing changes. */
             SPK_ASSERT_OK(ctx, spk_network_clip_grad_norm(net, (float)(2.0 * sqrt(sq)), &norm));
             cr_assert(fabs(norm - sqrt(sq)) <= 1e-5 * sqrt(sq), "norm %g, expected %g", (double)norm, sqrt(sq));
-            get_param(net, 0, NULL, w1, "0.weight", OUT * IN);
+            spk_test_get_param(net, 0, NULL, w1, "0.weight", OUT * IN);
             cr_assert(memcmp(w0, w1, sizeof w0) == 0, "clipping above the norm changed the gradient");
             /* At half the norm: every unfrozen gradient halves. */
             SPK_ASSERT_OK(ctx, spk_network_clip_grad_norm(net, (float)(0.5 * sqrt(sq)), NULL));
-            get_param(net, 0, NULL, w1, "0.weight", OUT * IN);
-            get_param(net, 1, NULL, b1, "0.bias", OUT);
+            spk_test_get_param(net, 0, NULL, w1, "0.weight", OUT * IN);
+            spk_test_get_param(net, 1, NULL, b1, "0.bias", OUT);
             for (size_t i = 0; i < OUT * IN; i++)
                 cr_assert(fabsf(w1[i] - 0.5f * w0[i]) <= 1e-6f * fabsf(w0[i]) + 1e-7f, "weight grad %zu", i);
             for (size_t i = 0; i < OUT; i++)
@@ -1178,18 +1141,18 @@ Test(network, rate_regularizer_matches_finite_differences, .timeout = 600)
         float reg = spk_network_regularizer_loss(net);
         cr_assert(reg > 1e-3f, "the regularizer contributes nothing (%g)", (double)reg);
         float w[20], g[20];
-        get_param(net, 0, w, g, "0.weight", HID * IN);
+        spk_test_get_param(net, 0, w, g, "0.weight", HID * IN);
         const float eps = 1e-2f;
         for (size_t i = 0; i < HID * IN; i++) {
             const float keep = w[i];
             w[i] = keep + eps;
-            set_param(net, 0, w);
+            spk_test_set_param(net, 0, w);
             float lp = total_loss(ctx, net, x, labels, grad);
             w[i] = keep - eps;
-            set_param(net, 0, w);
+            spk_test_set_param(net, 0, w);
             float lm = total_loss(ctx, net, x, labels, grad);
             w[i] = keep;
-            set_param(net, 0, w);
+            spk_test_set_param(net, 0, w);
             double fd = ((double)lp - (double)lm) / (2.0 * eps);
             cr_assert(fabs(fd - g[i]) <= 2e-5 + 1e-2 * fabs(fd), "d 0.weight[%zu]: backward %.6g, finite difference %.6g",
                       i, (double)g[i], fd);

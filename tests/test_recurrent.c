@@ -19,36 +19,6 @@
 
 /* ---- Helpers ------------------------------------------------------- */
 
-static float max_abs(const float *a, size_t n)
-{
-    float m = 0.0f;
-    for (size_t i = 0; i < n; i++)
-        m = fmaxf(m, fabsf(a[i]));
-    return m;
-}
-
-/* Compare with an absolute margin scaled to the reference's magnitude:
- * sums in float (device) and double (reference) round differently. */
-static void compare_scaled(const char *what, const float *got, const float *want, size_t n, float rel)
-{
-    spk_test_compare(what, got, want, n, rel * fmaxf(1e-3f, max_abs(want, n)), rel);
-}
-
-/* Parameter i's value and gradient in host memory (either may be NULL). */
-static void get_param(spk_network *net, size_t i, float *value, float *grad, const char *want_name, size_t want_numel)
-{
-    spk_param p;
-    cr_assert(spk_network_param(net, i, &p) == SPK_OK, "param %zu", i);
-    spk_context *ctx = spk_tensor_context(p.value);
-    cr_assert_str_eq(p.name, want_name);
-    cr_assert_eq(spk_tensor_numel(p.value), want_numel, "%s has %zu elements", p.name, spk_tensor_numel(p.value));
-    cr_assert_eq(spk_tensor_numel(p.grad), want_numel);
-    if (value)
-        SPK_ASSERT_OK(ctx, spk_tensor_download(p.value, value, want_numel * sizeof(float)));
-    if (grad)
-        SPK_ASSERT_OK(ctx, spk_tensor_download(p.grad, grad, want_numel * sizeof(float)));
-}
-
 /* y[rows, out] = x[rows, in] W^T + b (b may be NULL). */
 static void host_dense(const float *x, size_t rows, size_t in, const float *W, const float *b, size_t out, float *y)
 {
@@ -157,7 +127,7 @@ static void fd_check(const char *name, fd_problem *pb, float *v, size_t n, const
         cr_assert(fabs(fd - grad[i]) <= 2e-3 + 1e-2 * fabs(fd), "%s[%zu]: backward %.6g, finite difference %.6g",
                   name, i, (double)grad[i], fd);
     }
-    cr_assert(max_abs(grad, n) > 1e-2f, "%s: the gradient is (nearly) zero", name);
+    cr_assert(spk_test_max_abs(grad, n) > 1e-2f, "%s: the gradient is (nearly) zero", name);
     cr_log_info("%s: %zu entries, largest |backward - finite difference| %.2e", name, n, worst);
 }
 
@@ -247,9 +217,9 @@ Test(recurrent_reference, without_recurrent_weights_equals_dense_then_lif)
         const char *names[4] = {"d weight", "d bias", "d recurrent_weight", "d input"};
         for (int k = 0; k < 4; k++) {
             snprintf(what, sizeof what, "%s: %s", CASES[c].name, names[k]);
-            compare_scaled(what, pairs[k][0], pairs[k][1], sizes[k], 1e-5f);
+            spk_test_compare_scaled(what, pairs[k][0], pairs[k][1], sizes[k], 1e-5f);
         }
-        cr_assert(max_abs(dR1, N * N) > 1e-3f, "%s: no gradient for the recurrent weights", CASES[c].name);
+        cr_assert(spk_test_max_abs(dR1, N * N) > 1e-3f, "%s: no gradient for the recurrent weights", CASES[c].name);
         float *all[] = {W, b, R, u, g, x, s1, v1, i1, s2, v2, i2, du1, dW1, db1, dR1, du2, dW2, db2, dR2, dx};
         for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
             free(all[i]);
@@ -322,13 +292,13 @@ static void check_layer(spk_context *ctx, const rec_case *c, size_t T, int bias,
     snprintf(nr, sizeof nr, "%zu.recurrent_weight", ri);
     size_t pw = front ? 2 : 0, pb = pw + 1, pr = pw + (bias ? 2 : 1);
     if (front) {
-        get_param(net, 0, W0, NULL, "0.weight", IN * DV_IN0);
-        get_param(net, 1, b0, NULL, "0.bias", IN);
+        spk_test_get_param(net, 0, W0, NULL, "0.weight", IN * DV_IN0);
+        spk_test_get_param(net, 1, b0, NULL, "0.bias", IN);
     }
-    get_param(net, pw, W, NULL, nw, N * IN);
+    spk_test_get_param(net, pw, W, NULL, nw, N * IN);
     if (bias)
-        get_param(net, pb, b, NULL, nb, N);
-    get_param(net, pr, R, NULL, nr, N * N);
+        spk_test_get_param(net, pb, b, NULL, nb, N);
+    spk_test_get_param(net, pr, R, NULL, nr, N * N);
 
     /* The device's GEMMs (float) and the reference's (double) round
      * differently, so a membrane within ~1e-5 of the threshold may spike on
@@ -398,34 +368,34 @@ static void check_layer(spk_context *ctx, const rec_case *c, size_t T, int bias,
         cr_assert(mem != NULL && spk_tensor_numel(mem) == n, "%s: no membrane", pre);
         SPK_ASSERT_OK(ctx, spk_tensor_download(mem, got, n * sizeof(float)));
         snprintf(what, sizeof what, "%s: membrane", pre);
-        compare_scaled(what, got, V, n, 1e-5f);
+        spk_test_compare_scaled(what, got, V, n, 1e-5f);
 
         SPK_ASSERT_OK(ctx, spk_network_backward(net, gy));
-        get_param(net, pw, NULL, gW, nw, N * IN);
-        get_param(net, pr, NULL, gR, nr, N * N);
+        spk_test_get_param(net, pw, NULL, gW, nw, N * IN);
+        spk_test_get_param(net, pr, NULL, gR, nr, N * N);
         snprintf(what, sizeof what, "%s: d weight", pre);
-        compare_scaled(what, gW, dW, N * IN, 1e-4f);
+        spk_test_compare_scaled(what, gW, dW, N * IN, 1e-4f);
         snprintf(what, sizeof what, "%s: d recurrent_weight", pre);
-        compare_scaled(what, gR, dR, N * N, 1e-4f);
+        spk_test_compare_scaled(what, gR, dR, N * N, 1e-4f);
         if (bias) {
-            get_param(net, pb, NULL, gb, nb, N);
+            spk_test_get_param(net, pb, NULL, gb, nb, N);
             snprintf(what, sizeof what, "%s: d bias", pre);
-            compare_scaled(what, gb, db, N, 1e-4f);
+            spk_test_compare_scaled(what, gb, db, N, 1e-4f);
         }
         if (front) { /* the input gradient, through the dense layer's */
-            get_param(net, 0, NULL, gW0, "0.weight", IN * DV_IN0);
-            get_param(net, 1, NULL, gb0, "0.bias", IN);
+            spk_test_get_param(net, 0, NULL, gW0, "0.weight", IN * DV_IN0);
+            spk_test_get_param(net, 1, NULL, gb0, "0.bias", IN);
             snprintf(what, sizeof what, "%s: d 0.weight (d input)", pre);
-            compare_scaled(what, gW0, dW0, IN * DV_IN0, 1e-4f);
+            spk_test_compare_scaled(what, gW0, dW0, IN * DV_IN0, 1e-4f);
             snprintf(what, sizeof what, "%s: d 0.bias (d input)", pre);
-            compare_scaled(what, gb0, db0, IN, 1e-4f);
-            cr_assert(max_abs(dW0, IN * DV_IN0) > 1e-3f, "%s: no gradient reaches the input", pre);
+            spk_test_compare_scaled(what, gb0, db0, IN, 1e-4f);
+            cr_assert(spk_test_max_abs(dW0, IN * DV_IN0) > 1e-3f, "%s: no gradient reaches the input", pre);
         }
-        cr_assert(max_abs(dW, N * IN) > 1e-3f, "%s: the surrogate passed no gradient", pre);
+        cr_assert(spk_test_max_abs(dW, N * IN) > 1e-3f, "%s: the surrogate passed no gradient", pre);
         if (T > 1)
-            cr_assert(max_abs(dR, N * N) > 1e-3f, "%s: no gradient for the recurrent weights", pre);
+            cr_assert(spk_test_max_abs(dR, N * N) > 1e-3f, "%s: no gradient for the recurrent weights", pre);
         else
-            cr_assert(max_abs(gR, N * N) == 0.0f, "%s: T = 1 must give no recurrent weight gradient", pre);
+            cr_assert(spk_test_max_abs(gR, N * N) == 0.0f, "%s: T = 1 must give no recurrent weight gradient", pre);
     }
 
     float *all[] = {W0, b0, W, b, R, u0, u, S, V, g, got, du, dW, db, dR, dW0, db0, gW, gb, gR, gW0, gb0};
@@ -502,8 +472,8 @@ Test(recurrent, parameters_and_invalid_arguments)
             size_t n = spk_tensor_numel(pr.value);
             float *v = spk_test_alloc(n);
             SPK_ASSERT_OK(ctx, spk_tensor_download(pr.value, v, n * sizeof(float)));
-            cr_assert(max_abs(v, n) <= bounds[i] && max_abs(v, n) > 0.5f * bounds[i], "%s: initial bound %g", names[i],
-                      (double)max_abs(v, n));
+            cr_assert(spk_test_max_abs(v, n) <= bounds[i] && spk_test_max_abs(v, n) > 0.5f * bounds[i], "%s: initial bound %g", names[i],
+                      (double)spk_test_max_abs(v, n));
             free(v);
         }
         cr_assert(spk_network_layer_membrane(net, 0) != NULL);
