@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ref/ref.h"
+
 static int selected(const spk_device_info *d, const char *filter)
 {
     if (!filter || !*filter)
@@ -181,4 +183,13 @@ void spk_test_set_param(spk_network *net, size_t i, const float *value)
     spk_param p;
     cr_assert(spk_network_param(net, i, &p) == SPK_OK);
     SPK_ASSERT_OK(spk_tensor_context(p.value), spk_tensor_upload(p.value, value, spk_tensor_bytes(p.value)));
+}
+
+void spk_test_host_dense(const float *x, size_t rows, size_t in, const float *W, const float *b, size_t out, float *y)
+{
+    spk_ref_gemm(0, 1, rows, out, in, 1.0f, x, W, 0.0f, y);
+    if (b)
+        for (size_t r = 0; r < rows; r++)
+            for (size_t o = 0; o < out; o++)
+                y[r * out + o] += b[o];
 }

@@ -90,6 +90,9 @@ void spk_test_compare_scaled(const char *what, const float *got, const float *wa
  * value or grad may be NULL. */
 void spk_test_get_param(spk_network *net, size_t i, float *value, float *grad, const char *want_name,
                         size_t want_numel);
+/* y[rows, out] = x[rows, in] W^T + b (b may be NULL), through spk_ref_gemm. */
+void spk_test_host_dense(const float *x, size_t rows, size_t in, const float *W, const float *b, size_t out, float *y);
+
 /* Upload host values into parameter i of a network. */
 void spk_test_set_param(spk_network *net, size_t i, const float *value);
 

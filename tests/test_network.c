@@ -35,16 +35,6 @@ static spk_layer *neuron_layer(spk_context *ctx, const spk_lif_params *p)
     return l;
 }
 
-/* y[rows, out] = x[rows, in] W^T + b (b may be NULL). */
-static void host_dense(const float *x, size_t rows, size_t in, const float *W, const float *b, size_t out, float *y)
-{
-    spk_ref_gemm(0, 1, rows, out, in, 1.0f, x, W, 0.0f, y);
-    if (b)
-        for (size_t r = 0; r < rows; r++)
-            for (size_t o = 0; o < out; o++)
-                y[r * out + o] += b[o];
-}
-
 /* Repeat y[B*n] T times (a static input's current). */
 static void broadcast_time(const float *y, size_t T, size_t Bn, float *out)
 {
@@ -146,7 +136,7 @@ Test(network, dense_layer_matches_reference, .timeout = 600)
                 cr_assert(y != NULL && y == spk_network_layer_output(net, 0));
                 cr_assert_eq(spk_tensor_ndim(y), 3);
                 cr_assert(spk_tensor_dim(y, 0) == T && spk_tensor_dim(y, 1) == B && spk_tensor_dim(y, 2) == out);
-                host_dense(x, rows, in, W, b, out, once);
+                spk_test_host_dense(x, rows, in, W, b, out, once);
                 if (st)
                     broadcast_time(once, T, B * out, want);
                 else
@@ -221,14 +211,14 @@ static void snn_host_forward(snn_host *h, const float *x, int static_in)
     spk_lif_params lif = snn_hidden_params(), li = snn_readout_params();
     float once[SNN_B * SNN_HID];
     if (static_in) {
-        host_dense(x, B, SNN_IN, h->W1, h->b1, SNN_HID, once);
+        spk_test_host_dense(x, B, SNN_IN, h->W1, h->b1, SNN_HID, once);
         broadcast_time(once, T, B * SNN_HID, h->I1);
     } else {
-        host_dense(x, TB, SNN_IN, h->W1, h->b1, SNN_HID, h->I1);
+        spk_test_host_dense(x, TB, SNN_IN, h->W1, h->b1, SNN_HID, h->I1);
     }
     spk_ref_lif_io io1 = {.x = h->I1, .spikes = h->S1, .membrane = h->V1};
     cr_assert(spk_ref_lif_forward(&lif, (spk_ref_lif_mode){0}, T, B, SNN_HID, &io1) == SPK_OK);
-    host_dense(h->S1, TB, SNN_HID, h->W2, h->b2, SNN_OUT, h->I2);
+    spk_test_host_dense(h->S1, TB, SNN_HID, h->W2, h->b2, SNN_OUT, h->I2);
     float cur[SNN_T * SNN_B * SNN_OUT];
     spk_ref_lif_io io2 = {.x = h->I2, .membrane = h->V2, .current = cur};
     cr_assert(spk_ref_lif_forward(&li, (spk_ref_lif_mode){0}, T, B, SNN_OUT, &io2) == SPK_OK);

@@ -19,16 +19,6 @@
 
 /* ---- Helpers ------------------------------------------------------- */
 
-/* y[rows, out] = x[rows, in] W^T + b (b may be NULL). */
-static void host_dense(const float *x, size_t rows, size_t in, const float *W, const float *b, size_t out, float *y)
-{
-    spk_ref_gemm(0, 1, rows, out, in, 1.0f, x, W, 0.0f, y);
-    if (b)
-        for (size_t r = 0; r < rows; r++)
-            for (size_t o = 0; o < out; o++)
-                y[r * out + o] += b[o];
-}
-
 /* db[out] = sum over rows of g[rows, out], in double. */
 static void host_col_sum(const float *g, size_t rows, size_t out, float *db)
 {
@@ -192,7 +182,7 @@ Test(recurrent_reference, without_recurrent_weights_equals_dense_then_lif)
         cr_assert(spk_ref_recurrent_forward(&layer, u, s1, v1, i1, NULL) == SPK_OK);
         cr_assert(spk_ref_recurrent_backward(&layer, u, g, du1, dW1, db1, dR1) == SPK_OK);
 
-        host_dense(u, TB, IN, W, b, N, x);
+        spk_test_host_dense(u, TB, IN, W, b, N, x);
         spk_ref_lif_io io = {.x = x, .spikes = s2, .membrane = v2, .current = i2};
         cr_assert(spk_ref_lif_forward(&lif, (spk_ref_lif_mode){0}, T, B, N, &io) == SPK_OK);
         spk_ref_lif_io bio = {.x = x};
@@ -317,7 +307,7 @@ static void check_layer(spk_context *ctx, const rec_case *c, size_t T, int bias,
         spk_test_rng r = {seed * 7919 + T};
         spk_test_fill_uniform(&r, u0, rows0 * in0, 0.0f, 1.0f);
         if (front) {
-            host_dense(u0, TB, DV_IN0, W0, b0, IN, u);
+            spk_test_host_dense(u0, TB, DV_IN0, W0, b0, IN, u);
         } else {
             for (size_t t = 0; t < T; t++) /* a static input is the same at every step */
                 memcpy(u + t * B * IN, u0 + (static_in ? 0 : t * B * IN), B * IN * sizeof(float));
