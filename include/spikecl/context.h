@@ -56,6 +56,25 @@ typedef enum spk_log_level { SPK_LOG_ERROR = 0, SPK_LOG_WARN = 1, SPK_LOG_INFO =
 
 typedef void (*spk_log_fn)(spk_log_level level, const char *message, void *user);
 
+/**
+ * Which library runs spk_gemm() (and so every dense and convolutional layer).
+ * CLBlast runs on every OpenCL device. On a CPU device whose buffers live in
+ * host memory, a host BLAS (OpenBLAS, when the library was built with it)
+ * can run on the same buffers mapped without a copy; on the 2-core machine
+ * in bench/RESULTS.md it is 3 to 14 times faster than CLBlast through PoCL.
+ */
+typedef enum spk_gemm_backend {
+    SPK_GEMM_AUTO = 0,    /**< host BLAS on CPU devices with host-unified memory when built with it, else CLBlast */
+    SPK_GEMM_CLBLAST = 1, /**< CLBlast on the device */
+    SPK_GEMM_HOST = 2     /**< host BLAS on mapped buffers; CPU devices with host-unified memory only */
+} spk_gemm_backend;
+
+/** @return "auto", "clblast", "host", or NULL for an unknown value. */
+SPK_API const char *spk_gemm_backend_name(spk_gemm_backend b);
+
+/** @return 1 if this build of the library has the host BLAS backend. */
+SPK_API int spk_gemm_host_available(void);
+
 /** Options for spk_context_create(). Start from spk_context_options_default(). */
 typedef struct spk_context_options {
     /** Device selector: "p:d" (platform and device index), "gpu", "cpu", or a
@@ -75,6 +94,9 @@ typedef struct spk_context_options {
     spk_log_fn log;
     void *log_user;
     spk_log_level log_level;
+    /** GEMM backend. SPK_GEMM_AUTO: the SPIKECL_GEMM environment variable
+     *  ("auto", "clblast" or "host") if set, else the automatic choice. */
+    spk_gemm_backend gemm_backend;
 } spk_context_options;
 
 /** @return the defaults: environment-driven device and cache, seed 0, no log. */
@@ -86,7 +108,9 @@ SPK_API spk_context_options spk_context_options_default(void);
  * @param out   receives the context; NULL on failure
  * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_NO_DEVICE (no device or no
  *         match for the selector), SPK_ERR_INVALID_ARGUMENT (malformed
- *         selector), SPK_ERR_OPENCL, SPK_ERR_OUT_OF_MEMORY. On failure the
+ *         selector, unknown GEMM backend), SPK_ERR_UNSUPPORTED (host GEMM
+ *         asked for on a device or build without it), SPK_ERR_OPENCL,
+ *         SPK_ERR_OUT_OF_MEMORY. On failure the
  *         detail is available from spk_context_last_error(NULL).
  */
 SPK_API spk_status spk_context_create(const spk_context_options *opts, spk_context **out);
@@ -104,6 +128,10 @@ SPK_API const char *spk_context_last_error(const spk_context *ctx);
 
 /** Describe the context's device. @return SPK_OK or SPK_ERR_NULL_POINTER. */
 SPK_API spk_status spk_context_device(const spk_context *ctx, spk_device_info *out);
+
+/** @return the GEMM backend the context uses (never SPK_GEMM_AUTO), or
+ *  SPK_GEMM_AUTO for a NULL context. */
+SPK_API spk_gemm_backend spk_context_gemm_backend(const spk_context *ctx);
 
 /** Wait until all work queued on the context has finished. */
 SPK_API spk_status spk_context_finish(spk_context *ctx);
@@ -125,7 +153,7 @@ SPK_API spk_status spk_context_cache_stats(const spk_context *ctx, spk_cache_sta
  *  the launches of a training step do not grow with T). */
 typedef struct spk_launch_stats {
     uint64_t kernel_launches; /**< spikecl's own kernels */
-    uint64_t gemm_calls;      /**< GEMMs handed to CLBlast (each may run a few kernels of its own) */
+    uint64_t gemm_calls;      /**< GEMMs run by the GEMM backend (a CLBlast GEMM may run a few kernels of its own) */
 } spk_launch_stats;
 
 SPK_API spk_status spk_context_launch_stats(const spk_context *ctx, spk_launch_stats *out);

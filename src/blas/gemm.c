@@ -1,8 +1,9 @@
-/* GEMM through CLBlast. The only file that includes clblast_c.h: the rest of
- * the library sees spk_gemm() and spk_status. */
+/* spk_gemm(): checks, then CLBlast or the host BLAS (host_gemm.c). The only
+ * file that includes clblast_c.h: the rest of the library sees spk_gemm()
+ * and spk_status. */
 #include <clblast_c.h>
 
-#include "tensor/tensor_internal.h"
+#include "blas/gemm_internal.h"
 
 static const char *clblast_status_name(CLBlastStatusCode s)
 {
@@ -77,6 +78,13 @@ spk_status spk_gemm(int trans_a, int trans_b, float alpha, const spk_tensor *a, 
               "spk_gemm: op(a) %s%s times op(b) %s%s does not give c %s", spk__shape_str(a, sa, sizeof sa),
               trans_a ? "^T" : "", spk__shape_str(b, sb, sizeof sb), trans_b ? "^T" : "",
               spk__shape_str(c, sc, sizeof sc));
+    if (ctx->gemm_backend == SPK_GEMM_HOST) {
+#ifdef SPK_HAVE_HOST_BLAS
+        SPK_TRY(spk__host_gemm(ctx, trans_a, trans_b, m, n, k, alpha, a, b, beta, c));
+        ctx->launch_stats.gemm_calls++;
+        return SPK_OK;
+#endif
+    }
     CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
                                        trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a->buf,
                                        a->offset, a->shape[1], b->buf, b->offset, b->shape[1], beta, c->buf,

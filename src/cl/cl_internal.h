@@ -25,6 +25,7 @@ struct spk_context {
     spk__program_entry *programs; /* in-memory program cache, a list */
     spk_cache_stats cache_stats;
     spk_launch_stats launch_stats;
+    spk_gemm_backend gemm_backend; /* resolved at creation: CLBLAST or HOST */
     char last_error[SPK_ERROR_DETAIL_MAX];
 };
 

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl/cl_internal.h"
+#include "blas/gemm_internal.h"
 #include "cl/device.h"
 
 spk_context_options spk_context_options_default(void)
@@ -75,6 +75,7 @@ spk_status spk_context_create(const spk_context_options *opts_in, spk_context **
         st = spk__cl_error(NULL, err, "clCreateCommandQueue");
         goto fail;
     }
+    SPK_TRY(spk__gemm_backend_resolve(ctx, opts.gemm_backend));
     st = resolve_cache_dir(opts.cache_dir, &ctx->cache_dir);
     SPK_CHECK(NULL, st == SPK_OK, st, "spk_context_create: out of host memory");
     const char *kdir = opts.kernel_dir ? opts.kernel_dir : getenv("SPIKECL_KERNEL_DIR");
@@ -82,9 +83,9 @@ spk_status spk_context_create(const spk_context_options *opts_in, spk_context **
         ctx->kernel_dir = spk__strdup(kdir);
         SPK_CHECK(NULL, ctx->kernel_dir != NULL, SPK_ERR_OUT_OF_MEMORY, "spk_context_create: out of host memory");
     }
-    spk__log(ctx, SPK_LOG_INFO, "spikecl: device %d:%d %s (%s), disk cache %s", ref.platform_index,
+    spk__log(ctx, SPK_LOG_INFO, "spikecl: device %d:%d %s (%s), GEMM %s, disk cache %s", ref.platform_index,
              ref.device_index, ctx->info.device_name, ctx->info.platform_name,
-             ctx->cache_dir ? ctx->cache_dir : "off");
+             spk_gemm_backend_name(ctx->gemm_backend), ctx->cache_dir ? ctx->cache_dir : "off");
     *out = ctx;
     return SPK_OK;
 fail:

@@ -1,0 +1,75 @@
+/* GEMM on the host BLAS over the device's own buffers: on a CPU device with
+ * host-unified memory, mapping a buffer hands back the memory the kernels
+ * use, so no data moves. The blocking map also orders the GEMM after the
+ * work queued before it; the unmaps order the work queued after. */
+#include <cblas.h>
+#include <limits.h>
+
+#include "blas/gemm_internal.h"
+
+typedef struct mapping {
+    cl_mem buf;
+    size_t lo, hi; /* element range */
+    cl_map_flags flags;
+    float *ptr;    /* element lo */
+} mapping;
+
+/* Add t's elements to the mapping of its buffer (one mapping per buffer:
+ * overlapping maps for writing are undefined in OpenCL). */
+static void add_range(mapping *maps, size_t *n, const spk_tensor *t, cl_map_flags flags)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (maps[i].buf == t->buf) {
+            if (t->offset < maps[i].lo)
+                maps[i].lo = t->offset;
+            if (t->offset + t->numel > maps[i].hi)
+                maps[i].hi = t->offset + t->numel;
+            maps[i].flags |= flags;
+            return;
+        }
+    maps[(*n)++] = (mapping){t->buf, t->offset, t->offset + t->numel, flags, NULL};
+}
+
+static const float *host_ptr(const mapping *maps, size_t n, const spk_tensor *t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (maps[i].buf == t->buf)
+            return maps[i].ptr + (t->offset - maps[i].lo);
+    return NULL;
+}
+
+spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                          const spk_tensor *a, const spk_tensor *b, float beta, spk_tensor *c)
+{
+    spk_status st = SPK_OK;
+    mapping maps[3];
+    size_t n_maps = 0;
+    /* Tensors have no zero extents, so m, n, k >= 1; the BLAS takes ints. */
+    SPK_CHECK(ctx, m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && a->shape[1] <= INT_MAX &&
+                       b->shape[1] <= INT_MAX && c->shape[1] <= INT_MAX,
+              SPK_ERR_UNSUPPORTED, "spk_gemm: M=%zu, N=%zu, K=%zu exceed the host BLAS's int dimensions", m, n, k);
+    add_range(maps, &n_maps, a, CL_MAP_READ);
+    add_range(maps, &n_maps, b, CL_MAP_READ);
+    add_range(maps, &n_maps, c, CL_MAP_READ | CL_MAP_WRITE);
+    for (size_t i = 0; i < n_maps; i++) {
+        cl_int err = CL_SUCCESS;
+        maps[i].ptr = clEnqueueMapBuffer(ctx->queue, maps[i].buf, CL_TRUE, maps[i].flags, maps[i].lo * sizeof(float),
+                                         (maps[i].hi - maps[i].lo) * sizeof(float), 0, NULL, NULL, &err);
+        if (err != CL_SUCCESS) {
+            st = spk__cl_error(ctx, err, "clEnqueueMapBuffer (host GEMM)");
+            n_maps = i;
+            goto fail;
+        }
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)m,
+                (blasint)n, (blasint)k, alpha, host_ptr(maps, n_maps, a), (blasint)a->shape[1],
+                host_ptr(maps, n_maps, b), (blasint)b->shape[1], beta, (float *)host_ptr(maps, n_maps, c),
+                (blasint)c->shape[1]);
+fail:
+    for (size_t i = 0; i < n_maps; i++) {
+        cl_int err = clEnqueueUnmapMemObject(ctx->queue, maps[i].buf, maps[i].ptr, 0, NULL, NULL);
+        if (err != CL_SUCCESS && st == SPK_OK)
+            st = spk__cl_error(ctx, err, "clEnqueueUnmapMemObject (host GEMM)");
+    }
+    return st;
+}
