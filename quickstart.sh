@@ -24,7 +24,8 @@ PACKAGES=(
     gcc libc6-dev pkg-config meson ninja-build python3 # toolchain; python3 embeds the kernels
     ocl-icd-opencl-dev opencl-headers                  # OpenCL ICD loader and headers
     pocl-opencl-icd                                    # an OpenCL device on any CPU
-    libclblast-dev                                     # GEMM
+    libclblast-dev                                     # GEMM on every OpenCL device
+    libopenblas-dev                                    # faster GEMM on CPU devices (host BLAS backend)
     zlib1g-dev                                         # disk cache of compiled kernels
     libcriterion-dev                                   # test framework
     dataset-fashion-mnist                              # data of `spikecl train`

@@ -33,15 +33,25 @@ size_t spk_test_devices(char sel[][16], size_t cap)
     return out;
 }
 
-spk_context *spk_test_context(const char *sel, uint64_t seed)
+spk_context *spk_test_context_gemm(const char *sel, uint64_t seed, spk_gemm_backend backend)
 {
     spk_context_options o = spk_context_options_default();
     o.device = sel;
     o.seed = seed;
+    o.gemm_backend = backend;
     spk_context *ctx = NULL;
     spk_status st = spk_context_create(&o, &ctx);
-    cr_assert(st == SPK_OK, "context on %s: %s", sel, spk_context_last_error(NULL));
+    if (st == SPK_ERR_UNSUPPORTED && backend == SPK_GEMM_HOST)
+        return NULL;
+    cr_assert(st == SPK_OK, "context on %s (GEMM %s): %s", sel, spk_gemm_backend_name(backend),
+              spk_context_last_error(NULL));
+    cr_assert(backend == SPK_GEMM_AUTO || spk_context_gemm_backend(ctx) == backend);
     return ctx;
+}
+
+spk_context *spk_test_context(const char *sel, uint64_t seed)
+{
+    return spk_test_context_gemm(sel, seed, SPK_GEMM_AUTO);
 }
 
 static const unsigned char GUARD_BYTE = 0xA5;

@@ -18,6 +18,22 @@ size_t spk_test_devices(char sel[][16], size_t cap);
 /* A context on device `sel`, with the disk cache under the build tree. */
 spk_context *spk_test_context(const char *sel, uint64_t seed);
 
+/* A context on device `sel` with GEMM backend `backend`, or NULL when the
+ * device or the build does not offer that backend (SPK_ERR_UNSUPPORTED). */
+spk_context *spk_test_context_gemm(const char *sel, uint64_t seed, spk_gemm_backend backend);
+
+/* Run the following block once per device and GEMM backend that device
+ * offers (CLBlast everywhere, the host BLAS on CPU devices), with `ctx`
+ * bound to a fresh context. */
+#define SPK_FOR_EACH_DEVICE_AND_GEMM(ctx, seed)                                                 \
+    char spk_sel_[SPK_TEST_MAX_DEVICES][16];                                                    \
+    size_t spk_ndev_ = spk_test_devices(spk_sel_, SPK_TEST_MAX_DEVICES);                        \
+    cr_assert(spk_ndev_ > 0, "no OpenCL device to test (install pocl-opencl-icd)");             \
+    for (size_t spk_d_ = 0; spk_d_ < spk_ndev_; spk_d_++)                                       \
+        for (int spk_g_ = SPK_GEMM_CLBLAST; spk_g_ <= SPK_GEMM_HOST; spk_g_++)                  \
+            for (spk_context *ctx = spk_test_context_gemm(spk_sel_[spk_d_], (seed), (spk_gemm_backend)spk_g_); \
+                 ctx; spk_context_free(ctx), ctx = NULL)
+
 /* Run the following block once per device with `ctx` bound to a fresh
  * context; spk_sel_[spk_d_] is the device's "p:d" selector. */
 #define SPK_FOR_EACH_DEVICE(ctx, seed)                                                          \

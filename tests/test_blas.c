@@ -1,6 +1,7 @@
-/* spk_gemm (CLBlast) against spk_ref_gemm: every transpose combination,
- * awkward shapes, alpha/beta, views with offsets, guard checks; and every
- * invalid argument. CLBlast compiles its kernels once per process, so the
+/* spk_gemm on every backend (CLBlast, and the host BLAS on CPU devices)
+ * against spk_ref_gemm: every transpose combination, awkward shapes,
+ * alpha/beta, views with offsets, guard checks; every invalid argument; the
+ * choice of backend. CLBlast compiles its kernels once per process, so the
  * numerical cases are gathered in few tests. */
 #include "harness.h"
 
@@ -11,12 +12,16 @@
 
 #include "ref/ref.h"
 
+/* "device (backend)" for messages. */
 static const char *dev_name(const spk_context *ctx)
 {
-    static spk_device_info info;
+    static char name[200];
+    spk_device_info info;
     if (spk_context_device(ctx, &info) != SPK_OK)
         return "?";
-    return info.device_name;
+    snprintf(name, sizeof name, "%s (GEMM %s)", info.device_name,
+             spk_gemm_backend_name(spk_context_gemm_backend(ctx)));
+    return name;
 }
 
 typedef struct gemm_case {
@@ -99,7 +104,7 @@ Test(gemm, matches_reference)
         {-2.0f, 1.0f, 0},  /* accumulate */
         {0.0f, 0.5f, 0},   /* alpha 0: C scaled only */
     };
-    SPK_FOR_EACH_DEVICE(ctx, 0)
+    SPK_FOR_EACH_DEVICE_AND_GEMM(ctx, 0)
     {
         uint64_t seed = 100;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -114,7 +119,7 @@ Test(gemm, matches_reference)
 Test(gemm, large_matches_reference, .timeout = 600)
 {
     static const gemm_case big = {390, 385, 401};
-    SPK_FOR_EACH_DEVICE(ctx, 0)
+    SPK_FOR_EACH_DEVICE_AND_GEMM(ctx, 0)
     {
         for (int t = 0; t < 4; t++)
             run_case(ctx, t & 1, t >> 1, big, (alpha_beta){0.5f, t == 3 ? 0.0f : 2.0f, t == 3}, 900 + (uint64_t)t);
@@ -123,7 +128,7 @@ Test(gemm, large_matches_reference, .timeout = 600)
 
 Test(gemm, invalid_arguments)
 {
-    SPK_FOR_EACH_DEVICE(ctx, 0)
+    SPK_FOR_EACH_DEVICE_AND_GEMM(ctx, 0)
     {
         spk_tensor *a = NULL, *b = NULL, *c = NULL, *b56 = NULL, *c35 = NULL, *u8 = NULL, *t3 = NULL;
         SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 2, (size_t[]){3, 4}, &a));
@@ -187,5 +192,80 @@ Test(gemm, invalid_arguments)
         spk_tensor_free(c35);
         spk_tensor_free(u8);
         spk_tensor_free(t3);
+    }
+}
+
+/* A, B and C as views of one buffer (the host backend maps it once), and a
+ * GEMM queued between other work: fill -> GEMM -> scale must run in order. */
+Test(gemm, views_of_one_buffer_in_queue_order)
+{
+    enum { M = 7, N = 9, K = 11 };
+    SPK_FOR_EACH_DEVICE_AND_GEMM(ctx, 0)
+    {
+        spk_tensor *all = NULL, *a = NULL, *b = NULL, *c = NULL;
+        size_t total = M * K + K * N + M * N + 3;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 1, (size_t[]){total}, &all));
+        SPK_ASSERT_OK(ctx, spk_tensor_view(all, 1, 2, (size_t[]){M, K}, &a));
+        SPK_ASSERT_OK(ctx, spk_tensor_view(all, 2 + M * K, 2, (size_t[]){K, N}, &b));
+        SPK_ASSERT_OK(ctx, spk_tensor_view(all, 3 + M * K + K * N, 2, (size_t[]){M, N}, &c));
+        SPK_ASSERT_OK(ctx, spk_tensor_fill_f32(all, 0.5f));
+        SPK_ASSERT_OK(ctx, spk_gemm(0, 0, 2.0f, a, b, 1.0f, c)); /* c = 0.5 + 2 * K * 0.25 */
+        SPK_ASSERT_OK(ctx, spk_tensor_scale(c, 3.0f));
+        float got[M * N];
+        SPK_ASSERT_OK(ctx, spk_tensor_download(c, got, sizeof got));
+        for (int i = 0; i < M * N; i++)
+            cr_assert(fabsf(got[i] - 3.0f * (0.5f + 0.5f * K)) < 1e-4f, "%s: C[%d] = %g, want %g", dev_name(ctx), i,
+                      (double)got[i], 3.0 * (0.5 + 0.5 * K));
+        float head;
+        spk_tensor *first = NULL;
+        SPK_ASSERT_OK(ctx, spk_tensor_view(all, 0, 1, (size_t[]){1}, &first));
+        SPK_ASSERT_OK(ctx, spk_tensor_download(first, &head, sizeof head));
+        cr_assert(head == 0.5f, "%s: the element before A changed to %g", dev_name(ctx), (double)head);
+        spk_tensor_free(first);
+        spk_tensor_free(a);
+        spk_tensor_free(b);
+        spk_tensor_free(c);
+        spk_tensor_free(all);
+    }
+}
+
+/* Which backend a context gets, and the errors of a bad choice. */
+Test(gemm, backend_choice)
+{
+    char sel[SPK_TEST_MAX_DEVICES][16];
+    size_t n = spk_test_devices(sel, SPK_TEST_MAX_DEVICES);
+    cr_assert(n > 0);
+    cr_assert_str_eq(spk_gemm_backend_name(SPK_GEMM_CLBLAST), "clblast");
+    cr_assert_null(spk_gemm_backend_name((spk_gemm_backend)9));
+    for (size_t d = 0; d < n; d++) {
+        spk_context *ctx = spk_test_context(sel[d], 0);
+        spk_device_info info;
+        SPK_ASSERT_OK(ctx, spk_context_device(ctx, &info));
+        spk_gemm_backend want = info.is_cpu && spk_gemm_host_available() ? SPK_GEMM_HOST : SPK_GEMM_CLBLAST;
+        cr_assert(spk_context_gemm_backend(ctx) == want, "%s: automatic GEMM backend %s, expected %s",
+                  info.device_name, spk_gemm_backend_name(spk_context_gemm_backend(ctx)), spk_gemm_backend_name(want));
+        spk_context_free(ctx);
+
+        spk_context_options o = spk_context_options_default();
+        o.device = sel[d];
+        if (!info.is_cpu) { /* a GPU cannot compute in host memory */
+            o.gemm_backend = SPK_GEMM_HOST;
+            cr_assert(spk_context_create(&o, &ctx) == SPK_ERR_UNSUPPORTED);
+            cr_assert(strstr(spk_context_last_error(NULL), "host memory"), "%s", spk_context_last_error(NULL));
+        }
+        o.gemm_backend = (spk_gemm_backend)7;
+        cr_assert(spk_context_create(&o, &ctx) == SPK_ERR_INVALID_ARGUMENT);
+        cr_assert(strstr(spk_context_last_error(NULL), "gemm_backend 7"), "%s", spk_context_last_error(NULL));
+
+        /* The environment decides when the option says auto, and is checked. */
+        o.gemm_backend = SPK_GEMM_AUTO;
+        setenv("SPIKECL_GEMM", "clblast", 1);
+        SPK_ASSERT_OK(NULL, spk_context_create(&o, &ctx));
+        cr_assert(spk_context_gemm_backend(ctx) == SPK_GEMM_CLBLAST);
+        spk_context_free(ctx);
+        setenv("SPIKECL_GEMM", "cublas", 1);
+        cr_assert(spk_context_create(&o, &ctx) == SPK_ERR_INVALID_ARGUMENT);
+        cr_assert(strstr(spk_context_last_error(NULL), "SPIKECL_GEMM=cublas"), "%s", spk_context_last_error(NULL));
+        unsetenv("SPIKECL_GEMM");
     }
 }
