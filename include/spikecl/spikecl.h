@@ -37,5 +37,6 @@
 #include "spikecl/learn.h"
 #include "spikecl/checkpoint.h"
 #include "spikecl/custom_layer.h"
+#include "spikecl/plasticity.h"
 
 #endif

@@ -33,6 +33,7 @@
 
 #include "core/rng.h"
 #include "nn/layer_internal.h"
+#include "nn/plasticity_internal.h"
 #include "ops/ops_internal.h"
 
 typedef struct conv2d {
@@ -297,4 +298,17 @@ spk_status spk_conv2d_create(spk_context *ctx, const spk_conv2d_params *p, spk_l
 fail:
     spk_layer_free(l);
     return st;
+}
+
+/* The geometry of a conv2d layer's weight for plasticity (nn/plasticity_net.c),
+ * known once the network is built; 0 if l is not a conv2d layer. */
+int spk__conv2d_stdp_geometry(const spk_layer *l, spk_stdp_conv *g)
+{
+    if (!l || l->vt != &CONV2D)
+        return 0;
+    const conv2d *cv = (const conv2d *)l;
+    const spk_conv2d_params *p = &cv->p;
+    *g = (spk_stdp_conv){cv->C,       cv->H,       cv->W,       p->out_channels, p->kernel_h,
+                         p->kernel_w, p->stride_h, p->stride_w, p->pad_h,        p->pad_w};
+    return 1;
 }

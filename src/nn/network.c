@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nn/layer_internal.h"
+#include "nn/plasticity_internal.h"
 
 #define MAX_LAYERS 64
 #define MAX_PARAMS (MAX_LAYERS * SPK_LAYER_MAX_PARAMS)
@@ -23,6 +24,7 @@ struct spk_network {
     char param_names[MAX_PARAMS][48];
     float rate_target[MAX_LAYERS], rate_weight[MAX_LAYERS]; /* firing-rate regularizers (weight 0: none) */
     double reg_loss;                                         /* of the last backward */
+    spk__net_plasticity *plasticity;                         /* STDP rules and traces (plasticity_net.c) */
 };
 
 spk_status spk_network_create(spk_context *ctx, spk_network **out)
@@ -55,6 +57,7 @@ void spk_network_free(spk_network *net)
     free_activations(net);
     for (size_t i = 0; i < net->n; i++)
         spk_layer_free(net->layers[i]);
+    spk__net_plasticity_free(net->plasticity);
     spk__free(net);
 }
 
@@ -333,6 +336,7 @@ spk_status spk_network_step(spk_network *net, spk_optimizer *opt)
         if (!p.frozen)
             SPK_TRY(spk_optimizer_apply(opt, i, p.value, p.grad));
     }
+    SPK_TRY(spk__net_plasticity_clip(net));
 fail:
     return st;
 }
@@ -412,4 +416,15 @@ const spk_tensor *spk_network_layer_membrane(const spk_network *net, size_t i)
         return NULL;
     const spk_tensor *m = spk__neuron_layer_membrane(net->layers[i]);
     return m ? m : spk__recurrent_layer_membrane(net->layers[i]);
+}
+
+spk__net_plasticity **spk__network_plasticity(spk_network *net)
+{
+    return &net->plasticity;
+}
+
+const spk_tensor *spk__network_input(const spk_network *net, int *static_input)
+{
+    *static_input = net->static_input;
+    return net->input;
 }

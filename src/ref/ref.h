@@ -120,4 +120,26 @@ spk_status spk_ref_recurrent_forward(const spk_ref_recurrent *r, const float *u,
  * [N] may be NULL; dW_in [N, in] and dW_rec [N, N] are required. */
 spk_status spk_ref_recurrent_backward(const spk_ref_recurrent *r, const float *u, const float *grad_spikes,
                                       float *du, float *dW_in, float *db, float *dW_rec);
+
+/* ---- Plasticity (src/ref/plasticity_ref.c) --------------------------- */
+
+/* Host arrays of one spk_stdp_update; shapes as in spk_stdp_io (spikes as
+ * float 0/1). Optional arrays may be NULL. */
+typedef struct spk_ref_stdp_io {
+    const float *pre, *post, *weight, *reward;
+    const float *pre_trace_in, *post_trace_in;
+    const float *elig_in;
+    float *elig_out;
+    float *dw;
+    float alpha, beta;
+} spk_ref_stdp_io;
+
+/* The rule of spk_stdp_update over [T, B, n_pre] and [T, B, n_post] spikes
+ * (with conv, n_pre and n_post are ignored and come from the geometry).
+ * Returns SPK_OK or SPK_ERR_INVALID_ARGUMENT (bad params). */
+spk_status spk_ref_stdp_update(const spk_stdp_params *p, const spk_stdp_conv *conv, size_t T, size_t B,
+                               size_t n_pre, size_t n_post, const spk_ref_stdp_io *io);
+/* Trace state [2, BN] after spikes s [T, BN] from tr_in [2, BN] (NULL: zero). */
+void spk_ref_stdp_traces(size_t T, size_t BN, const float *s, const float *tr_in, float d_fast, float d_slow,
+                         float *tr_out);
 #endif
