@@ -6,6 +6,7 @@ int spk_cmd_devices(int argc, char **argv);
 int spk_cmd_demo(int argc, char **argv);
 int spk_cmd_train(int argc, char **argv);
 int spk_cmd_eval(int argc, char **argv);
+int spk_cmd_bench(int argc, char **argv);
 
 /* The CLI uses only the public API: its own try macro, same style. */
 #define CLI_TRY(expr)         \
@@ -14,6 +15,10 @@ int spk_cmd_eval(int argc, char **argv);
         if (st != SPK_OK)     \
             goto fail;        \
     } while (0)
+
+/* Parse option opt's value v as an integer in lo..hi into *out; on error
+ * print why and return -1. */
+int spk_cli_parse_size(const char *opt, const char *v, size_t lo, size_t hi, size_t *out);
 
 /* Print "spikecl: <status name>: <detail>" for a failed call. */
 void spk_cli_report(const spk_context *ctx, spk_status st, const char *what);

@@ -36,18 +36,6 @@ static void usage(void)
            SPK_FASHION_MNIST_DIR);
 }
 
-static int parse_size(const char *opt, const char *v, size_t lo, size_t hi, size_t *out)
-{
-    char *end = NULL;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (!*v || *end || x < lo || x > hi) {
-        fprintf(stderr, "spikecl: %s expects an integer in %zu..%zu, got '%s'\n", opt, lo, hi, v);
-        return -1;
-    }
-    *out = (size_t)x;
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, spk_train_config *c)
 {
     spk_train_config_preset(c, "mlp");
@@ -70,19 +58,19 @@ static int parse_args(int argc, char **argv, spk_train_config *c)
                 return -1;
             }
         } else if (strcmp(a, "--epochs") == 0) {
-            bad = parse_size(a, v, 1, 100000, &c->epochs);
+            bad = spk_cli_parse_size(a, v, 1, 100000, &c->epochs);
         } else if (strcmp(a, "--batch") == 0) {
-            bad = parse_size(a, v, 1, 65536, &c->batch);
+            bad = spk_cli_parse_size(a, v, 1, 65536, &c->batch);
         } else if (strcmp(a, "--steps") == 0) {
-            bad = parse_size(a, v, 1, 100000, &c->steps);
+            bad = spk_cli_parse_size(a, v, 1, 100000, &c->steps);
         } else if (strcmp(a, "--hidden") == 0) {
-            bad = parse_size(a, v, 1, 1 << 20, &c->hidden);
+            bad = spk_cli_parse_size(a, v, 1, 1 << 20, &c->hidden);
         } else if (strcmp(a, "--limit-train") == 0) {
-            bad = parse_size(a, v, 0, (size_t)1 << 40, &c->limit_train);
+            bad = spk_cli_parse_size(a, v, 0, (size_t)1 << 40, &c->limit_train);
         } else if (strcmp(a, "--limit-test") == 0) {
-            bad = parse_size(a, v, 0, (size_t)1 << 40, &c->limit_test);
+            bad = spk_cli_parse_size(a, v, 0, (size_t)1 << 40, &c->limit_test);
         } else if (strcmp(a, "--seed") == 0) {
-            bad = parse_size(a, v, 0, (size_t)-1, &x);
+            bad = spk_cli_parse_size(a, v, 0, (size_t)-1, &x);
             c->seed = x;
         } else if (strcmp(a, "--lr") == 0) {
             char *end = NULL;
@@ -175,9 +163,9 @@ int spk_cmd_eval(int argc, char **argv)
         else if (strcmp(a, "--device") == 0)
             c.device = v;
         else if (strcmp(a, "--batch") == 0)
-            bad = parse_size(a, v, 1, 65536, &c.batch);
+            bad = spk_cli_parse_size(a, v, 1, 65536, &c.batch);
         else if (strcmp(a, "--limit-test") == 0)
-            bad = parse_size(a, v, 0, (size_t)1 << 40, &c.limit_test);
+            bad = spk_cli_parse_size(a, v, 0, (size_t)1 << 40, &c.limit_test);
         else {
             fprintf(stderr, "spikecl eval: unknown option %s (see --help)\n", a);
             return 2;

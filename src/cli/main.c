@@ -1,5 +1,6 @@
 /* The spikecl command: one subcommand per file. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -15,12 +16,25 @@ static const command COMMANDS[] = {
     {"train", spk_cmd_train, "train a spiking network on Fashion-MNIST with surrogate gradients"},
     {"eval", spk_cmd_eval, "evaluate a checkpoint written by 'spikecl train --out'"},
     {"demo", spk_cmd_demo, "drive a LIF layer with Poisson input and print spike counts"},
+    {"bench", spk_cmd_bench, "benchmark suites on every OpenCL device: one table, optional JSON"},
 };
 
 void spk_cli_report(const spk_context *ctx, spk_status st, const char *what)
 {
     const char *detail = spk_context_last_error(ctx);
     fprintf(stderr, "spikecl: %s failed: %s\n", what, detail && *detail ? detail : spk_status_str(st));
+}
+
+int spk_cli_parse_size(const char *opt, const char *v, size_t lo, size_t hi, size_t *out)
+{
+    char *end = NULL;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (!*v || *v == '-' || *end || x < lo || x > hi) {
+        fprintf(stderr, "spikecl: %s expects an integer in %zu..%zu, got '%s'\n", opt, lo, hi, v);
+        return -1;
+    }
+    *out = (size_t)x;
+    return 0;
 }
 
 static void usage(FILE *f)

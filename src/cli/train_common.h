@@ -26,6 +26,29 @@ typedef struct spk_train_config {
 /* Fill c with the named preset's defaults; -1 if there is no such preset. */
 int spk_train_config_preset(spk_train_config *c, const char *name);
 
+/* Single-state LIF as snnTorch's Leaky(beta=0.95): threshold 1, subtract
+ * reset at the next step, detached, arctan surrogate with alpha 2. */
+spk_lif_params spk_train_hidden_neurons(void);
+
+/* The preset's network for rows x cols images and `classes` outputs, built
+ * for c->steps and c->batch (train, eval and bench share it). */
+spk_status spk_train_build_network(spk_context *ctx, const spk_train_config *c, size_t rows, size_t cols,
+                                   size_t classes, spk_network **out);
+
+/* One batch on the device, and the host memory it is assembled in. */
+typedef struct spk_batch_io {
+    float *host;        /* [B, F] pixels in [0, 1] */
+    uint8_t *labels;    /* [B] */
+    spk_tensor *pixels; /* [B, F] */
+    spk_tensor *input;  /* [T, B, F] encoded; NULL with the direct encoder */
+    spk_tensor *grad;   /* [T, B, C] */
+    const spk_tensor *net_input; /* pixels (static input) or input */
+} spk_batch_io;
+
+/* Copy samples idx[0..n) of d into b (zero padding past n), upload and encode. */
+spk_status spk_train_load_batch(spk_context *ctx, const spk_train_config *c, const spk_dataset *d,
+                                const size_t *idx, size_t n, uint64_t stream, spk_batch_io *b);
+
 /* Load the data, build the network, train and evaluate, printing progress. */
 spk_status spk_train_run(const spk_train_config *c);
 

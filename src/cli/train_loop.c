@@ -82,7 +82,7 @@ static double now(void)
 }
 
 /* Single-state LIF as in snnTorch's Leaky(beta=0.95) with the arctan surrogate. */
-static spk_lif_params hidden_neurons(void)
+spk_lif_params spk_train_hidden_neurons(void)
 {
     spk_lif_params p = spk_lif_params_default(SPK_NEURON_LIF);
     p.tau_mem = -1.0f / logf(0.95f);
@@ -121,13 +121,13 @@ fail:
     return st;
 }
 
-static spk_status build_network(spk_context *ctx, const spk_train_config *c, size_t rows, size_t cols,
-                                size_t classes, spk_network **out)
+spk_status spk_train_build_network(spk_context *ctx, const spk_train_config *c, size_t rows, size_t cols,
+                                   size_t classes, spk_network **out)
 {
     spk_status st = SPK_OK;
     spk_network *net = NULL;
     spk_layer *l = NULL;
-    spk_lif_params neurons = hidden_neurons(), readout = neurons;
+    spk_lif_params neurons = spk_train_hidden_neurons(), readout = neurons;
     if (membrane_loss(c->loss))
         readout.kind = SPK_NEURON_LI;
     size_t inputs = rows * cols, features = inputs;
@@ -180,18 +180,8 @@ static void progress(const char *what, size_t done, size_t total, double t0, int
     }
 }
 
-typedef struct batch_io {
-    float *host;        /* [B, F] pixels in [0, 1] */
-    uint8_t *labels;    /* [B] */
-    spk_tensor *pixels; /* [B, F] */
-    spk_tensor *input;  /* [T, B, F] encoded */
-    spk_tensor *grad;   /* [T, B, C] */
-    const spk_tensor *net_input; /* pixels (static input) or input */
-} batch_io;
-
-/* Copy samples idx[0..n) into the batch (zero padding past n) and encode. */
-static spk_status load_batch(spk_context *ctx, const spk_train_config *c, const spk_dataset *d, const size_t *idx,
-                             size_t n, uint64_t stream, batch_io *b)
+spk_status spk_train_load_batch(spk_context *ctx, const spk_train_config *c, const spk_dataset *d,
+                                const size_t *idx, size_t n, uint64_t stream, spk_batch_io *b)
 {
     spk_status st = SPK_OK;
     size_t F = d->rows * d->cols;
@@ -214,7 +204,7 @@ fail:
 }
 
 static spk_status evaluate(spk_context *ctx, const spk_train_config *c, spk_network *net, const spk_dataset *test,
-                           size_t n_test, batch_io *b, double *accuracy)
+                           size_t n_test, spk_batch_io *b, double *accuracy)
 {
     spk_status st = SPK_OK;
     spk_loss_params lp = spk_loss_params_default(c->loss);
@@ -230,7 +220,7 @@ static spk_status evaluate(spk_context *ctx, const spk_train_config *c, spk_netw
         for (size_t i = 0; i < n; i++)
             idx[i] = start + i;
         const spk_tensor *out;
-        CLI_TRY(load_batch(ctx, c, test, idx, n, (uint64_t)1 << 40 | start, b));
+        CLI_TRY(spk_train_load_batch(ctx, c, test, idx, n, (uint64_t)1 << 40 | start, b));
         CLI_TRY(spk_network_forward(net, b->net_input, &out));
         CLI_TRY(spk_predict(ctx, &lp, out, pred));
         for (size_t i = 0; i < n; i++)
@@ -275,7 +265,7 @@ spk_status spk_train_run(const spk_train_config *c)
     spk_context *ctx = NULL;
     spk_network *net = NULL;
     spk_optimizer *opt = NULL;
-    batch_io b = {0};
+    spk_batch_io b = {0};
     size_t *order = NULL;
     const char *stage = "loading the training set";
     if ((st = spk_dataset_load_fashion_mnist(c->data_dir, "train", &train)) != SPK_OK)
@@ -302,7 +292,7 @@ spk_status spk_train_run(const spk_train_config *c)
     spk_context_device(ctx, &info);
     printf("device %d:%d %s (%s)\n", info.platform_index, info.device_index, info.device_name, info.platform_name);
     stage = "building the network";
-    if ((st = build_network(ctx, c, train->rows, train->cols, C, &net)) != SPK_OK)
+    if ((st = spk_train_build_network(ctx, c, train->rows, train->cols, C, &net)) != SPK_OK)
         goto fail;
     static const char *const LOSSES[] = {"ce-count", "ce-mean-membrane", "ce-max-membrane", "mse-count"};
     printf("preset %s: T=%zu, batch %zu, %s encoding, loss %s, Adam lr %g%s, %zu epochs, %zu training / %zu test "
@@ -352,7 +342,8 @@ spk_status spk_train_run(const spk_train_config *c)
             size_t ok = 0;
             stage = "training";
             spk_optimizer_set_lr(opt, learning_rate(c, epoch, bi, n_batches));
-            if ((st = load_batch(ctx, c, train, order + bi * c->batch, c->batch, epoch * n_batches + bi, &b)) ||
+            if ((st = spk_train_load_batch(ctx, c, train, order + bi * c->batch, c->batch, epoch * n_batches + bi,
+                                           &b)) ||
                 (st = spk_network_forward(net, b.net_input, &out)))
                 goto fail;
             if ((st = spk_loss(ctx, &lp, out, b.labels, b.grad, &loss, &ok)) != SPK_OK) {
@@ -411,7 +402,7 @@ spk_status spk_eval_run(const spk_train_config *cfg)
     spk_dataset *test = NULL;
     spk_context *ctx = NULL;
     spk_network *net = NULL;
-    batch_io b = {0};
+    spk_batch_io b = {0};
     char arch[256];
     size_t F = 0, C = 0;
     const char *stage = "reading the checkpoint";
@@ -439,7 +430,7 @@ spk_status spk_eval_run(const spk_train_config *cfg)
     if ((st = spk_context_create(&o, &ctx)) != SPK_OK)
         goto fail;
     stage = "building the network";
-    if ((st = build_network(ctx, &c, test->rows, test->cols, C, &net)) != SPK_OK)
+    if ((st = spk_train_build_network(ctx, &c, test->rows, test->cols, C, &net)) != SPK_OK)
         goto fail;
     stage = "loading the checkpoint";
     if ((st = spk_checkpoint_load(net, c.checkpoint)) != SPK_OK)

@@ -55,4 +55,16 @@ for enc in poisson latency; do
     out=$("$spikecl" train --preset mlp-fast --encoder "$enc" --steps 4 --batch 32 --limit-train 128 \
         --limit-test 32 2>&1) || fail "train --encoder $enc: $out"
 done
+# spikecl bench: a small lib run prints its table and writes JSON that parses.
+out=$("$spikecl" bench --quick --suites lib --sizes 64 --json "$tmp/bench.json" 2>&1) || fail "bench --quick: $out"
+printf '%s\n' "$out" | grep -q "lib .*fwd+bwd" || fail "bench printed no table: $out"
+python3 -c 'import json, sys
+rows = [r for r in json.load(open(sys.argv[1]))["rows"] if r["suite"] == "lib"]
+assert [r["what"] for r in rows] == ["forward", "backward", "fwd+bwd"], rows
+assert all(r["median_ms"] > 0 and r["runs"] >= 3 and r["launches_per_step"] > 0 for r in rows), rows' \
+    "$tmp/bench.json" || fail "bench --json wrote unexpected JSON"
+expect_error 2 "unknown suite" "$spikecl" bench --suites nope
+expect_error 2 "expects an integer" "$spikecl" bench --sizes 64,zero
+expect_error 2 "auto, clblast or host" "$spikecl" bench --gemm fast
+expect_error 1 "cannot write" "$spikecl" bench --quick --suites lib --sizes 16 --json "$tmp/nowhere/b.json"
 echo "cli: PASS"

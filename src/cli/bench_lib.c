@@ -1,0 +1,161 @@
+/* spikecl bench, suite "lib": the library comparison of BENCHMARKS.md §1.
+ * Dense n -> n (bias) + single-state LIF (beta 0.95, threshold 1, subtract
+ * reset at the next step, detached, arctan surrogate alpha 2), input
+ * x ~ N(0, 1) of [T, B, n], loss = sum of all spikes. Forward and backward
+ * are timed apart, each ending with spk_context_finish. Inputs and weights
+ * come from the shared counter-based generator (bench.h), so that
+ * bench/compare runs the same numbers in PyTorch and the spike counts can
+ * be compared exactly. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench_common.h"
+#include "cli/bench.h"
+#include "cli/cli.h"
+#include "cli/train_common.h"
+
+typedef struct lib_case {
+    spk_context *ctx;
+    spk_network *net;
+    spk_tensor *x, *ones;
+    const spk_tensor *out;
+} lib_case;
+
+static spk_status lib_run(void *user, double *t)
+{
+    spk_status st = SPK_OK;
+    lib_case *c = user;
+    double t0 = bench_now();
+    CLI_TRY(spk_network_forward(c->net, c->x, &c->out));
+    CLI_TRY(spk_context_finish(c->ctx));
+    double t1 = bench_now();
+    CLI_TRY(spk_network_backward(c->net, c->ones)); /* d(sum of spikes)/d(spikes) = 1 */
+    CLI_TRY(spk_context_finish(c->ctx));
+    t[0] = t1 - t0;
+    t[1] = bench_now() - t1;
+fail:
+    return st;
+}
+
+/* Upload host data of the shared generator into a parameter or input. */
+static spk_status upload_generated(spk_tensor *t, uint64_t seed, unsigned stream, double bound)
+{
+    size_t n = spk_tensor_numel(t);
+    float *h = malloc(n * sizeof *h);
+    if (!h)
+        return SPK_ERR_OUT_OF_MEMORY;
+    if (bound > 0)
+        bench_fill_uniform(h, n, bound, seed, stream);
+    else
+        bench_fill_normal(h, n, seed, stream);
+    spk_status st = spk_tensor_upload(t, h, n * sizeof *h);
+    free(h);
+    return st;
+}
+
+static spk_status spike_count(const spk_tensor *s, double *count)
+{
+    size_t n = spk_tensor_numel(s);
+    float *h = malloc(n * sizeof *h);
+    if (!h)
+        return SPK_ERR_OUT_OF_MEMORY;
+    spk_status st = spk_tensor_download(s, h, n * sizeof *h);
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += h[i];
+    free(h);
+    *count = sum;
+    return st;
+}
+
+static spk_status build(spk_context *ctx, const bench_opts *o, size_t n, lib_case *c)
+{
+    spk_status st = SPK_OK;
+    spk_layer *l = NULL;
+    spk_dense_params d = spk_dense_params_default(n, n);
+    spk_lif_params lif = spk_train_hidden_neurons();
+    spk_param w, b;
+    c->ctx = ctx;
+    CLI_TRY(spk_network_create(ctx, &c->net));
+    CLI_TRY(spk_dense_create(ctx, &d, &l));
+    CLI_TRY(spk_network_add(c->net, l));
+    CLI_TRY(spk_neuron_layer_create(ctx, &lif, &l));
+    CLI_TRY(spk_network_add(c->net, l));
+    CLI_TRY(spk_network_build(c->net, o->steps, o->batch, 1, &n));
+    CLI_TRY(spk_network_param(c->net, 0, &w));
+    CLI_TRY(spk_network_param(c->net, 1, &b));
+    CLI_TRY(upload_generated(w.value, o->seed, BENCH_STREAM_WEIGHT, 1.0 / sqrt((double)n)));
+    CLI_TRY(upload_generated(b.value, o->seed, BENCH_STREAM_BIAS, 1.0 / sqrt((double)n)));
+    size_t shape[3] = {o->steps, o->batch, n};
+    CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, shape, &c->x));
+    CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, shape, &c->ones));
+    CLI_TRY(upload_generated(c->x, o->seed, BENCH_STREAM_INPUT, 0.0));
+    CLI_TRY(spk_tensor_fill_f32(c->ones, 1.0f));
+fail:
+    return st;
+}
+
+static void free_case(lib_case *c)
+{
+    spk_tensor_free(c->x);
+    spk_tensor_free(c->ones);
+    spk_network_free(c->net);
+}
+
+static spk_status one_size(spk_context *ctx, const bench_opts *o, size_t n, bench_table *tab)
+{
+    static double t[BENCH_MAX_PARTS][BENCH_MAX_RUNS];
+    double total[BENCH_MAX_RUNS], spikes = 0.0;
+    size_t runs = 0;
+    lib_case c = {0};
+    bench_rss_reset();
+    spk_status st = build(ctx, o, n, &c);
+    uint64_t l0 = bench_launches(ctx);
+    double warm[BENCH_MAX_PARTS];
+    if (st == SPK_OK)
+        st = lib_run(&c, warm); /* one run alone, to count its launches */
+    uint64_t launches = bench_launches(ctx) - l0;
+    if (st == SPK_OK)
+        st = bench_measure(o, lib_run, &c, 2, t, &runs);
+    if (st == SPK_OK)
+        st = spike_count(c.out, &spikes);
+    if (st != SPK_OK) {
+        char what[64];
+        snprintf(what, sizeof what, "bench lib n=%zu", n);
+        spk_cli_report(ctx, st, what);
+        free_case(&c);
+        return st;
+    }
+    for (size_t r = 0; r < runs; r++)
+        total[r] = t[0][r] + t[1][r];
+    const double *series[3] = {t[0], t[1], total};
+    static const char *const WHAT[3] = {"forward", "backward", "fwd+bwd"};
+    char config[64];
+    snprintf(config, sizeof config, "n=%zu T=%zu B=%zu", n, o->steps, o->batch);
+    uint64_t dev = bench_network_bytes(c.net) + bench_tensor_bytes((const spk_tensor *[2]){c.x, c.ones}, 2);
+    for (int k = 0; k < 3; k++) {
+        bench_row *r = bench_add_row(tab, ctx, "lib", config, WHAT[k]);
+        if (!r)
+            break;
+        bench_row_times(r, series[k], runs);
+        r->launches = (double)launches;
+        r->device_bytes = dev;
+        r->peak_rss = bench_rss_peak();
+        r->value = spikes;
+        snprintf(r->unit, sizeof r->unit, "spikes");
+    }
+    free_case(&c);
+    return SPK_OK;
+}
+
+spk_status bench_suite_lib(spk_context *ctx, const bench_opts *o, bench_table *tab)
+{
+    spk_status worst = SPK_OK;
+    for (size_t i = 0; i < o->n_sizes; i++) {
+        spk_status st = one_size(ctx, o, o->sizes[i], tab);
+        if (st != SPK_OK)
+            worst = st;
+    }
+    return worst;
+}

@@ -1,0 +1,136 @@
+/* spikecl bench, suite "sparse": training on sparse spiking input, after
+ * BENCHMARKS.md §2 (SHD-like, nothing downloaded). Bernoulli input spikes at
+ * rate p, two LIF layers of 128, a leaky-integrator readout of 20, batch
+ * 128, cross-entropy on the mean membrane, one Adam step per batch. A step
+ * is: encode a new batch on the device, forward, loss, backward, Adam. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench_common.h"
+#include "cli/bench.h"
+#include "cli/cli.h"
+#include "cli/train_common.h"
+
+enum { HIDDEN = 128, CLASSES = 20, BATCH = 128 };
+
+typedef struct sparse_case {
+    spk_context *ctx;
+    spk_network *net;
+    spk_optimizer *opt;
+    spk_tensor *rate, *spikes, *grad;
+    uint8_t labels[BATCH];
+    uint64_t stream;
+} sparse_case;
+
+static spk_status sparse_step(void *user, double *t)
+{
+    spk_status st = SPK_OK;
+    sparse_case *c = user;
+    spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_MEAN_MEMBRANE);
+    const spk_tensor *out = NULL;
+    double t0 = bench_now();
+    CLI_TRY(spk_encode_poisson(c->ctx, c->rate, 1.0f, c->stream++, c->spikes));
+    CLI_TRY(spk_network_forward(c->net, c->spikes, &out));
+    CLI_TRY(spk_loss(c->ctx, &lp, out, c->labels, c->grad, NULL, NULL));
+    CLI_TRY(spk_network_backward(c->net, c->grad));
+    CLI_TRY(spk_network_step(c->net, c->opt));
+    CLI_TRY(spk_context_finish(c->ctx));
+    t[0] = bench_now() - t0;
+fail:
+    return st;
+}
+
+static spk_status add_layer(spk_network *net, spk_status created, spk_layer *const *l)
+{
+    return created == SPK_OK ? spk_network_add(net, *l) : created;
+}
+
+static spk_status build(spk_context *ctx, const bench_opts *o, size_t inputs, float p, sparse_case *c)
+{
+    spk_status st = SPK_OK;
+    spk_layer *l = NULL;
+    spk_lif_params lif = spk_train_hidden_neurons(), readout = lif;
+    readout.kind = SPK_NEURON_LI;
+    size_t widths[3] = {HIDDEN, HIDDEN, CLASSES}, in = inputs;
+    c->ctx = ctx;
+    CLI_TRY(spk_network_create(ctx, &c->net));
+    for (int k = 0; k < 3; k++) {
+        spk_dense_params d = spk_dense_params_default(in, widths[k]);
+        d.seed = o->seed * 8 + (uint64_t)k;
+        CLI_TRY(add_layer(c->net, spk_dense_create(ctx, &d, &l), &l));
+        CLI_TRY(add_layer(c->net, spk_neuron_layer_create(ctx, k < 2 ? &lif : &readout, &l), &l));
+        in = widths[k];
+    }
+    CLI_TRY(spk_network_build(c->net, o->sparse_steps, BATCH, 1, &inputs));
+    spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
+    op.lr = 1e-3f;
+    CLI_TRY(spk_optimizer_create(ctx, &op, &c->opt));
+    CLI_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){BATCH, inputs}, &c->rate));
+    CLI_TRY(spk_tensor_fill_f32(c->rate, p));
+    CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){o->sparse_steps, BATCH, inputs}, &c->spikes));
+    CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){o->sparse_steps, BATCH, CLASSES}, &c->grad));
+    for (size_t b = 0; b < BATCH; b++)
+        c->labels[b] = (uint8_t)(bench_word(o->seed, BENCH_STREAM_LABELS, b) % CLASSES);
+fail:
+    return st;
+}
+
+static void free_case(sparse_case *c)
+{
+    spk_tensor_free(c->rate), spk_tensor_free(c->spikes), spk_tensor_free(c->grad);
+    spk_optimizer_free(c->opt);
+    spk_network_free(c->net);
+}
+
+static spk_status one_case(spk_context *ctx, const bench_opts *o, size_t inputs, float p, bench_table *tab)
+{
+    static double t[BENCH_MAX_PARTS][BENCH_MAX_RUNS];
+    size_t runs = 0;
+    sparse_case c = {0};
+    double warm;
+    bench_rss_reset();
+    spk_status st = build(ctx, o, inputs, p, &c);
+    if (st == SPK_OK)
+        st = sparse_step(&c, &warm);
+    uint64_t l0 = bench_launches(ctx);
+    if (st == SPK_OK)
+        st = sparse_step(&c, &warm);
+    uint64_t launches = bench_launches(ctx) - l0;
+    if (st == SPK_OK)
+        st = bench_measure(o, sparse_step, &c, 1, t, &runs);
+    char config[64];
+    snprintf(config, sizeof config, "in=%zu p=%g T=%zu B=%d", inputs, (double)p, o->sparse_steps, BATCH);
+    if (st != SPK_OK) {
+        char what[96];
+        snprintf(what, sizeof what, "bench sparse %s", config);
+        spk_cli_report(ctx, st, what);
+    } else {
+        bench_row *r = bench_add_row(tab, ctx, "sparse", config, "train step");
+        if (r) {
+            bench_row_times(r, t[0], runs);
+            r->launches = (double)launches;
+            r->device_bytes = bench_network_bytes(c.net) +
+                              bench_tensor_bytes((const spk_tensor *[3]){c.rate, c.spikes, c.grad}, 3);
+            r->peak_rss = bench_rss_peak();
+            r->value = 1e3 / r->median_ms;
+            snprintf(r->unit, sizeof r->unit, "steps/s");
+            snprintf(r->note, sizeof r->note, "input through dense GEMMs (no event-driven path)");
+        }
+    }
+    free_case(&c);
+    return st;
+}
+
+spk_status bench_suite_sparse(spk_context *ctx, const bench_opts *o, bench_table *tab)
+{
+    static const size_t INPUTS[2] = {128, 700};
+    static const float RATES[3] = {0.01f, 0.05f, 0.2f};
+    spk_status worst = SPK_OK;
+    for (int i = 0; i < (o->quick ? 1 : 2); i++)
+        for (int k = o->quick ? 1 : 0; k < (o->quick ? 2 : 3); k++) {
+            spk_status st = one_case(ctx, o, INPUTS[i], RATES[k], tab);
+            if (st != SPK_OK)
+                worst = st;
+        }
+    return worst;
+}
