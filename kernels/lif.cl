@@ -64,40 +64,6 @@ static inline float reset_dth(float s)
 #endif
 }
 
-static inline float surrogate(float u, float k)
-{
-#if SURROGATE == 0
-    float d = 1.0f + k * fabs(u);
-    return 1.0f / (d * d);
-#elif SURROGATE == 1
-    float z = 3.14159265358979f * k * u / 2.0f;
-    return (k / 2.0f) / (1.0f + z * z);
-#elif SURROGATE == 2
-    float s = 1.0f / (1.0f + exp(-k * u));
-    return k * s * (1.0f - s);
-#elif SURROGATE == 3
-    return fmax(0.0f, 1.0f - fabs(u) / k) / k;
-#elif SURROGATE == 4
-    return fabs(u) < k ? 1.0f / (2.0f * k) : 0.0f;
-#elif SURROGATE == 5
-    return exp(-u * u / (2.0f * k * k)) / (k * 2.50662827463100f);
-#else
-    return 1.0f;
-#endif
-}
-
-/* One work item per (b, n): idx into [B, N], n the neuron. With STEP_SYNC
- * every item must reach the per-step barrier, so items past the end compute
- * on the last neuron and store nothing (valid = 0). */
-#define NEURON_INDEX()                                                  \
-    const spk_off_t BN = (spk_off_t)B * N;                              \
-    const spk_off_t gid = get_global_id(0);                             \
-    const int valid = gid < BN;                                         \
-    if (!STEP_SYNC && !valid)                                           \
-        return;                                                         \
-    const spk_off_t idx = valid ? gid : BN - 1;                         \
-    const int n = (int)(idx % N)
-
 /* Per-neuron coefficients override the scalars when a table is given. */
 #define LOAD_COEFS()                                                    \
     float aI = c_aI, bI = c_bI, aV = c_aV, bV = c_bV, th = c_th;        \
@@ -122,12 +88,7 @@ kernel void lif_forward(int T, int B, int N,
     NEURON_INDEX();
     LOAD_COEFS();
     float I = 0.0f, V = 0.0f, S = 0.0f, rc = 0.0f;
-    if (has_state_in) {
-        I = state_in[si_off + 0 * BN + idx];
-        V = state_in[si_off + 1 * BN + idx];
-        S = state_in[si_off + 2 * BN + idx];
-        rc = state_in[si_off + 3 * BN + idx];
-    }
+    LOAD_STATE4(has_state_in, state_in, si_off, I, V, S, rc);
     for (int t = 0; t < T; t++) {
         const spk_off_t o = (spk_off_t)t * BN + idx;
         const float xt = x[x_off + o];
@@ -206,12 +167,7 @@ kernel void lif_backward(int T, int B, int N,
     NEURON_INDEX();
     LOAD_COEFS();
     float I0 = 0.0f, V0 = 0.0f, S0 = 0.0f, rc0 = 0.0f;
-    if (has_state_in) {
-        I0 = state_in[si_off + 0 * BN + idx];
-        V0 = state_in[si_off + 1 * BN + idx];
-        S0 = state_in[si_off + 2 * BN + idx];
-        rc0 = state_in[si_off + 3 * BN + idx];
-    }
+    LOAD_STATE4(has_state_in, state_in, si_off, I0, V0, S0, rc0);
     /* Gradients flowing back into step t from step t+1. */
     float gI_next = 0.0f, gV_next = 0.0f, gS_next = 0.0f;
     if (has_gso) {
@@ -221,11 +177,7 @@ kernel void lif_backward(int T, int B, int N,
     }
     float d_aI = 0.0f, d_bI = 0.0f, d_aV = 0.0f, d_bV = 0.0f, d_th = 0.0f;
 #if REFRAC
-    /* Spikes in the window [t - refrac, t - 1], slid down as t decreases. */
-    int window = 0;
-    for (int k = T - 1 - refrac; k <= T - 2; k++)
-        if (k >= 0)
-            window += spikes[spk_off + (spk_off_t)k * BN + idx] != (SPIKE_T)0;
+    REFRAC_WINDOW_INIT(window);
 #endif
     for (int t = T - 1; t >= 0; t--) {
         const spk_off_t o = (spk_off_t)t * BN + idx;
@@ -296,11 +248,7 @@ kernel void lif_backward(int T, int B, int N,
             gx[gx_off + o] = dI;
 #endif
 #if REFRAC
-        /* Window of step t-1 is [t-1-refrac, t-2]: drop S[t-1], add S[t-1-refrac]. */
-        if (t > 0)
-            window -= spikes[spk_off + op] != (SPIKE_T)0;
-        if (t - 1 - refrac >= 0)
-            window += spikes[spk_off + (spk_off_t)(t - 1 - refrac) * BN + idx] != (SPIKE_T)0;
+        REFRAC_WINDOW_SLIDE(window, t);
 #endif
         STEP_END();
     }

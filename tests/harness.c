@@ -96,6 +96,20 @@ void spk_test_guarded_download(spk_test_guarded *g, void *host, const char *what
     free(all);
 }
 
+void spk_test_guarded_download_f32(spk_test_guarded *g, float *host, const char *what)
+{
+    if (spk_tensor_dtype(g->base) != SPK_U8) {
+        spk_test_guarded_download(g, host, what);
+        return;
+    }
+    unsigned char *u = malloc(g->numel);
+    cr_assert(u);
+    spk_test_guarded_download(g, u, what);
+    for (size_t i = 0; i < g->numel; i++)
+        host[i] = u[i];
+    free(u);
+}
+
 void spk_test_guarded_free(spk_test_guarded *g)
 {
     spk_tensor_free(g->t);

@@ -59,6 +59,8 @@ void spk_test_guarded_create(spk_context *ctx, spk_dtype dtype, int ndim, const 
 void spk_test_guarded_upload(spk_test_guarded *g, const void *host);
 /* Download the view into host memory (numel elements), asserting the guards are intact. */
 void spk_test_guarded_download(spk_test_guarded *g, void *host, const char *what);
+/* The same into floats, converting a U8 tensor (spikes) element by element. */
+void spk_test_guarded_download_f32(spk_test_guarded *g, float *host, const char *what);
 void spk_test_guarded_free(spk_test_guarded *g);
 
 /* Assert got ~= want elementwise: |got - want| <= atol + rtol |want| for

@@ -42,6 +42,10 @@ static const lif_case CASES[] = {
      SPK_RESET_NEXT_STEP, 0, 0, SPK_SURROGATE_STRAIGHT_THROUGH, SPK_F32, 1},
     {"lif exact zero immediate refractory", SPK_NEURON_LIF, SPK_INTEGRATE_EXACT, SPK_RESET_ZERO,
      SPK_RESET_IMMEDIATE, 1, 1, SPK_SURROGATE_FAST_SIGMOID, SPK_F32, 0},
+    {"if subtract next-step refractory", SPK_NEURON_IF, SPK_INTEGRATE_EXACT, SPK_RESET_SUBTRACT,
+     SPK_RESET_NEXT_STEP, 1, 2, SPK_SURROGATE_FAST_SIGMOID, SPK_F32, 0},
+    {"if euler zero immediate attached", SPK_NEURON_IF, SPK_INTEGRATE_EULER, SPK_RESET_ZERO, SPK_RESET_IMMEDIATE, 0,
+     0, SPK_SURROGATE_ARCTAN, SPK_F32, 1},
     {"li exact", SPK_NEURON_LI, SPK_INTEGRATE_EXACT, SPK_RESET_SUBTRACT, SPK_RESET_NEXT_STEP, 1, 0,
      SPK_SURROGATE_FAST_SIGMOID, SPK_F32, 0},
     {"cuba li euler per-neuron", SPK_NEURON_CUBA_LI, SPK_INTEGRATE_EULER, SPK_RESET_SUBTRACT, SPK_RESET_NEXT_STEP,
@@ -52,7 +56,7 @@ static const lif_case CASES[] = {
 
 static int spiking(const lif_case *c)
 {
-    return c->kind == SPK_NEURON_LIF || c->kind == SPK_NEURON_CUBA_LIF;
+    return c->kind == SPK_NEURON_LIF || c->kind == SPK_NEURON_CUBA_LIF || c->kind == SPK_NEURON_IF;
 }
 
 static int cuba(const lif_case *c)
@@ -197,16 +201,7 @@ static void run_device(spk_context *ctx, const lif_case *c, const spk_lif_params
     SPK_ASSERT_OK(ctx, spk_lif_backward(ctx, p, &io, &g));
 
     if (spiking(c)) {
-        if (c->spike_dtype == SPK_U8) {
-            unsigned char *u = malloc(pb->seq);
-            cr_assert(u);
-            spk_test_guarded_download(&spk, u, "spikes");
-            for (size_t i = 0; i < pb->seq; i++)
-                r->spikes[i] = u[i];
-            free(u);
-        } else {
-            spk_test_guarded_download(&spk, r->spikes, "spikes");
-        }
+        spk_test_guarded_download_f32(&spk, r->spikes, "spikes");
     }
     spk_test_guarded_download(&mem, r->mem, "membrane");
     if (cuba(c))
@@ -334,7 +329,7 @@ static double fd_loss(const spk_lif_params *p, spk_ref_lif_mode mode, const prob
     spk_ref_lif_io io = {x, coef, state_in, so, spikes, mem, NULL};
     cr_assert(spk_ref_lif_forward(p, mode, pb->T, pb->B, pb->N, &io) == SPK_OK);
     double L = 0.0;
-    int spk = p->kind == SPK_NEURON_LIF || p->kind == SPK_NEURON_CUBA_LIF;
+    int spk = p->kind == SPK_NEURON_LIF || p->kind == SPK_NEURON_CUBA_LIF || p->kind == SPK_NEURON_IF;
     for (size_t i = 0; i < pb->seq; i++)
         L += (spk ? (double)pb->gS[i] * spikes[i] : 0.0) + (double)pb->gV[i] * mem[i];
     for (size_t i = 0; i < pb->st; i++)
@@ -451,9 +446,10 @@ Test(lif, analytic_spike_trains)
     const size_t T = 48;
     SPK_FOR_EACH_DEVICE(ctx, 1)
     {
-        for (int refr = 0; refr <= 2; refr += 2) {
-            spk_lif_params p = spk_lif_params_default(SPK_NEURON_LIF);
-            p.tau_mem = 1e30f; /* decay exp(-1e-30) is exactly 1 in float */
+        for (int refr = 0; refr <= 2; refr += 2)
+        for (int kind_if = 0; kind_if <= 1; kind_if++) { /* LIF without leak, then the IF kind */
+            spk_lif_params p = spk_lif_params_default(kind_if ? SPK_NEURON_IF : SPK_NEURON_LIF);
+            p.tau_mem = kind_if ? -1.0f : 1e30f; /* decay exp(-1e-30) is exactly 1 in float; IF ignores tau_mem */
             p.refractory_steps = refr;
             spk_tensor *x, *s, *v;
             size_t shape[3] = {T, 1, 1};

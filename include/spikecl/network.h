@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "spikecl/neuron.h"
+#include "spikecl/neuron_models.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,18 @@ SPK_API spk_status spk_dense_create(spk_context *ctx, const spk_dense_params *p,
  * Output: spikes for spiking kinds, the membrane for leaky-integrator kinds.
  */
 SPK_API spk_status spk_neuron_layer_create(spk_context *ctx, const spk_lif_params *p, spk_layer **out);
+
+/**
+ * A layer of ALIF, Izhikevich or AdEx neurons (see neuron_models.h) of any
+ * per-sample shape; its size comes from the previous layer when the network
+ * is built. Output: the spikes (for Izhikevich and AdEx, the threshold
+ * crossings of each step). Every neuron starts each forward from rest (the
+ * params' initial state); a forward whose dynamics diverge returns
+ * SPK_ERR_NUMERIC. Backward gives the input gradient (no learned parameters).
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (invalid
+ *         params; the message says which and why).
+ */
+SPK_API spk_status spk_model_layer_create(spk_context *ctx, const spk_model_params *p, spk_layer **out);
 
 /** Which coefficients of a neuron layer are learned (as in PLIF). */
 typedef enum spk_learn_scope {

@@ -35,7 +35,9 @@ typedef enum spk_neuron_kind {
     SPK_NEURON_LIF = 0,      /**< single-state LIF: V driven by x directly (snnTorch Leaky, NIR LIF) */
     SPK_NEURON_CUBA_LIF = 1, /**< current-based LIF: synaptic current I, then V (snnTorch Synaptic, NIR CubaLIF) */
     SPK_NEURON_LI = 2,       /**< leaky integrator readout: no spikes */
-    SPK_NEURON_CUBA_LI = 3   /**< current-based leaky integrator readout: no spikes */
+    SPK_NEURON_CUBA_LI = 3,  /**< current-based leaky integrator readout: no spikes */
+    SPK_NEURON_IF = 4        /**< integrate-and-fire without leak: as LIF with v_decay = v_gain = 1 whatever the
+                                  integration (V[t] = V[t-1] + x[t]); tau_mem is ignored */
 } spk_neuron_kind;
 
 typedef enum spk_integration {

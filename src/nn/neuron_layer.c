@@ -190,7 +190,7 @@ fail:
 static void neuron_describe(const spk_layer *l, char *buf, size_t cap)
 {
     const neuron_layer *nl = (const neuron_layer *)l;
-    static const char *const KINDS[] = {"lif", "cuba-lif", "li", "cuba-li"};
+    static const char *const KINDS[] = {"lif", "cuba-lif", "li", "cuba-li", "if"};
     static const char *const RESETS[] = {"subtract", "zero", "to-value", "none"};
     static const char *const LEARN[] = {"", ", learned per layer", ", learned per neuron"};
     snprintf(buf, cap, "%s %zu (%s, tau_mem %g, tau_syn %g, threshold %g, reset %s, surrogate %s%s)",

@@ -47,7 +47,7 @@ int spk__lif_is_cuba(spk_neuron_kind k)
 
 int spk__lif_is_spiking(spk_neuron_kind k)
 {
-    return k == SPK_NEURON_LIF || k == SPK_NEURON_CUBA_LIF;
+    return k == SPK_NEURON_LIF || k == SPK_NEURON_CUBA_LIF || k == SPK_NEURON_IF;
 }
 
 #define REJECT(...)                                       \
@@ -73,7 +73,7 @@ spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_LIF_NCOE
 {
     if (!p || !coef)
         REJECT("params or coef is NULL");
-    if ((unsigned)p->kind > SPK_NEURON_CUBA_LI)
+    if ((unsigned)p->kind > SPK_NEURON_IF)
         REJECT("kind %d is not a spk_neuron_kind", (int)p->kind);
     if ((unsigned)p->integration > SPK_INTEGRATE_EULER)
         REJECT("integration %d is not a spk_integration", (int)p->integration);
@@ -85,12 +85,13 @@ spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_LIF_NCOE
         REJECT("surrogate %d is not a spk_surrogate", (int)p->surrogate);
     if (!(p->dt > 0.0f) || !isfinite(p->dt))
         REJECT("dt must be positive and finite (got %g)", (double)p->dt);
-    if (!(p->tau_mem > 0.0f) || !isfinite(p->tau_mem))
+    int leaky = p->kind != SPK_NEURON_IF; /* IF has no membrane time constant */
+    if (leaky && (!(p->tau_mem > 0.0f) || !isfinite(p->tau_mem)))
         REJECT("tau_mem must be positive and finite (got %g)", (double)p->tau_mem);
     int cuba = spk__lif_is_cuba(p->kind);
     if (cuba && (!(p->tau_syn > 0.0f) || !isfinite(p->tau_syn)))
         REJECT("tau_syn must be positive and finite (got %g)", (double)p->tau_syn);
-    if (p->integration == SPK_INTEGRATE_EULER && p->dt > p->tau_mem)
+    if (leaky && p->integration == SPK_INTEGRATE_EULER && p->dt > p->tau_mem)
         REJECT("Euler integration needs dt <= tau_mem for a non-negative decay (dt %g, tau_mem %g); use exact "
                "integration or a smaller dt", (double)p->dt, (double)p->tau_mem);
     if (cuba && p->integration == SPK_INTEGRATE_EULER && p->dt > p->tau_syn)
@@ -106,6 +107,8 @@ spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_LIF_NCOE
     if (cuba)
         decay_gain(p->integration, p->dt, p->tau_syn, &i_decay, &i_gain);
     decay_gain(p->integration, p->dt, p->tau_mem, &v_decay, &v_gain);
+    if (!leaky)
+        v_decay = v_gain = 1.0f;
     coef[SPK_COEF_I_DECAY] = i_decay;
     coef[SPK_COEF_I_GAIN] = i_gain;
     coef[SPK_COEF_V_DECAY] = v_decay;
@@ -134,6 +137,23 @@ spk_status spk__lif_warmup(spk_context *ctx)
     return spk__program_get(ctx, "lif.cl", opts, &prog);
 }
 
+spk_status spk__check_neuron_input(spk_context *ctx, const char *fn, const spk_tensor *input, size_t nstate,
+                                   size_t seq[3], size_t state[3])
+{
+    spk_status st = SPK_OK;
+    SPK_CHECK(ctx, input != NULL, SPK_ERR_NULL_POINTER, "%s: io.input is NULL", fn);
+    SPK_CHECK(ctx, spk_tensor_ndim(input) == 3, SPK_ERR_SHAPE, "%s: io.input must be [T, B, N] (got %d dimensions)",
+              fn, spk_tensor_ndim(input));
+    for (int d = 0; d < 3; d++)
+        seq[d] = spk_tensor_dim(input, d);
+    SPK_CHECK(ctx, seq[0] <= 0x7fffffff && seq[1] * seq[2] <= 0x7fffffffu, SPK_ERR_SHAPE,
+              "%s: input [%zu, %zu, %zu] is too large", fn, seq[0], seq[1], seq[2]);
+    memcpy(state, (size_t[3]){nstate, seq[1], seq[2]}, 3 * sizeof *state);
+    SPK_TRY(spk__check_tensor(ctx, input, "io.input", SPK_F32, 3, seq));
+fail:
+    return st;
+}
+
 /* Validated view of a forward call. */
 typedef struct lif_call {
     float coef[SPK_LIF_NCOEF];
@@ -151,18 +171,9 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
     SPK_CHECK(ctx, ctx && p && io, SPK_ERR_NULL_POINTER, "%s: ctx, params or io is NULL", fn);
     st = spk_lif_coefficients(p, c->coef, why, sizeof why);
     SPK_CHECK(ctx, st == SPK_OK, st, "%s: %s", fn, why);
-    SPK_CHECK(ctx, io->input != NULL, SPK_ERR_NULL_POINTER, "%s: io.input is NULL", fn);
-    SPK_CHECK(ctx, spk_tensor_ndim(io->input) == 3, SPK_ERR_SHAPE,
-              "%s: io.input must be [T, B, N] (got %d dimensions)", fn, spk_tensor_ndim(io->input));
-    c->T = spk_tensor_dim(io->input, 0);
-    c->B = spk_tensor_dim(io->input, 1);
-    c->N = spk_tensor_dim(io->input, 2);
-    SPK_CHECK(ctx, c->T <= 0x7fffffff && c->B * c->N <= 0x7fffffffu, SPK_ERR_SHAPE,
-              "%s: input [%zu, %zu, %zu] is too large", fn, c->T, c->B, c->N);
-    memcpy(c->seq, (size_t[3]){c->T, c->B, c->N}, sizeof c->seq);
-    memcpy(c->state, (size_t[3]){SPK_LIF_NSTATE, c->B, c->N}, sizeof c->state);
+    SPK_TRY(spk__check_neuron_input(ctx, fn, io->input, SPK_LIF_NSTATE, c->seq, c->state));
+    c->T = c->seq[0], c->B = c->seq[1], c->N = c->seq[2];
     memcpy(c->coef_shape, (size_t[2]){SPK_LIF_NCOEF, c->N}, sizeof c->coef_shape);
-    SPK_TRY(spk__check_tensor(ctx, io->input, "io.input", SPK_F32, 3, c->seq));
     if (io->coef)
         SPK_TRY(spk__check_tensor(ctx, io->coef, "io.coef", SPK_F32, 2, c->coef_shape));
     if (io->state_in)

@@ -31,6 +31,12 @@ static inline int spk__step_sync(const spk_context *ctx)
     return ctx->info.is_cpu;
 }
 
+/* Check that `input` (named io.input in messages from `fn`) is an F32
+ * sequence [T, B, N] within the kernels' index range; seq receives
+ * {T, B, N} and state {nstate, B, N}. */
+spk_status spk__check_neuron_input(spk_context *ctx, const char *fn, const spk_tensor *input, size_t nstate,
+                                   size_t seq[3], size_t state[3]);
+
 int spk__lif_is_cuba(spk_neuron_kind k);
 int spk__lif_is_spiking(spk_neuron_kind k);
 

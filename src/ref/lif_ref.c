@@ -88,7 +88,7 @@ static int is_cuba(const spk_lif_params *p)
 
 static int is_spiking(const spk_lif_params *p)
 {
-    return p->kind == SPK_NEURON_LIF || p->kind == SPK_NEURON_CUBA_LIF;
+    return p->kind == SPK_NEURON_LIF || p->kind == SPK_NEURON_CUBA_LIF || p->kind == SPK_NEURON_IF;
 }
 
 static void run_neuron(const spk_lif_params *p, spk_ref_lif_mode mode, const neuron_coef *c, size_t T, size_t BN,

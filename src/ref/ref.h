@@ -142,4 +142,42 @@ spk_status spk_ref_stdp_update(const spk_stdp_params *p, const spk_stdp_conv *co
 /* Trace state [2, BN] after spikes s [T, BN] from tr_in [2, BN] (NULL: zero). */
 void spk_ref_stdp_traces(size_t T, size_t BN, const float *s, const float *tr_in, float d_fast, float d_slow,
                          float *tr_out);
+
+/* ---- ALIF, Izhikevich, AdEx (src/ref/neuron_models_ref.c) ------------ */
+
+/* Host arrays of one spk_model_forward; shapes as in spk_model_io. Optional
+ * arrays may be NULL. */
+typedef struct spk_ref_model_io {
+    const float *x;
+    const float *state_in;
+    float *state_out;
+    float *spikes;
+    float *membrane;
+    float *adaptation;
+} spk_ref_model_io;
+
+typedef struct spk_ref_model_grads {
+    const float *grad_spikes;
+    const float *grad_membrane;
+    const float *grad_state_out;
+    float *grad_input;
+    float *grad_state_in;
+} spk_ref_model_grads;
+
+/* Test-only variation: smooth_spikes makes the spike *output* (and ALIF's
+ * adaptation input) sigmoid(k u), k the surrogate scale, while resets and
+ * refractory decisions keep the hard spike (they are detached): finite
+ * differences of the forward then equal the backward with the sigmoid
+ * surrogate. */
+typedef struct spk_ref_model_mode {
+    int smooth_spikes;
+} spk_ref_model_mode;
+
+/* Returns SPK_OK, SPK_ERR_INVALID_ARGUMENT (bad params) or SPK_ERR_NUMERIC
+ * (a non-finite state; the outputs are still written). */
+spk_status spk_ref_model_forward(const spk_model_params *p, spk_ref_model_mode mode, size_t T, size_t B, size_t N,
+                                 const spk_ref_model_io *io);
+/* Needs io->x and io->state_in as in the forward; recomputes the rest. */
+spk_status spk_ref_model_backward(const spk_model_params *p, spk_ref_model_mode mode, size_t T, size_t B, size_t N,
+                                  const spk_ref_model_io *io, const spk_ref_model_grads *g);
 #endif
