@@ -7,6 +7,12 @@
 
 #include "blas/gemm_internal.h"
 
+/* OpenBLAS's worker threads keep spinning (sched_yield) for a while after a
+ * threaded call, taking cores from the OpenCL kernels queued next: on 2
+ * cores the mlp preset trained 1.8x faster with single-threaded GEMMs
+ * (bench/RESULTS.md). Only GEMMs long enough to repay that run threaded. */
+#define THREADED_MIN_FLOP 1e9
+
 typedef struct mapping {
     cl_mem buf;
     size_t lo, hi; /* element range */
@@ -61,10 +67,16 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
             goto fail;
         }
     }
+    const int max_threads = openblas_get_num_threads();
+    const int threads = 2.0 * (double)m * (double)n * (double)k >= THREADED_MIN_FLOP ? max_threads : 1;
+    if (threads != max_threads)
+        openblas_set_num_threads(threads);
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)m,
                 (blasint)n, (blasint)k, alpha, host_ptr(maps, n_maps, a), (blasint)a->shape[1],
                 host_ptr(maps, n_maps, b), (blasint)b->shape[1], beta, (float *)host_ptr(maps, n_maps, c),
                 (blasint)c->shape[1]);
+    if (threads != max_threads)
+        openblas_set_num_threads(max_threads);
 fail:
     for (size_t i = 0; i < n_maps; i++) {
         cl_int err = clEnqueueUnmapMemObject(ctx->queue, maps[i].buf, maps[i].ptr, 0, NULL, NULL);

@@ -20,6 +20,10 @@ int spk_cmd_bench(int argc, char **argv);
  * print why and return -1. */
 int spk_cli_parse_size(const char *opt, const char *v, size_t lo, size_t hi, size_t *out);
 
+/* Parse --gemm's value v (auto, clblast, host) for command cmd; on error
+ * print why and return 1. */
+int spk_cli_parse_gemm(const char *cmd, const char *v, spk_gemm_backend *out);
+
 /* Print "spikecl: <status name>: <detail>" for a failed call. */
 void spk_cli_report(const spk_context *ctx, spk_status st, const char *what);
 #endif

@@ -110,15 +110,8 @@ static int parse_value(const char *a, const char *v, bench_opts *o, unsigned *gi
         }
         return 0;
     }
-    if (strcmp(a, "--gemm") == 0) {
-        for (int b = SPK_GEMM_AUTO; b <= SPK_GEMM_HOST; b++)
-            if (strcmp(v, spk_gemm_backend_name((spk_gemm_backend)b)) == 0) {
-                o->gemm = (spk_gemm_backend)b;
-                return 0;
-            }
-        fprintf(stderr, "spikecl bench: --gemm is auto, clblast or host, not '%s'\n", v);
-        return -1;
-    }
+    if (strcmp(a, "--gemm") == 0)
+        return spk_cli_parse_gemm("bench", v, &o->gemm) ? -1 : 0;
     const char **s = strcmp(a, "--device") == 0 ? &o->device
                      : strcmp(a, "--json") == 0 ? &o->json
                      : strcmp(a, "--data") == 0 ? &o->data_dir

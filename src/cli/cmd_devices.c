@@ -36,6 +36,9 @@ int spk_cmd_devices(int argc, char **argv)
                d->compute_units, d->max_clock_mhz, (double)d->global_mem_bytes / (1 << 30),
                (double)d->max_alloc_bytes / (1 << 30), (unsigned long long)(d->local_mem_bytes / 1024),
                d->max_work_group_size);
+        printf("        GEMM: %s\n", !d->is_cpu ? "clblast"
+                                     : spk_gemm_host_available() ? "host BLAS (SPIKECL_GEMM=clblast for CLBlast)"
+                                                                 : "clblast (built without a host BLAS)");
     }
     return 0;
 }

@@ -20,6 +20,7 @@ static void usage(void)
            "  --batch N          batch size (default 128)\n"
            "  --steps T          time steps per sample (preset default)\n"
            "  --hidden H         hidden neurons (preset default)\n"
+           "  --channels C1,C2   channels of the two convolutions (conv preset; default 12,32)\n"
            "  --lr X             Adam learning rate (default 2e-3)\n"
            "  --encoder E        direct (pixels as input current, default) | poisson (rate-coded spikes)\n"
            "                     | latency (one spike per pixel, earlier when brighter)\n"
@@ -31,9 +32,30 @@ static void usage(void)
            "  --limit-test N     use only the first N test images (0: all)\n"
            "  --data DIR         directory of the IDX files (default %s)\n"
            "  --device SEL       OpenCL device: p:d, gpu, cpu or a name substring (default: SPIKECL_DEVICE, else first GPU, else CPU)\n"
+           "  --gemm B           GEMM backend: auto (default: SPIKECL_GEMM, else host BLAS on CPU devices, CLBlast\n"
+           "                     elsewhere) | clblast | host\n"
            "  --seed N           seed of the weights, the shuffling and the encoder (default 1)\n"
            "  --out FILE         write a checkpoint after every epoch (atomically; see 'spikecl eval')\n",
            SPK_FASHION_MNIST_DIR);
+}
+
+/* --channels C1,C2 of the conv preset (options are parsed in order, so it
+ * must come after --preset). */
+static int parse_channels(const char *v, spk_train_config *c)
+{
+    unsigned long c1 = 0, c2 = 0;
+    int used = 0;
+    if (!c->channels1) {
+        fprintf(stderr, "spikecl train: --channels applies to the conv preset (give --preset conv first)\n");
+        return 1;
+    }
+    if (sscanf(v, "%lu,%lu%n", &c1, &c2, &used) != 2 || v[used] || c1 < 1 || c2 < 1 || c1 > 4096 || c2 > 4096) {
+        fprintf(stderr, "spikecl train: --channels expects two counts C1,C2 in 1..4096, got '%s'\n", v);
+        return 1;
+    }
+    c->channels1 = c1;
+    c->channels2 = c2;
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, spk_train_config *c)
@@ -65,6 +87,8 @@ static int parse_args(int argc, char **argv, spk_train_config *c)
             bad = spk_cli_parse_size(a, v, 1, 100000, &c->steps);
         } else if (strcmp(a, "--hidden") == 0) {
             bad = spk_cli_parse_size(a, v, 1, 1 << 20, &c->hidden);
+        } else if (strcmp(a, "--channels") == 0) {
+            bad = parse_channels(v, c);
         } else if (strcmp(a, "--limit-train") == 0) {
             bad = spk_cli_parse_size(a, v, 0, (size_t)1 << 40, &c->limit_train);
         } else if (strcmp(a, "--limit-test") == 0) {
@@ -111,6 +135,8 @@ static int parse_args(int argc, char **argv, spk_train_config *c)
             c->data_dir = v;
         } else if (strcmp(a, "--device") == 0) {
             c->device = v;
+        } else if (strcmp(a, "--gemm") == 0) {
+            bad = spk_cli_parse_gemm("train", v, &c->gemm);
         } else if (strcmp(a, "--out") == 0) {
             c->checkpoint = v;
         } else {
@@ -134,7 +160,7 @@ int spk_cmd_train(int argc, char **argv)
 
 static void eval_usage(void)
 {
-    printf("usage: spikecl eval --checkpoint FILE [--data DIR] [--device SEL] [--batch N] [--limit-test N]\n\n"
+    printf("usage: spikecl eval --checkpoint FILE [--data DIR] [--device SEL] [--gemm B] [--batch N] [--limit-test N]\n\n"
            "Rebuilds the network a checkpoint of 'spikecl train --out' describes, loads its parameters and prints\n"
            "the test accuracy.\n");
 }
@@ -162,6 +188,8 @@ int spk_cmd_eval(int argc, char **argv)
             c.data_dir = v;
         else if (strcmp(a, "--device") == 0)
             c.device = v;
+        else if (strcmp(a, "--gemm") == 0)
+            bad = spk_cli_parse_gemm("eval", v, &c.gemm);
         else if (strcmp(a, "--batch") == 0)
             bad = spk_cli_parse_size(a, v, 1, 65536, &c.batch);
         else if (strcmp(a, "--limit-test") == 0)

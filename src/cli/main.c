@@ -37,6 +37,17 @@ int spk_cli_parse_size(const char *opt, const char *v, size_t lo, size_t hi, siz
     return 0;
 }
 
+int spk_cli_parse_gemm(const char *cmd, const char *v, spk_gemm_backend *out)
+{
+    for (int b = SPK_GEMM_AUTO; b <= SPK_GEMM_HOST; b++)
+        if (strcmp(v, spk_gemm_backend_name((spk_gemm_backend)b)) == 0) {
+            *out = (spk_gemm_backend)b;
+            return 0;
+        }
+    fprintf(stderr, "spikecl %s: --gemm is auto, clblast or host, not '%s'\n", cmd, v);
+    return 1;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: spikecl <command> [options]\n\ncommands:\n");

@@ -20,6 +20,7 @@ typedef struct spk_train_config {
     float clip;           /* > 0: clip gradients to this global L2 norm */
     uint64_t seed;
     const char *data_dir, *device;
+    spk_gemm_backend gemm;  /* SPK_GEMM_AUTO unless --gemm */
     const char *checkpoint; /* train: written after each epoch; eval: read */
 } spk_train_config;
 

@@ -286,11 +286,13 @@ spk_status spk_train_run(const spk_train_config *c)
     spk_context_options o = spk_context_options_default();
     o.device = c->device;
     o.seed = c->seed;
+    o.gemm_backend = c->gemm;
     if ((st = spk_context_create(&o, &ctx)) != SPK_OK)
         goto fail;
     spk_device_info info;
     spk_context_device(ctx, &info);
-    printf("device %d:%d %s (%s)\n", info.platform_index, info.device_index, info.device_name, info.platform_name);
+    printf("device %d:%d %s (%s), GEMM %s\n", info.platform_index, info.device_index, info.device_name,
+           info.platform_name, spk_gemm_backend_name(spk_context_gemm_backend(ctx)));
     stage = "building the network";
     if ((st = spk_train_build_network(ctx, c, train->rows, train->cols, C, &net)) != SPK_OK)
         goto fail;
@@ -427,6 +429,7 @@ spk_status spk_eval_run(const spk_train_config *cfg)
     spk_context_options o = spk_context_options_default();
     o.device = c.device;
     o.seed = c.seed;
+    o.gemm_backend = c.gemm;
     if ((st = spk_context_create(&o, &ctx)) != SPK_OK)
         goto fail;
     stage = "building the network";

@@ -67,4 +67,10 @@ expect_error 2 "unknown suite" "$spikecl" bench --suites nope
 expect_error 2 "expects an integer" "$spikecl" bench --sizes 64,zero
 expect_error 2 "auto, clblast or host" "$spikecl" bench --gemm fast
 expect_error 1 "cannot write" "$spikecl" bench --quick --suites lib --sizes 16 --json "$tmp/nowhere/b.json"
+expect_error 2 "auto, clblast or host" "$spikecl" train --gemm cublas
+expect_error 1 "SPIKECL_GEMM=cublas" env SPIKECL_GEMM=cublas "$spikecl" train --limit-train 64 --batch 32
+# A checkpoint trained on one GEMM backend evaluates on the other.
+ev=$("$spikecl" eval --checkpoint "$tmp/mlp.ckpt" --batch 32 --limit-test 96 --gemm clblast 2>&1) ||
+    fail "eval with --gemm clblast: $ev"
+printf '%s\n' "$ev" | grep -q "test accuracy .*% on 96 images" || fail "eval with --gemm clblast printed '$ev'"
 echo "cli: PASS"
