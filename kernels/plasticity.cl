@@ -133,6 +133,58 @@ kernel void stdp_update(int T, int B, geom g,
         dw[wi] = beta == 0.0f ? alpha * acc : alpha * acc + beta * dw[wi];
 }
 
+/* The GEMM form of the rules without eligibility (dense weights): with
+ * trace sequences X1 [T*B, n_pre], Y1 [T*B, n_post] and factor sequences
+ *   Q[t, b, i] = m[t, b] S_post[t, b, i] (a_plus  + a3_plus  d_y y2_i[t-1])
+ *   R[t, b, j] = m[t, b] S_pre[t, b, j]  (a_minus + a3_minus d_x x2_j[t-1])
+ * (m the reward, or 1), dW = f_plus o (Q^T X1) - f_minus o (Y1^T R): two
+ * GEMMs over T*B rows. stdp_factors writes one side's trace and factor
+ * sequences (one item per (b, n), time inside) and its trace state. */
+kernel void stdp_factors(int T, int B, int N, global const PRE_T *s, spk_off_t s_off,
+                         global const float *m, spk_off_t m_off, int m_present,
+                         global const float *tr_in, spk_off_t tr_in_off, int tr_in_present,
+                         global float *trace, global float *factor,
+                         global float *tr_out, spk_off_t tr_out_off, int tr_out_present,
+                         float d_fast, float d_slow, float amp, float amp3)
+{
+    const int BN = B * N, k = get_global_id(0), valid = k < BN, kk = valid ? k : 0, b = kk / N;
+    s += s_off, m += m_off, tr_in += tr_in_off, tr_out += tr_out_off;
+    float fast = tr_in_present ? tr_in[kk] : 0.0f, slow = tr_in_present ? tr_in[BN + kk] : 0.0f;
+    for (int t = 0; t < T; t++) {
+        const size_t at = (size_t)t * BN + kk;
+        const float sp = (float)s[at];
+        const float slow_b = slow * d_slow;
+        fast = fast * d_fast + sp;
+        slow = slow_b + sp;
+#if TRIPLET
+        float f = sp * (amp + amp3 * slow_b);
+#else
+        float f = sp * amp;
+#endif
+        if (m_present)
+            f = m[t * B + b] * f;
+        if (valid)
+            trace[at] = fast, factor[at] = f;
+        STEP_END();
+    }
+    if (valid && tr_out_present)
+        tr_out[k] = fast, tr_out[BN + k] = slow;
+}
+
+/* Weight-dependent combination: dw = alpha (f_plus(w) ltp - f_minus(w) ltd) + beta dw. */
+kernel void stdp_combine(int n, global const float *ltp, global const float *ltd, global const float *w,
+                         spk_off_t w_off, global float *dw, spk_off_t dw_off, float alpha, float beta, float mu,
+                         float w_min, float w_max)
+{
+    const int k = get_global_id(0);
+    if (k >= n)
+        return;
+    const float wk = w[w_off + k];
+    const float f_plus = pow(fmax(w_max - wk, 0.0f), mu), f_minus = pow(fmax(wk - w_min, 0.0f), mu);
+    const float v = alpha * (f_plus * ltp[k] - f_minus * ltd[k]);
+    dw[dw_off + k] = beta == 0.0f ? v : v + beta * dw[dw_off + k];
+}
+
 /* The trace state of one side after the sequence: one item per (b, n),
  * rows [2, B, N] as in the update. */
 kernel void stdp_traces(int T, int BN, global const PRE_T *s, spk_off_t s_off,

@@ -220,10 +220,13 @@ static const shape_case SHAPES[] = {
     {1, 2, 1, 1, 0, SPK_F32},   {9, 2, 0, 0, 1, SPK_F32},    {6, 3, 0, 0, 2, SPK_U8},
 };
 
-static void check_case(spk_context *ctx, spk_stdp_rule rule, const shape_case *sc, uint64_t seed)
+/* direct: a dense case given as the equivalent 1x1 convolution, which runs
+ * the per-weight kernel instead of factor sequences and GEMMs. */
+static void check_case(spk_context *ctx, spk_stdp_rule rule, const shape_case *sc, int direct, uint64_t seed)
 {
     spk_stdp_params p = rule_params(rule);
-    const spk_stdp_conv *conv = sc->conv ? &CONVS[sc->conv - 1] : NULL;
+    const spk_stdp_conv as_conv = {sc->n_pre, 1, 1, sc->n_post, 1, 1, 1, 1, 0, 0};
+    const spk_stdp_conv *conv = sc->conv ? &CONVS[sc->conv - 1] : direct ? &as_conv : NULL;
     problem pb;
     result want, got;
     dev d;
@@ -236,7 +239,7 @@ static void check_case(spk_context *ctx, spk_stdp_rule rule, const shape_case *s
     dev_download(&p, &d, &got);
     char what[128];
     snprintf(what, sizeof what, "%s T%zu B%zu pre %zu post %zu%s dw", spk_stdp_rule_name(rule), sc->T, sc->B,
-             pb.n_pre, pb.n_post, conv ? " conv" : "");
+             pb.n_pre, pb.n_post, sc->conv ? " conv" : direct ? " direct" : "");
     spk_test_compare_scaled(what, got.dw, want.dw, pb.n_w, 1e-5f);
     spk_test_compare("pre traces", got.pre_tr, want.pre_tr, 2 * pb.B * pb.n_pre, 1e-6f, 1e-6f);
     spk_test_compare("post traces", got.post_tr, want.post_tr, 2 * pb.B * pb.n_post, 1e-6f, 1e-6f);
@@ -253,7 +256,8 @@ Test(stdp, every_rule_matches_reference, .timeout = TIMEOUT)
     {
         for (int rule = 0; rule < SPK_STDP_RULE_COUNT; rule++)
             for (size_t s = 0; s < sizeof SHAPES / sizeof SHAPES[0]; s++)
-                check_case(ctx, (spk_stdp_rule)rule, &SHAPES[s], 100 + 10 * (uint64_t)rule + s);
+                for (int direct = 0; direct < 1 + !SHAPES[s].conv; direct++)
+                    check_case(ctx, (spk_stdp_rule)rule, &SHAPES[s], direct, 100 + 10 * (uint64_t)rule + s);
     }
 }
 

@@ -142,9 +142,15 @@ typedef struct spk_stdp_io {
 } spk_stdp_io;
 
 /**
- * Run rule @p p over a whole sequence: one kernel with one work item per
- * weight (the trace recursions fused over T inside), plus one trace kernel
- * per side when the trace state is asked for. Outputs must not alias inputs.
+ * Run rule @p p over a whole sequence. Dense weights with every rule but
+ * MSTDPET: one kernel per side writes the trace and factor sequences (time
+ * loop inside, one item per neuron), then two GEMMs over the T*B rows sum
+ * the pairs (plus one elementwise kernel for the weight-dependent rule).
+ * Convolutions and MSTDPET (whose eligibility is per synapse and sample):
+ * one kernel with one work item per weight, the trace recursions fused over
+ * T inside, plus one trace kernel per side when the trace state is asked
+ * for. The direct kernel sums in time order; the GEMM path in the BLAS
+ * library's order (equal up to rounding). Outputs must not alias inputs.
  * Queued; not blocking.
  * @param conv  NULL for a dense weight [n_post, n_pre], else the convolution
  * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (parameters
