@@ -93,7 +93,7 @@ int bench_write_json(const bench_table *tab, const bench_opts *o, const char *pa
     bench_json_str(f, load_end);
     fprintf(f, ", \"nproc\": %ld", sysconf(_SC_NPROCESSORS_ONLN));
     json_env(f, "OPENBLAS_NUM_THREADS");
-    json_env(f, "POCL_CPU_MAX_CU_COUNT");
+    json_env(f, "POCL_MAX_PTHREAD_COUNT");
     fprintf(f, ",\n \"options\": {\"steps\": %zu, \"batch\": %zu, \"sparse_steps\": %zu, \"runs\": %zu, "
                "\"min_time_s\": %g, \"seed\": %llu, \"quick\": %s},\n \"rows\": [\n",
             o->steps, o->batch, o->sparse_steps, o->runs, o->min_time, (unsigned long long)o->seed,
