@@ -13,6 +13,7 @@
  *   SURROGATE  0..6 as enum spk_surrogate
  *   SPIKE_T    float or uchar
  *   STEP_SYNC  1: barrier after every step (CPU devices, see common.clh)
+ *   VW         neurons per work item (kernels/neuron.clh)
  */
 
 #ifndef RESET
@@ -20,7 +21,7 @@
 #endif
 
 /* R(v, s) and its partial derivatives. */
-static inline float reset_apply(float v, float s, float th, float vr)
+static inline vf reset_apply(vf v, vf s, vf th, float vr)
 {
 #if RESET == 0
     return v - th * s;
@@ -33,19 +34,19 @@ static inline float reset_apply(float v, float s, float th, float vr)
 #endif
 }
 
-static inline float reset_dv(float s)
+static inline vf reset_dv(vf s)
 {
 #if RESET == 1 || RESET == 2
     return 1.0f - s;
 #else
-    return 1.0f;
+    return VONE;
 #endif
 }
 
-static inline float reset_ds(float v, float th, float vr)
+static inline vf reset_ds(vf v, vf th, float vr)
 {
 #if DETACH || RESET == 3
-    return 0.0f;
+    return VZERO;
 #elif RESET == 0
     return -th;
 #elif RESET == 1
@@ -55,24 +56,24 @@ static inline float reset_ds(float v, float th, float vr)
 #endif
 }
 
-static inline float reset_dth(float s)
+static inline vf reset_dth(vf s)
 {
 #if RESET == 0
     return -s;
 #else
-    return 0.0f;
+    return VZERO;
 #endif
 }
 
 /* Per-neuron coefficients override the scalars when a table is given. */
 #define LOAD_COEFS()                                                    \
-    float aI = c_aI, bI = c_bI, aV = c_aV, bV = c_bV, th = c_th;        \
+    vf aI = (vf)(c_aI), bI = (vf)(c_bI), aV = (vf)(c_aV), bV = (vf)(c_bV), th = (vf)(c_th); \
     if (has_coef) {                                                     \
-        aI = coef[coef_off + 0 * (spk_off_t)N + n];                     \
-        bI = coef[coef_off + 1 * (spk_off_t)N + n];                     \
-        aV = coef[coef_off + 2 * (spk_off_t)N + n];                     \
-        bV = coef[coef_off + 3 * (spk_off_t)N + n];                     \
-        th = coef[coef_off + 4 * (spk_off_t)N + n];                     \
+        aI = VLOADF(coef, coef_off + 0 * (spk_off_t)N + n);             \
+        bI = VLOADF(coef, coef_off + 1 * (spk_off_t)N + n);             \
+        aV = VLOADF(coef, coef_off + 2 * (spk_off_t)N + n);             \
+        bV = VLOADF(coef, coef_off + 3 * (spk_off_t)N + n);             \
+        th = VLOADF(coef, coef_off + 4 * (spk_off_t)N + n);             \
     }
 
 kernel void lif_forward(int T, int B, int N,
@@ -87,58 +88,57 @@ kernel void lif_forward(int T, int B, int N,
 {
     NEURON_INDEX();
     LOAD_COEFS();
-    float I = 0.0f, V = 0.0f, S = 0.0f, rc = 0.0f;
+    vf I = VZERO, V = VZERO, S = VZERO, rc = VZERO;
     LOAD_STATE4(has_state_in, state_in, si_off, I, V, S, rc);
     for (int t = 0; t < T; t++) {
         const spk_off_t o = (spk_off_t)t * BN + idx;
-        const float xt = x[x_off + o];
+        const vf xt = VLOADF(x, x_off + o);
 #if CUBA
         I = aI * I + bI * xt;
 #else
         I = xt;
 #endif
-        float Vn;
-        int refractory = 0;
+        vf Vn;
 #if REFRAC
-        refractory = rc > 0.0f;
+        const vi refractory = rc > 0.0f;
 #endif
 #if SPIKING
-        if (refractory)
-            Vn = reset_apply(V, S, th, vr);
-        else
 #if IMMEDIATE
-            Vn = aV * reset_apply(V, S, th, vr) + bV * I;
+        Vn = aV * reset_apply(V, S, th, vr) + bV * I;
 #else
-            Vn = reset_apply(aV * V + bV * I, S, th, vr);
-#endif
-        const float Sn = (!refractory && Vn >= th) ? 1.0f : 0.0f;
-#else
-        Vn = aV * V + bV * I;
-        const float Sn = 0.0f;
+        Vn = reset_apply(aV * V + bV * I, S, th, vr);
 #endif
 #if REFRAC
-        if (refractory)
-            rc -= 1.0f;
-        if (Sn > 0.0f)
-            rc = (float)refrac;
+        Vn = select(Vn, reset_apply(V, S, th, vr), refractory);
+        const vf Sn = select(VZERO, VONE, (!refractory) & (Vn >= th));
+#else
+        const vf Sn = select(VZERO, VONE, Vn >= th);
+#endif
+#else
+        Vn = aV * V + bV * I;
+        const vf Sn = VZERO;
+#endif
+#if REFRAC
+        rc = select(rc, rc - 1.0f, refractory);
+        rc = select(rc, (vf)((float)refrac), Sn > 0.0f);
 #endif
         V = Vn;
         S = Sn;
         if (valid && has_spikes)
-            spikes[spk_off + o] = (SPIKE_T)S;
+            SPK_STORE(S, spikes, spk_off + o);
         if (valid && has_mem)
-            mem[mem_off + o] = V;
+            VSTOREF(V, mem, mem_off + o);
 #if CUBA
         if (valid && has_cur)
-            cur[cur_off + o] = I;
+            VSTOREF(I, cur, cur_off + o);
 #endif
         STEP_END();
     }
     if (valid && has_state_out) {
-        state_out[so_off + 0 * BN + idx] = CUBA ? I : 0.0f;
-        state_out[so_off + 1 * BN + idx] = V;
-        state_out[so_off + 2 * BN + idx] = S;
-        state_out[so_off + 3 * BN + idx] = rc;
+        VSTOREF(CUBA ? I : VZERO, state_out, so_off + 0 * BN + idx);
+        VSTOREF(V, state_out, so_off + 1 * BN + idx);
+        VSTOREF(S, state_out, so_off + 2 * BN + idx);
+        VSTOREF(rc, state_out, so_off + 3 * BN + idx);
     }
 }
 
@@ -166,86 +166,101 @@ kernel void lif_backward(int T, int B, int N,
 {
     NEURON_INDEX();
     LOAD_COEFS();
-    float I0 = 0.0f, V0 = 0.0f, S0 = 0.0f, rc0 = 0.0f;
+    vf I0 = VZERO, V0 = VZERO, S0 = VZERO, rc0 = VZERO;
     LOAD_STATE4(has_state_in, state_in, si_off, I0, V0, S0, rc0);
     /* Gradients flowing back into step t from step t+1. */
-    float gI_next = 0.0f, gV_next = 0.0f, gS_next = 0.0f;
+    vf gI_next = VZERO, gV_next = VZERO, gS_next = VZERO;
     if (has_gso) {
-        gI_next = CUBA ? g_state_out[gso_off + 0 * BN + idx] : 0.0f;
-        gV_next = g_state_out[gso_off + 1 * BN + idx];
-        gS_next = g_state_out[gso_off + 2 * BN + idx];
+        gI_next = CUBA ? VLOADF(g_state_out, gso_off + 0 * BN + idx) : VZERO;
+        gV_next = VLOADF(g_state_out, gso_off + 1 * BN + idx);
+        gS_next = VLOADF(g_state_out, gso_off + 2 * BN + idx);
     }
-    float d_aI = 0.0f, d_bI = 0.0f, d_aV = 0.0f, d_bV = 0.0f, d_th = 0.0f;
+    vf d_aI = VZERO, d_bI = VZERO, d_aV = VZERO, d_bV = VZERO, d_th = VZERO;
 #if REFRAC
     REFRAC_WINDOW_INIT(window);
 #endif
     for (int t = T - 1; t >= 0; t--) {
         const spk_off_t o = (spk_off_t)t * BN + idx;
         const spk_off_t op = o - BN; /* step t-1, valid when t > 0 */
-        const float V = mem[mem_off + o];
-        const float Vp = t > 0 ? mem[mem_off + op] : V0;
-        const float Sp = t > 0 ? (float)spikes[spk_off + op] : S0;
+        const vf V = VLOADF(mem, mem_off + o);
+        const vf Vp = t > 0 ? VLOADF(mem, mem_off + op) : V0;
+        const vf Sp = t > 0 ? SPK_LOAD(spikes, spk_off + op) : S0;
 #if CUBA
-        const float I = cur[cur_off + o];
-        const float Ip = t > 0 ? cur[cur_off + op] : I0;
+        const vf I = VLOADF(cur, cur_off + o);
+        const vf Ip = t > 0 ? VLOADF(cur, cur_off + op) : I0;
 #else
-        const float I = x[x_off + o];
+        const vf I = VLOADF(x, x_off + o);
 #endif
-        int refractory = 0;
-#if REFRAC
-        refractory = window > 0 || (float)t < rc0;
-#endif
-        float dS = gS_next + (has_gS ? gS[gS_off + o] : 0.0f);
-        float dV = gV_next + (has_gV ? gV[gV_off + o] : 0.0f);
-        float dI = gI_next;
+        vf dS = gS_next + (has_gS ? VLOADF(gS, gS_off + o) : VZERO);
+        vf dV = gV_next + (has_gV ? VLOADF(gV, gV_off + o) : VZERO);
+        vf dI = gI_next;
 #if SPIKING
-        if (!refractory) {
-            const float g = surrogate(V - th, sscale);
-            dV += dS * g;
-            d_th -= dS * g;
-        }
-        if (refractory) {
-            gV_next = dV * reset_dv(Sp);
-            gS_next = dV * reset_ds(Vp, th, vr);
-            d_th += dV * reset_dth(Sp);
-        } else {
-#if IMMEDIATE
-            const float P = reset_apply(Vp, Sp, th, vr);
-            d_aV += dV * P;
-            d_bV += dV * I;
-            const float dP = dV * aV;
-            gV_next = dP * reset_dv(Sp);
-            gS_next = dP * reset_ds(Vp, th, vr);
-            d_th += dP * reset_dth(Sp);
-            dI += dV * bV;
-#else
-            const float Q = aV * Vp + bV * I;
-            const float dQ = dV * reset_dv(Sp);
-            gS_next = dV * reset_ds(Q, th, vr);
-            d_th += dV * reset_dth(Sp);
-            d_aV += dQ * Vp;
-            d_bV += dQ * I;
-            gV_next = dQ * aV;
-            dI += dQ * bV;
+#if REFRAC
+        const vi refractory = (window > 0) | ((float)t < rc0);
 #endif
-        }
+        const vf g = surrogate(V - th, sscale);
+        vf nr_dV = dV + dS * g, nr_dth = d_th - dS * g;
+#if REFRAC
+        dV = select(nr_dV, dV, refractory);
+        d_th = select(nr_dth, d_th, refractory);
 #else
-        gS_next = 0.0f; /* a readout's output does not depend on S */
+        dV = nr_dV;
+        d_th = nr_dth;
+#endif
+        /* Not refractory: back through the integration and the reset. */
+        vf nr_gV, nr_gS, nr_daV, nr_dbV, nr_dI;
+#if IMMEDIATE
+        const vf P = reset_apply(Vp, Sp, th, vr);
+        nr_daV = d_aV + dV * P;
+        nr_dbV = d_bV + dV * I;
+        const vf dP = dV * aV;
+        nr_gV = dP * reset_dv(Sp);
+        nr_gS = dP * reset_ds(Vp, th, vr);
+        nr_dth = d_th + dP * reset_dth(Sp);
+        nr_dI = dI + dV * bV;
+#else
+        const vf Q = aV * Vp + bV * I;
+        const vf dQ = dV * reset_dv(Sp);
+        nr_gS = dV * reset_ds(Q, th, vr);
+        nr_dth = d_th + dV * reset_dth(Sp);
+        nr_daV = d_aV + dQ * Vp;
+        nr_dbV = d_bV + dQ * I;
+        nr_gV = dQ * aV;
+        nr_dI = dI + dQ * bV;
+#endif
+#if REFRAC
+        /* Refractory: V[t] = R(V[t-1], S[t-1]) only. */
+        gV_next = select(nr_gV, dV * reset_dv(Sp), refractory);
+        gS_next = select(nr_gS, dV * reset_ds(Vp, th, vr), refractory);
+        d_th = select(nr_dth, d_th + dV * reset_dth(Sp), refractory);
+        d_aV = select(nr_daV, d_aV, refractory);
+        d_bV = select(nr_dbV, d_bV, refractory);
+        dI = select(nr_dI, dI, refractory);
+#else
+        gV_next = nr_gV;
+        gS_next = nr_gS;
+        d_th = nr_dth;
+        d_aV = nr_daV;
+        d_bV = nr_dbV;
+        dI = nr_dI;
+#endif
+#else
+        gS_next = VZERO; /* a readout's output does not depend on S */
         d_aV += dV * Vp;
         d_bV += dV * I;
         gV_next = dV * aV;
         dI += dV * bV;
 #endif
-        const float xt = x[x_off + o];
 #if CUBA
+        const vf xt = VLOADF(x, x_off + o);
         d_aI += dI * Ip;
         d_bI += dI * xt;
         gI_next = dI * aI;
         if (valid && has_gx)
-            gx[gx_off + o] = dI * bI;
+            VSTOREF(dI * bI, gx, gx_off + o);
 #else
         if (valid && has_gx)
-            gx[gx_off + o] = dI;
+            VSTOREF(dI, gx, gx_off + o);
 #endif
 #if REFRAC
         REFRAC_WINDOW_SLIDE(window, t);
@@ -253,17 +268,17 @@ kernel void lif_backward(int T, int B, int N,
         STEP_END();
     }
     if (valid && has_gsi) {
-        g_state_in[gsi_off + 0 * BN + idx] = CUBA ? gI_next : 0.0f;
-        g_state_in[gsi_off + 1 * BN + idx] = gV_next;
-        g_state_in[gsi_off + 2 * BN + idx] = gS_next;
-        g_state_in[gsi_off + 3 * BN + idx] = 0.0f;
+        VSTOREF(CUBA ? gI_next : VZERO, g_state_in, gsi_off + 0 * BN + idx);
+        VSTOREF(gV_next, g_state_in, gsi_off + 1 * BN + idx);
+        VSTOREF(gS_next, g_state_in, gsi_off + 2 * BN + idx);
+        VSTOREF(VZERO, g_state_in, gsi_off + 3 * BN + idx);
     }
     if (valid && has_partial) {
-        partial[0 * BN + idx] = d_aI;
-        partial[1 * BN + idx] = d_bI;
-        partial[2 * BN + idx] = d_aV;
-        partial[3 * BN + idx] = d_bV;
-        partial[4 * BN + idx] = d_th;
+        VSTOREF(d_aI, partial, 0 * BN + idx);
+        VSTOREF(d_bI, partial, 1 * BN + idx);
+        VSTOREF(d_aV, partial, 2 * BN + idx);
+        VSTOREF(d_bV, partial, 3 * BN + idx);
+        VSTOREF(d_th, partial, 4 * BN + idx);
     }
 }
 

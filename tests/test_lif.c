@@ -306,6 +306,8 @@ Test(lif, every_variant_matches_reference_on_every_device, .timeout = 600)
         for (size_t i = 0; i < NCASES; i++) {
             check_case(ctx, &CASES[i], 37, 3, 50, 100 + i); /* B*N = 150: not a multiple of the work-group size */
             check_case(ctx, &CASES[i], 1, 1, 1, 200 + i);   /* a single neuron, a single step */
+            /* N = 48: 16 neurons per work item on CPU devices, 15 items */
+            check_case(ctx, &CASES[i], 37, 5, 48, 300 + i);
         }
     }
 }

@@ -117,15 +117,33 @@ spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_LIF_NCOE
     return SPK_OK;
 }
 
+/* Neurons per work item (VW in kernels/lif.cl): on CPU devices the
+ * device's native float vector width (8 with AVX2; wider vectors split and
+ * change the ABI), halved until it divides N; 1 elsewhere. */
+static int lif_vector_width(const spk_context *ctx, size_t N)
+{
+    cl_uint native = 1;
+    if (!spk__step_sync(ctx) ||
+        clGetDeviceInfo(ctx->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native, NULL) != CL_SUCCESS)
+        native = 1;
+    int w = 1;
+    while (w < 16 && (cl_uint)w * 2 <= native)
+        w *= 2;
+    while (w > 1 && N % (size_t)w)
+        w /= 2;
+    return w;
+}
+
 /* The -D options that select the program variant. */
-static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, char *buf,
-                        size_t cap)
+static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, size_t N,
+                        char *buf, size_t cap)
 {
     snprintf(buf, cap, "-DCUBA=%d -DSPIKING=%d -DRESET=%d -DIMMEDIATE=%d -DDETACH=%d -DREFRAC=%d -DSURROGATE=%d "
-             "-DSPIKE_T=%s -DSTEP_SYNC=%d",
+             "-DSPIKE_T=%s -DSTEP_SYNC=%d -DVW=%d",
              spk__lif_is_cuba(p->kind), spk__lif_is_spiking(p->kind), (int)p->reset,
              p->reset_timing == SPK_RESET_IMMEDIATE, p->detach_reset != 0, p->refractory_steps > 0,
-             (int)p->surrogate, spike_dtype == SPK_U8 ? "uchar" : "float", spk__step_sync(ctx));
+             (int)p->surrogate, spike_dtype == SPK_U8 ? "uchar" : "float", spk__step_sync(ctx),
+             lif_vector_width(ctx, N));
 }
 
 spk_status spk__lif_warmup(spk_context *ctx)
@@ -133,7 +151,7 @@ spk_status spk__lif_warmup(spk_context *ctx)
     spk_lif_params p = spk_lif_params_default(SPK_NEURON_CUBA_LIF);
     char opts[256];
     cl_program prog;
-    lif_options(ctx, &p, SPK_F32, opts, sizeof opts);
+    lif_options(ctx, &p, SPK_F32, 16, opts, sizeof opts);
     return spk__program_get(ctx, "lif.cl", opts, &prog);
 }
 
@@ -160,6 +178,7 @@ typedef struct lif_call {
     size_t T, B, N;
     size_t seq[3], state[3], coef_shape[2];
     spk_dtype spike_dtype;
+    size_t items; /* work items: B*N / VW */
     char options[256];
 } lif_call;
 
@@ -208,7 +227,8 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
         SPK_CHECK(ctx, !cuba || io->current != NULL, SPK_ERR_INVALID_ARGUMENT,
                   "%s: backward of a current-based kind needs the forward's io.current", fn);
     }
-    lif_options(ctx, p, c->spike_dtype, c->options, sizeof c->options);
+    lif_options(ctx, p, c->spike_dtype, c->N, c->options, sizeof c->options);
+    c->items = c->B * c->N / (size_t)lif_vector_width(ctx, c->N);
 fail:
     return st;
 }
@@ -231,7 +251,7 @@ spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_
                           SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_BUF(si),
                           SPK_ARG(si.present), SPK_BUF(so), SPK_ARG(so.present), SPK_BUF(sp), SPK_ARG(sp.present),
                           SPK_BUF(mem), SPK_ARG(mem.present), SPK_BUF(cur), SPK_ARG(cur.present)));
-    SPK_TRY(spk__launch_1d(ctx, k, c.B * c.N));
+    SPK_TRY(spk__launch_1d(ctx, k, c.items));
 fail:
     return st;
 }
@@ -279,7 +299,7 @@ spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk
                           SPK_ARG(gs.present), SPK_BUF(gv), SPK_ARG(gv.present), SPK_BUF(gso), SPK_ARG(gso.present),
                           SPK_BUF(gx), SPK_ARG(gx.present), SPK_BUF(gsi), SPK_ARG(gsi.present), SPK_ARG(part.mem),
                           SPK_ARG(part.present)));
-    SPK_TRY(spk__launch_1d(ctx, k, c.B * c.N));
+    SPK_TRY(spk__launch_1d(ctx, k, c.items));
     if (partial) {
         SPK_TRY(spk__kernel_get(ctx, "lif.cl", c.options, "lif_reduce_coef", &kr));
         spk__buf gc = spk__buf_of(g->grad_coef);
