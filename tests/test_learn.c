@@ -605,3 +605,65 @@ Test(learn, loss_invalid_arguments)
         free(y);
     }
 }
+
+/* ---- Learning-rate schedules ------------------------------------------- */
+
+static float lr_at(const spk_lr_schedule *s, size_t step)
+{
+    float lr = -1.0f;
+    char msg[128] = "";
+    spk_status st = spk_lr_schedule_at(s, step, &lr, msg, sizeof msg);
+    cr_assert(st == SPK_OK, "schedule kind %d at step %zu: %s (%s)", (int)s->kind, step, spk_status_name(st), msg);
+    return lr;
+}
+
+Test(schedule, values_at_known_steps)
+{
+    spk_lr_schedule c = spk_lr_schedule_default(SPK_LR_CONSTANT, 0.01f, 100);
+    cr_assert(lr_at(&c, 0) == 0.01f && lr_at(&c, 12345) == 0.01f);
+
+    spk_lr_schedule st = spk_lr_schedule_default(SPK_LR_STEP, 0.08f, 10);
+    cr_assert(lr_at(&st, 0) == 0.08f && lr_at(&st, 9) == 0.08f, "no decay within the first 10 steps");
+    cr_assert(lr_at(&st, 10) == 0.04f && lr_at(&st, 29) == 0.02f, "halved every 10 steps");
+    st.gamma = 0.1f;
+    cr_assert(fabsf(lr_at(&st, 25) - 0.0008f) < 1e-9f);
+
+    spk_lr_schedule cs = spk_lr_schedule_default(SPK_LR_COSINE, 0.002f, 100);
+    cr_assert(lr_at(&cs, 0) == 0.002f);
+    cr_assert(fabsf(lr_at(&cs, 50) - 0.001f) < 1e-9f, "half way: half the rate");
+    cr_assert(fabsf(lr_at(&cs, 25) - 0.002f * 0.5f * (1.0f + sqrtf(0.5f))) < 1e-8f);
+    cr_assert(lr_at(&cs, 100) == 0.0f && lr_at(&cs, 1000) == 0.0f, "the floor after the decay");
+    float prev = 1.0f;
+    for (size_t k = 0; k <= 100; k++) { /* monotone */
+        float lr = lr_at(&cs, k);
+        cr_assert(lr <= prev, "cosine rate rose at step %zu", k);
+        prev = lr;
+    }
+    cs.min_lr = 0.0005f;
+    cr_assert(fabsf(lr_at(&cs, 50) - 0.00125f) < 1e-9f && lr_at(&cs, 100) == 0.0005f);
+}
+
+Test(schedule, invalid_parameters)
+{
+    float lr = 0.0f;
+    char msg[128];
+    cr_assert(spk_lr_schedule_at(NULL, 0, &lr, msg, sizeof msg) == SPK_ERR_NULL_POINTER);
+    struct {
+        spk_lr_schedule s;
+        const char *needle;
+    } bad[] = {
+        {{SPK_LR_CONSTANT, -1.0f, 1, 0.5f, 1, 0.0f}, "base_lr"},
+        {{SPK_LR_CONSTANT, INFINITY, 1, 0.5f, 1, 0.0f}, "base_lr"},
+        {{SPK_LR_STEP, 0.1f, 0, 0.5f, 1, 0.0f}, "step_size"},
+        {{SPK_LR_STEP, 0.1f, 5, 1.5f, 1, 0.0f}, "gamma"},
+        {{SPK_LR_STEP, 0.1f, 5, 0.0f, 1, 0.0f}, "gamma"},
+        {{SPK_LR_COSINE, 0.1f, 1, 0.5f, 0, 0.0f}, "total_steps"},
+        {{SPK_LR_COSINE, 0.1f, 1, 0.5f, 10, 0.2f}, "min_lr"},
+        {{(spk_lr_schedule_kind)9, 0.1f, 1, 0.5f, 10, 0.0f}, "kind 9"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msg[0] = '\0';
+        cr_assert(spk_lr_schedule_at(&bad[i].s, 3, &lr, msg, sizeof msg) == SPK_ERR_INVALID_ARGUMENT, "case %zu", i);
+        cr_assert(strstr(msg, bad[i].needle), "case %zu: message '%s' does not name %s", i, msg, bad[i].needle);
+    }
+}

@@ -106,6 +106,36 @@ SPK_API spk_status spk_optimizer_apply(spk_optimizer *opt, size_t slot, spk_tens
 /** Forget every slot's state (moments and step counts). */
 SPK_API void spk_optimizer_reset(spk_optimizer *opt);
 
+/* ---- Learning-rate schedules ------------------------------------------ */
+
+typedef enum spk_lr_schedule_kind {
+    SPK_LR_CONSTANT = 0, /**< base_lr at every step */
+    SPK_LR_STEP = 1,     /**< base_lr * gamma^floor(step / step_size) */
+    SPK_LR_COSINE = 2    /**< min_lr + (base_lr - min_lr) (1 + cos(pi step / total_steps)) / 2, then min_lr */
+} spk_lr_schedule_kind;
+
+/** A learning rate as a function of the optimizer step (0, 1, ...). */
+typedef struct spk_lr_schedule {
+    spk_lr_schedule_kind kind;
+    float base_lr;      /**< >= 0, finite */
+    size_t step_size;   /**< SPK_LR_STEP: steps between decays, >= 1 (e.g. the batches of an epoch) */
+    float gamma;        /**< SPK_LR_STEP: factor per decay, in (0, 1] (default 0.5) */
+    size_t total_steps; /**< SPK_LR_COSINE: steps of the decay, >= 1 (e.g. epochs * batches) */
+    float min_lr;       /**< SPK_LR_COSINE: floor, in [0, base_lr] (default 0) */
+} spk_lr_schedule;
+
+/** A schedule of @p kind from @p base_lr; step_size and total_steps are
+ *  @p steps, gamma 0.5, min_lr 0. */
+SPK_API spk_lr_schedule spk_lr_schedule_default(spk_lr_schedule_kind kind, float base_lr, size_t steps);
+
+/**
+ * The learning rate at optimizer step @p step (computed in double, then
+ * rounded once to float).
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (a
+ *         parameter out of range; @p msg, if given, says which).
+ */
+SPK_API spk_status spk_lr_schedule_at(const spk_lr_schedule *s, size_t step, float *lr, char *msg, size_t msg_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -233,16 +233,14 @@ fail:
     return st;
 }
 
-/* The schedule's learning rate for batch bi of an epoch. */
-static float learning_rate(const spk_train_config *c, size_t epoch, size_t bi, size_t n_batches)
+/* The library schedule of c->schedule for n_batches per epoch. */
+static spk_lr_schedule lr_schedule(const spk_train_config *c, size_t n_batches)
 {
-    if (c->schedule == SCHEDULE_COSINE) {
-        double done = (double)(epoch * n_batches + bi) / (double)(c->epochs * n_batches);
-        return (float)(0.5 * c->lr * (1.0 + cos(3.14159265358979 * done)));
-    }
-    if (c->schedule == SCHEDULE_STEP)
-        return (float)(c->lr * pow(0.5, (double)epoch));
-    return c->lr;
+    static const spk_lr_schedule_kind KINDS[] = {[SCHEDULE_CONSTANT] = SPK_LR_CONSTANT,
+                                                 [SCHEDULE_COSINE] = SPK_LR_COSINE, [SCHEDULE_STEP] = SPK_LR_STEP};
+    spk_lr_schedule s = spk_lr_schedule_default(KINDS[c->schedule], c->lr, c->epochs * n_batches);
+    s.step_size = n_batches; /* step: halved every epoch */
+    return s;
 }
 
 static void shuffle(size_t *idx, size_t n, uint64_t *state)
@@ -330,6 +328,7 @@ spk_status spk_train_run(const spk_train_config *c)
     uint64_t shuffle_state = c->seed;
     spk_loss_params lp = spk_loss_params_default(c->loss);
     size_t n_batches = n_train / c->batch; /* the last partial batch is dropped */
+    const spk_lr_schedule schedule = lr_schedule(c, n_batches);
     double t_train = now();
     for (size_t epoch = 0; epoch < c->epochs; epoch++) {
         shuffle(order, n_train, &shuffle_state);
@@ -343,7 +342,10 @@ spk_status spk_train_run(const spk_train_config *c)
             float loss = 0.0f;
             size_t ok = 0;
             stage = "training";
-            spk_optimizer_set_lr(opt, learning_rate(c, epoch, bi, n_batches));
+            float lr = c->lr;
+            if ((st = spk_lr_schedule_at(&schedule, epoch * n_batches + bi, &lr, NULL, 0)) != SPK_OK ||
+                (st = spk_optimizer_set_lr(opt, lr)) != SPK_OK)
+                goto fail;
             if ((st = spk_train_load_batch(ctx, c, train, order + bi * c->batch, c->batch, epoch * n_batches + bi,
                                            &b)) ||
                 (st = spk_network_forward(net, b.net_input, &out)))
