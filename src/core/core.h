@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "spikecl/spikecl.h"
 
@@ -37,6 +38,15 @@ void spk__copy_str(char *dst, size_t cap, const char *src);
             st = spk__error((ctx), (status), __VA_ARGS__);         \
             goto fail;                                             \
         }                                                          \
+    } while (0)
+
+/* Parameter checkers with (char *msg, size_t msg_size) arguments: say why
+ * in msg (when given) and return SPK_ERR_INVALID_ARGUMENT. */
+#define SPK_REJECT(...)                                   \
+    do {                                                  \
+        if (msg && msg_size)                              \
+            snprintf(msg, msg_size, __VA_ARGS__);         \
+        return SPK_ERR_INVALID_ARGUMENT;                  \
     } while (0)
 
 #define SPK_TRY(expr)             \

@@ -11,35 +11,29 @@ spk_lr_schedule spk_lr_schedule_default(spk_lr_schedule_kind kind, float base_lr
     return s;
 }
 
-#define REJECT(...)                                   \
-    do {                                              \
-        if (msg && msg_size)                          \
-            snprintf(msg, msg_size, __VA_ARGS__);     \
-        return SPK_ERR_INVALID_ARGUMENT;              \
-    } while (0)
 
 spk_status spk_lr_schedule_at(const spk_lr_schedule *s, size_t step, float *lr, char *msg, size_t msg_size)
 {
     if (!s || !lr)
         return spk__error(NULL, SPK_ERR_NULL_POINTER, "spk_lr_schedule_at: schedule or lr is NULL");
     if (!(s->base_lr >= 0.0f) || !isfinite(s->base_lr))
-        REJECT("base_lr must be finite and >= 0 (got %g)", (double)s->base_lr);
+        SPK_REJECT("base_lr must be finite and >= 0 (got %g)", (double)s->base_lr);
     double base = s->base_lr, rate = base;
     switch (s->kind) {
     case SPK_LR_CONSTANT:
         break;
     case SPK_LR_STEP:
         if (s->step_size < 1)
-            REJECT("a step schedule needs step_size >= 1");
+            SPK_REJECT("a step schedule needs step_size >= 1");
         if (!(s->gamma > 0.0f && s->gamma <= 1.0f))
-            REJECT("gamma must be in (0, 1] (got %g)", (double)s->gamma);
+            SPK_REJECT("gamma must be in (0, 1] (got %g)", (double)s->gamma);
         rate = base * pow((double)s->gamma, (double)(step / s->step_size));
         break;
     case SPK_LR_COSINE:
         if (s->total_steps < 1)
-            REJECT("a cosine schedule needs total_steps >= 1");
+            SPK_REJECT("a cosine schedule needs total_steps >= 1");
         if (!(s->min_lr >= 0.0f && s->min_lr <= s->base_lr))
-            REJECT("min_lr must be in [0, base_lr] (got %g, base_lr %g)", (double)s->min_lr, (double)s->base_lr);
+            SPK_REJECT("min_lr must be in [0, base_lr] (got %g, base_lr %g)", (double)s->min_lr, (double)s->base_lr);
         if (step >= s->total_steps) {
             rate = s->min_lr;
         } else {
@@ -48,7 +42,7 @@ spk_status spk_lr_schedule_at(const spk_lr_schedule *s, size_t step, float *lr, 
         }
         break;
     default:
-        REJECT("kind %d is not a spk_lr_schedule_kind", (int)s->kind);
+        SPK_REJECT("kind %d is not a spk_lr_schedule_kind", (int)s->kind);
     }
     *lr = (float)rate;
     return SPK_OK;

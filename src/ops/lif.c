@@ -50,12 +50,6 @@ int spk__lif_is_spiking(spk_neuron_kind k)
     return k == SPK_NEURON_LIF || k == SPK_NEURON_CUBA_LIF || k == SPK_NEURON_IF;
 }
 
-#define REJECT(...)                                       \
-    do {                                                  \
-        if (msg && msg_size)                              \
-            snprintf(msg, msg_size, __VA_ARGS__);         \
-        return SPK_ERR_INVALID_ARGUMENT;                  \
-    } while (0)
 
 /* Decay and gain of one time constant under the integration scheme. */
 static void decay_gain(spk_integration scheme, float dt, float tau, float *decay, float *gain)
@@ -72,37 +66,37 @@ static void decay_gain(spk_integration scheme, float dt, float tau, float *decay
 spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_LIF_NCOEF], char *msg, size_t msg_size)
 {
     if (!p || !coef)
-        REJECT("params or coef is NULL");
+        SPK_REJECT("params or coef is NULL");
     if ((unsigned)p->kind > SPK_NEURON_IF)
-        REJECT("kind %d is not a spk_neuron_kind", (int)p->kind);
+        SPK_REJECT("kind %d is not a spk_neuron_kind", (int)p->kind);
     if ((unsigned)p->integration > SPK_INTEGRATE_EULER)
-        REJECT("integration %d is not a spk_integration", (int)p->integration);
+        SPK_REJECT("integration %d is not a spk_integration", (int)p->integration);
     if ((unsigned)p->reset > SPK_RESET_NONE)
-        REJECT("reset %d is not a spk_reset", (int)p->reset);
+        SPK_REJECT("reset %d is not a spk_reset", (int)p->reset);
     if ((unsigned)p->reset_timing > SPK_RESET_IMMEDIATE)
-        REJECT("reset_timing %d is not a spk_reset_timing", (int)p->reset_timing);
+        SPK_REJECT("reset_timing %d is not a spk_reset_timing", (int)p->reset_timing);
     if ((unsigned)p->surrogate >= SPK_SURROGATE_COUNT)
-        REJECT("surrogate %d is not a spk_surrogate", (int)p->surrogate);
+        SPK_REJECT("surrogate %d is not a spk_surrogate", (int)p->surrogate);
     if (!(p->dt > 0.0f) || !isfinite(p->dt))
-        REJECT("dt must be positive and finite (got %g)", (double)p->dt);
+        SPK_REJECT("dt must be positive and finite (got %g)", (double)p->dt);
     int leaky = p->kind != SPK_NEURON_IF; /* IF has no membrane time constant */
     if (leaky && (!(p->tau_mem > 0.0f) || !isfinite(p->tau_mem)))
-        REJECT("tau_mem must be positive and finite (got %g)", (double)p->tau_mem);
+        SPK_REJECT("tau_mem must be positive and finite (got %g)", (double)p->tau_mem);
     int cuba = spk__lif_is_cuba(p->kind);
     if (cuba && (!(p->tau_syn > 0.0f) || !isfinite(p->tau_syn)))
-        REJECT("tau_syn must be positive and finite (got %g)", (double)p->tau_syn);
+        SPK_REJECT("tau_syn must be positive and finite (got %g)", (double)p->tau_syn);
     if (leaky && p->integration == SPK_INTEGRATE_EULER && p->dt > p->tau_mem)
-        REJECT("Euler integration needs dt <= tau_mem for a non-negative decay (dt %g, tau_mem %g); use exact "
+        SPK_REJECT("Euler integration needs dt <= tau_mem for a non-negative decay (dt %g, tau_mem %g); use exact "
                "integration or a smaller dt", (double)p->dt, (double)p->tau_mem);
     if (cuba && p->integration == SPK_INTEGRATE_EULER && p->dt > p->tau_syn)
-        REJECT("Euler integration needs dt <= tau_syn for a non-negative decay (dt %g, tau_syn %g)", (double)p->dt,
+        SPK_REJECT("Euler integration needs dt <= tau_syn for a non-negative decay (dt %g, tau_syn %g)", (double)p->dt,
                (double)p->tau_syn);
     if (!isfinite(p->threshold) || !isfinite(p->v_reset))
-        REJECT("threshold and v_reset must be finite");
+        SPK_REJECT("threshold and v_reset must be finite");
     if (p->refractory_steps < 0)
-        REJECT("refractory_steps must be >= 0 (got %d)", p->refractory_steps);
+        SPK_REJECT("refractory_steps must be >= 0 (got %d)", p->refractory_steps);
     if (p->surrogate != SPK_SURROGATE_STRAIGHT_THROUGH && (!(p->surrogate_scale > 0.0f) || !isfinite(p->surrogate_scale)))
-        REJECT("surrogate_scale must be positive and finite (got %g)", (double)p->surrogate_scale);
+        SPK_REJECT("surrogate_scale must be positive and finite (got %g)", (double)p->surrogate_scale);
     float i_decay = 0.0f, i_gain = 1.0f, v_decay, v_gain;
     if (cuba)
         decay_gain(p->integration, p->dt, p->tau_syn, &i_decay, &i_gain);

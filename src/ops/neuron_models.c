@@ -34,17 +34,11 @@ spk_model_params spk_model_params_default(spk_model_kind kind)
     return p;
 }
 
-#define REJECT(...)                                       \
-    do {                                                  \
-        if (msg && msg_size)                              \
-            snprintf(msg, msg_size, __VA_ARGS__);         \
-        return SPK_ERR_INVALID_ARGUMENT;                  \
-    } while (0)
 
 #define REQUIRE(cond, ...)      \
     do {                        \
         if (!(cond))            \
-            REJECT(__VA_ARGS__); \
+            SPK_REJECT(__VA_ARGS__); \
     } while (0)
 
 #define POSITIVE(x) ((x) > 0.0f && isfinite(x))
