@@ -27,18 +27,20 @@ kernel void encode_poisson(int T, uint F, global const float *intensity, spk_off
 }
 
 /* Direct (current) encoding: the same analog input at every step,
- * out[t, i] = gain * in[i]. */
+ * out[t, i] = gain * in[i]. One work item per VW elements (VW divides F;
+ * kernels/neuron.clh). */
 kernel void encode_direct(int T, uint F, global const float *in, spk_off_t in_off, float gain, global float *out,
                           spk_off_t out_off)
 {
-    const uint gid = (uint)get_global_id(0);
-    const int valid = gid < F;
+    const uint items = F / VW, gid = (uint)get_global_id(0);
+    const int valid = gid < items;
     if (!STEP_SYNC && !valid)
         return;
-    const float v = valid ? gain * in[in_off + gid] : 0.0f;
+    const spk_off_t i = (spk_off_t)(valid ? gid : items - 1) * VW;
+    const vf v = gain * VLOADF(in, in_off + i);
     for (int t = 0; t < T; t++) {
         if (valid)
-            out[out_off + (spk_off_t)t * F + gid] = v;
+            VSTOREF(v, out, out_off + (spk_off_t)t * F + i);
         STEP_END();
     }
 }

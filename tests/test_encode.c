@@ -632,3 +632,30 @@ Test(encoders, direct_and_latency_match_reference)
         spk_test_guarded_free(&in);
     }
 }
+
+/* Element counts that CPU devices split into SIMD vectors (VW = 8, 4, 2)
+ * give the reference's bits too. */
+Test(encode, direct_vector_widths)
+{
+    const size_t sizes[] = {64, 36, 2 * 23};
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            const size_t n = sizes[s], T = 5;
+            float x[64], *want = spk_test_alloc(T * n), *got = spk_test_alloc(T * n);
+            encoder_inputs(x, n);
+            spk_test_guarded in, out;
+            spk_test_guarded_create(ctx, SPK_F32, 2, (size_t[2]){2, n / 2}, &in);
+            spk_test_guarded_create(ctx, SPK_F32, 3, (size_t[3]){T, 2, n / 2}, &out);
+            spk_test_guarded_upload(&in, x);
+            SPK_ASSERT_OK(ctx, spk_encode_direct(ctx, in.t, 0.75f, out.t));
+            spk_test_guarded_download(&out, got, "direct");
+            spk_ref_encode_direct(x, n, T, 0.75f, want);
+            cr_assert(memcmp(got, want, T * n * sizeof(float)) == 0, "direct of %zu elements differs", n);
+            spk_test_guarded_free(&in);
+            spk_test_guarded_free(&out);
+            free(want);
+            free(got);
+        }
+    }
+}

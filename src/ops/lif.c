@@ -111,23 +111,6 @@ spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_LIF_NCOE
     return SPK_OK;
 }
 
-/* Neurons per work item (VW in kernels/lif.cl): on CPU devices the
- * device's native float vector width (8 with AVX2; wider vectors split and
- * change the ABI), halved until it divides N; 1 elsewhere. */
-static int lif_vector_width(const spk_context *ctx, size_t N)
-{
-    cl_uint native = 1;
-    if (!spk__step_sync(ctx) ||
-        clGetDeviceInfo(ctx->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native, NULL) != CL_SUCCESS)
-        native = 1;
-    int w = 1;
-    while (w < 16 && (cl_uint)w * 2 <= native)
-        w *= 2;
-    while (w > 1 && N % (size_t)w)
-        w /= 2;
-    return w;
-}
-
 /* The -D options that select the program variant. */
 static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, size_t N,
                         char *buf, size_t cap)
@@ -137,7 +120,7 @@ static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dty
              spk__lif_is_cuba(p->kind), spk__lif_is_spiking(p->kind), (int)p->reset,
              p->reset_timing == SPK_RESET_IMMEDIATE, p->detach_reset != 0, p->refractory_steps > 0,
              (int)p->surrogate, spike_dtype == SPK_U8 ? "uchar" : "float", spk__step_sync(ctx),
-             lif_vector_width(ctx, N));
+             spk__vector_width(ctx, N));
 }
 
 spk_status spk__lif_warmup(spk_context *ctx)
@@ -222,7 +205,7 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
                   "%s: backward of a current-based kind needs the forward's io.current", fn);
     }
     lif_options(ctx, p, c->spike_dtype, c->N, c->options, sizeof c->options);
-    c->items = c->B * c->N / (size_t)lif_vector_width(ctx, c->N);
+    c->items = c->B * c->N / (size_t)spk__vector_width(ctx, c->N);
 fail:
     return st;
 }

@@ -37,6 +37,25 @@ static inline int spk__step_sync(const spk_context *ctx)
 spk_status spk__check_neuron_input(spk_context *ctx, const char *fn, const spk_tensor *input, size_t nstate,
                                    size_t seq[3], size_t state[3]);
 
+/* Elements per work item (VW, kernels/neuron.clh) of an elementwise kernel
+ * over rows of n: on CPU devices the device's native float vector width (8
+ * with AVX2; wider vectors split and change the ABI), halved until it
+ * divides n; 1 elsewhere, where neighbouring work items read neighbouring
+ * words. */
+static inline int spk__vector_width(const spk_context *ctx, size_t n)
+{
+    cl_uint native = 1;
+    if (!spk__step_sync(ctx) ||
+        clGetDeviceInfo(ctx->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native, NULL) != CL_SUCCESS)
+        native = 1;
+    int w = 1;
+    while (w < 16 && (cl_uint)w * 2 <= native)
+        w *= 2;
+    while (w > 1 && n % (size_t)w)
+        w /= 2;
+    return w;
+}
+
 int spk__lif_is_cuba(spk_neuron_kind k);
 int spk__lif_is_spiking(spk_neuron_kind k);
 
