@@ -226,6 +226,15 @@ fail:
     return st;
 }
 
+/* Options of the programs that hold the per-neuron and elementwise kernels
+ * (traces, factors, combine, clamp): only the triplet switch and the spike
+ * type matter there, so every pair rule shares one build. */
+static void aux_options(const spk_context *ctx, int triplet, spk_dtype spikes, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "-DRULE=%d -DPRE_T=%s -DSTEP_SYNC=%d", triplet ? (int)SPK_STDP_TRIPLET : 0,
+             spikes == SPK_U8 ? "uchar" : "float", spk__step_sync(ctx));
+}
+
 /* The trace state of one side after the sequence. */
 static spk_status advance_traces(spk_context *ctx, const stdp_call *c, const spk_tensor *s, const spk_tensor *in,
                                  spk_tensor *out, float d_fast, float d_slow)
@@ -233,8 +242,7 @@ static spk_status advance_traces(spk_context *ctx, const stdp_call *c, const spk
     spk_status st = SPK_OK;
     cl_kernel k;
     char opts[96];
-    snprintf(opts, sizeof opts, "-DRULE=0 -DPRE_T=%s -DSTEP_SYNC=%d", spk_tensor_dtype(s) == SPK_U8 ? "uchar" : "float",
-             spk__step_sync(ctx));
+    aux_options(ctx, 0, spk_tensor_dtype(s), opts, sizeof opts);
     SPK_TRY(spk__kernel_get(ctx, "plasticity.cl", opts, "stdp_traces", &k));
     cl_int T = (cl_int)c->T, BN = (cl_int)(spk_tensor_numel(s) / c->T);
     spk__buf bs = spk__buf_of(s), bi = spk__buf_or(in, s), bo = spk__buf_of(out);
@@ -253,8 +261,7 @@ static spk_status side_factors(spk_context *ctx, const stdp_call *c, const spk_s
     spk_status st = SPK_OK;
     cl_kernel k;
     char opts[96];
-    snprintf(opts, sizeof opts, "-DRULE=%d -DPRE_T=%s -DSTEP_SYNC=%d", (int)p->rule,
-             spk_tensor_dtype(s) == SPK_U8 ? "uchar" : "float", spk__step_sync(ctx));
+    aux_options(ctx, p->rule == SPK_STDP_TRIPLET, spk_tensor_dtype(s), opts, sizeof opts);
     SPK_TRY(spk__kernel_get(ctx, "plasticity.cl", opts, "stdp_factors", &k));
     const int triplet = p->rule == SPK_STDP_TRIPLET;
     cl_int T = (cl_int)c->T, B = (cl_int)c->B, N = (cl_int)(post ? c->n_post : c->n_pre);
@@ -277,7 +284,9 @@ static spk_status combine(spk_context *ctx, const spk_stdp_params *p, const spk_
 {
     spk_status st = SPK_OK;
     cl_kernel k;
-    SPK_TRY(spk__kernel_get(ctx, "plasticity.cl", "-DRULE=1", "stdp_combine", &k));
+    char opts[96];
+    aux_options(ctx, 0, SPK_F32, opts, sizeof opts);
+    SPK_TRY(spk__kernel_get(ctx, "plasticity.cl", opts, "stdp_combine", &k));
     cl_int nn = (cl_int)n;
     spk__buf w = spk__buf_of(io->weight), dw = spk__buf_of(io->dw);
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(nn), SPK_ARG(ltp->buf), SPK_ARG(ltd->buf), SPK_BUF(w), SPK_BUF(dw),
@@ -373,7 +382,9 @@ spk_status spk_tensor_clamp(spk_tensor *w, float lo, float hi)
     SPK_CHECK(ctx, !isnan(lo) && !isnan(hi) && lo <= hi, SPK_ERR_INVALID_ARGUMENT,
               "spk_tensor_clamp: the bounds need lo <= hi (got %g, %g)", (double)lo, (double)hi);
     SPK_CHECK(ctx, w->numel <= 0x7fffffffu, SPK_ERR_SHAPE, "spk_tensor_clamp: tensor too large");
-    SPK_TRY(spk__kernel_get(ctx, "plasticity.cl", "-DRULE=0", "stdp_clamp", &k));
+    char opts[96];
+    aux_options(ctx, 0, SPK_F32, opts, sizeof opts);
+    SPK_TRY(spk__kernel_get(ctx, "plasticity.cl", opts, "stdp_clamp", &k));
     cl_int n = (cl_int)w->numel;
     cl_ulong off = (cl_ulong)w->offset;
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(n), SPK_ARG(w->buf), SPK_ARG(off), SPK_ARG(lo), SPK_ARG(hi)));
