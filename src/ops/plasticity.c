@@ -42,38 +42,31 @@ spk_stdp_params spk_stdp_params_default(spk_stdp_rule rule)
     return p;
 }
 
-#define REJECT(...)                                       \
-    do {                                                  \
-        if (msg && msg_size)                              \
-            snprintf(msg, msg_size, __VA_ARGS__);         \
-        return SPK_ERR_INVALID_ARGUMENT;                  \
-    } while (0)
-
 #define REQUIRE_TAU(name, v)                                                                \
     if (!((v) > 0.0f) || !isfinite(v))                                                      \
-    REJECT("%s must be a positive, finite time constant (got %g)", name, (double)(v))
+    SPK_REJECT("%s must be a positive, finite time constant (got %g)", name, (double)(v))
 #define REQUIRE_AMPLITUDE(name, v)                                                          \
     if (!((v) >= 0.0f) || !isfinite(v))                                                     \
-    REJECT("%s must be finite and >= 0 (got %g)", name, (double)(v))
+    SPK_REJECT("%s must be finite and >= 0 (got %g)", name, (double)(v))
 
 spk_status spk_stdp_decays(const spk_stdp_params *p, float decay[SPK_STDP_NDECAY], char *msg, size_t msg_size)
 {
     if (!p)
-        REJECT("params is NULL");
+        SPK_REJECT("params is NULL");
     if ((unsigned)p->rule >= SPK_STDP_RULE_COUNT)
-        REJECT("rule %d is not a spk_stdp_rule", (int)p->rule);
+        SPK_REJECT("rule %d is not a spk_stdp_rule", (int)p->rule);
     if (!(p->dt > 0.0f) || !isfinite(p->dt))
-        REJECT("dt must be positive and finite (got %g)", (double)p->dt);
+        SPK_REJECT("dt must be positive and finite (got %g)", (double)p->dt);
     REQUIRE_TAU("tau_plus", p->tau_plus);
     REQUIRE_TAU("tau_minus", p->tau_minus);
     REQUIRE_AMPLITUDE("a_plus", p->a_plus);
     REQUIRE_AMPLITUDE("a_minus", p->a_minus);
     REQUIRE_AMPLITUDE("mu", p->mu);
     if (isnan(p->w_min) || isnan(p->w_max) || p->w_min > p->w_max)
-        REJECT("the weight bounds need w_min <= w_max (got w_min %g, w_max %g)", (double)p->w_min,
+        SPK_REJECT("the weight bounds need w_min <= w_max (got w_min %g, w_max %g)", (double)p->w_min,
                (double)p->w_max);
     if (p->rule == SPK_STDP_MULTIPLICATIVE && (!isfinite(p->w_min) || !isfinite(p->w_max)))
-        REJECT("the multiplicative rule needs finite w_min and w_max (got %g, %g)", (double)p->w_min,
+        SPK_REJECT("the multiplicative rule needs finite w_min and w_max (got %g, %g)", (double)p->w_min,
                (double)p->w_max);
     if (p->rule == SPK_STDP_TRIPLET) {
         REQUIRE_TAU("tau_x", p->tau_x);
