@@ -55,11 +55,11 @@ def torch_loop(torch, reset_decays=False):
         mem = torch.zeros_like(y[0])
         s = torch.zeros_like(y[0])
         out = []
-        for t in range(y.shape[0]):
+        for yt in y.unbind(0):
             if reset_decays:
-                mem = BETA * (mem - s.detach()) + y[t]
+                mem = BETA * (mem - s.detach()) + yt
             else:
-                mem = BETA * mem + y[t] - s.detach()
+                mem = BETA * mem + yt - s.detach()
             s = spike(mem - 1.0)
             out.append(s)
         return torch.stack(out)
@@ -76,15 +76,15 @@ def snntorch_loop(torch):
     def run(y):
         mem = lif.init_leaky()
         out = []
-        for t in range(y.shape[0]):
-            s, mem = lif(y[t], mem)
+        for yt in y.unbind(0):
+            s, mem = lif(yt, mem)
             out.append(s)
         return torch.stack(out)
 
     return run, f"snntorch {snn.__version__}"
 
 
-def norse_loop(torch):
+def norse_loop(torch, own_loop):
     import importlib.metadata
 
     from norse.torch import LIFBoxCell, LIFBoxParameters, Lift
@@ -105,13 +105,25 @@ def norse_loop(torch):
         alpha=torch.as_tensor(2.0),
         reset_method=reset,
     )
-    lif = Lift(LIFBoxCell(p, dt=1.0))
+    cell = LIFBoxCell(p, dt=1.0)
+    version = importlib.metadata.version("norse")
+    if own_loop:  # Norse's time loop (Norse 1.1 has no LIFBox module): x[ts] in Python
+        lif = Lift(cell)
 
-    def run(y):
-        s, _ = lif(y)
-        return s
+        def run(y):
+            s, _ = lif(y)
+            return s
 
-    return run, f"norse {importlib.metadata.version('norse')} (Lift(LIFBoxCell))", 1.0 / (1.0 - BETA)
+        return run, f"norse {version}, Lift(LIFBoxCell)", 1.0 / (1.0 - BETA)
+
+    def run_cell(y):  # the cell stepped as snnTorch's Leaky is, over y.unbind(0)
+        state, out = None, []
+        for yt in y.unbind(0):
+            s, state = cell(yt, state)
+            out.append(s)
+        return torch.stack(out)
+
+    return run_cell, f"norse {version}, LIFBoxCell in a loop", 1.0 / (1.0 - BETA)
 
 
 def spikingjelly_loop(torch):
@@ -146,8 +158,8 @@ def make(lib, torch):
         return torch_loop(torch), f"torch {torch.__version__} loop", 1.0
     if lib == "snntorch":
         return (*snntorch_loop(torch), 1.0)
-    if lib == "norse":
-        return norse_loop(torch)
+    if lib in ("norse", "norse-cell"):
+        return norse_loop(torch, own_loop=lib == "norse")
     if lib == "spikingjelly":
         return (*spikingjelly_loop(torch), 1.0)
     raise ValueError(lib)
@@ -161,7 +173,7 @@ def median(v):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lib", required=True, choices=["torch", "snntorch", "norse", "spikingjelly"])
+    ap.add_argument("--lib", required=True, choices=["torch", "snntorch", "norse", "norse-cell", "spikingjelly"])
     ap.add_argument("--n", type=int, required=True)
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--batch", type=int, default=16)

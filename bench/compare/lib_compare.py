@@ -18,7 +18,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PEERS = ["snntorch", "norse", "spikingjelly"]
+PEERS = ["snntorch", "norse", "norse-cell", "spikingjelly"]
 ALL = ["spikecl"] + PEERS + ["torch"]
 
 

@@ -25,10 +25,10 @@ void bench_print_table(const bench_table *tab)
             snprintf(rat, sizeof rat, "%.3f", ratio(r));
         if (r->launches >= 0)
             snprintf(la, sizeof la, "%.0f", r->launches);
-        printf("%-28.28s %-12.12s %-7s %-8s %-26s %-12s %10.2f %7s %8s %8.1f %8.1f  %.6g %s%s%s\n", r->device,
+        printf("%-28.28s %-12.12s %-7s %-8s %-26s %-12s %10.2f %7s %8s %8.1f %8.1f  %.*f %s%s%s\n", r->device,
                r->driver, r->backend, r->suite, r->config, r->what, r->median_ms, rat, la,
-               (double)r->device_bytes / 1e6, (double)r->peak_rss / 1e6, r->value, r->unit, r->note[0] ? "; " : "",
-               r->note);
+               (double)r->device_bytes / 1e6, (double)r->peak_rss / 1e6, r->value >= 100 ? 0 : 2, r->value, r->unit,
+               r->note[0] ? "; " : "", r->note);
     }
     printf("\n/ceil = ceiling time / our time on the same work (1 = at the ceiling); launches = kernel launches +\n"
            "GEMM calls per step; dev MB = tensors visible to the benchmark (inputs, parameters, gradients, layer\n"
@@ -37,8 +37,8 @@ void bench_print_table(const bench_table *tab)
 
 static void json_num(FILE *f, const char *key, double v, int valid)
 {
-    if (valid)
-        fprintf(f, ", \"%s\": %.6g", key, v);
+    if (valid) /* 12 digits: byte and spike counts stay exact */
+        fprintf(f, ", \"%s\": %.12g", key, v);
     else
         fprintf(f, ", \"%s\": null", key);
 }

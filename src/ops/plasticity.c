@@ -42,38 +42,31 @@ spk_stdp_params spk_stdp_params_default(spk_stdp_rule rule)
     return p;
 }
 
-#define REJECT(...)                                       \
-    do {                                                  \
-        if (msg && msg_size)                              \
-            snprintf(msg, msg_size, __VA_ARGS__);         \
-        return SPK_ERR_INVALID_ARGUMENT;                  \
-    } while (0)
-
 #define REQUIRE_TAU(name, v)                                                                \
     if (!((v) > 0.0f) || !isfinite(v))                                                      \
-    REJECT("%s must be a positive, finite time constant (got %g)", name, (double)(v))
+    SPK_REJECT("%s must be a positive, finite time constant (got %g)", name, (double)(v))
 #define REQUIRE_AMPLITUDE(name, v)                                                          \
     if (!((v) >= 0.0f) || !isfinite(v))                                                     \
-    REJECT("%s must be finite and >= 0 (got %g)", name, (double)(v))
+    SPK_REJECT("%s must be finite and >= 0 (got %g)", name, (double)(v))
 
 spk_status spk_stdp_decays(const spk_stdp_params *p, float decay[SPK_STDP_NDECAY], char *msg, size_t msg_size)
 {
     if (!p)
-        REJECT("params is NULL");
+        SPK_REJECT("params is NULL");
     if ((unsigned)p->rule >= SPK_STDP_RULE_COUNT)
-        REJECT("rule %d is not a spk_stdp_rule", (int)p->rule);
+        SPK_REJECT("rule %d is not a spk_stdp_rule", (int)p->rule);
     if (!(p->dt > 0.0f) || !isfinite(p->dt))
-        REJECT("dt must be positive and finite (got %g)", (double)p->dt);
+        SPK_REJECT("dt must be positive and finite (got %g)", (double)p->dt);
     REQUIRE_TAU("tau_plus", p->tau_plus);
     REQUIRE_TAU("tau_minus", p->tau_minus);
     REQUIRE_AMPLITUDE("a_plus", p->a_plus);
     REQUIRE_AMPLITUDE("a_minus", p->a_minus);
     REQUIRE_AMPLITUDE("mu", p->mu);
     if (isnan(p->w_min) || isnan(p->w_max) || p->w_min > p->w_max)
-        REJECT("the weight bounds need w_min <= w_max (got w_min %g, w_max %g)", (double)p->w_min,
+        SPK_REJECT("the weight bounds need w_min <= w_max (got w_min %g, w_max %g)", (double)p->w_min,
                (double)p->w_max);
     if (p->rule == SPK_STDP_MULTIPLICATIVE && (!isfinite(p->w_min) || !isfinite(p->w_max)))
-        REJECT("the multiplicative rule needs finite w_min and w_max (got %g, %g)", (double)p->w_min,
+        SPK_REJECT("the multiplicative rule needs finite w_min and w_max (got %g, %g)", (double)p->w_min,
                (double)p->w_max);
     if (p->rule == SPK_STDP_TRIPLET) {
         REQUIRE_TAU("tau_x", p->tau_x);
@@ -226,6 +219,15 @@ fail:
     return st;
 }
 
+/* Options of the programs that hold the per-neuron and elementwise kernels
+ * (traces, factors, combine, clamp): only the triplet switch and the spike
+ * type matter there, so every pair rule shares one build. */
+static void aux_options(const spk_context *ctx, int triplet, spk_dtype spikes, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "-DRULE=%d -DPRE_T=%s -DSTEP_SYNC=%d", triplet ? (int)SPK_STDP_TRIPLET : 0,
+             spikes == SPK_U8 ? "uchar" : "float", spk__step_sync(ctx));
+}
+
 /* The trace state of one side after the sequence. */
 static spk_status advance_traces(spk_context *ctx, const stdp_call *c, const spk_tensor *s, const spk_tensor *in,
                                  spk_tensor *out, float d_fast, float d_slow)
@@ -233,8 +235,7 @@ static spk_status advance_traces(spk_context *ctx, const stdp_call *c, const spk
     spk_status st = SPK_OK;
     cl_kernel k;
     char opts[96];
-    snprintf(opts, sizeof opts, "-DRULE=0 -DPRE_T=%s -DSTEP_SYNC=%d", spk_tensor_dtype(s) == SPK_U8 ? "uchar" : "float",
-             spk__step_sync(ctx));
+    aux_options(ctx, 0, spk_tensor_dtype(s), opts, sizeof opts);
     SPK_TRY(spk__kernel_get(ctx, "plasticity.cl", opts, "stdp_traces", &k));
     cl_int T = (cl_int)c->T, BN = (cl_int)(spk_tensor_numel(s) / c->T);
     spk__buf bs = spk__buf_of(s), bi = spk__buf_or(in, s), bo = spk__buf_of(out);
@@ -253,8 +254,7 @@ static spk_status side_factors(spk_context *ctx, const stdp_call *c, const spk_s
     spk_status st = SPK_OK;
     cl_kernel k;
     char opts[96];
-    snprintf(opts, sizeof opts, "-DRULE=%d -DPRE_T=%s -DSTEP_SYNC=%d", (int)p->rule,
-             spk_tensor_dtype(s) == SPK_U8 ? "uchar" : "float", spk__step_sync(ctx));
+    aux_options(ctx, p->rule == SPK_STDP_TRIPLET, spk_tensor_dtype(s), opts, sizeof opts);
     SPK_TRY(spk__kernel_get(ctx, "plasticity.cl", opts, "stdp_factors", &k));
     const int triplet = p->rule == SPK_STDP_TRIPLET;
     cl_int T = (cl_int)c->T, B = (cl_int)c->B, N = (cl_int)(post ? c->n_post : c->n_pre);
@@ -277,7 +277,9 @@ static spk_status combine(spk_context *ctx, const spk_stdp_params *p, const spk_
 {
     spk_status st = SPK_OK;
     cl_kernel k;
-    SPK_TRY(spk__kernel_get(ctx, "plasticity.cl", "-DRULE=1", "stdp_combine", &k));
+    char opts[96];
+    aux_options(ctx, 0, SPK_F32, opts, sizeof opts);
+    SPK_TRY(spk__kernel_get(ctx, "plasticity.cl", opts, "stdp_combine", &k));
     cl_int nn = (cl_int)n;
     spk__buf w = spk__buf_of(io->weight), dw = spk__buf_of(io->dw);
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(nn), SPK_ARG(ltp->buf), SPK_ARG(ltd->buf), SPK_BUF(w), SPK_BUF(dw),
@@ -373,7 +375,9 @@ spk_status spk_tensor_clamp(spk_tensor *w, float lo, float hi)
     SPK_CHECK(ctx, !isnan(lo) && !isnan(hi) && lo <= hi, SPK_ERR_INVALID_ARGUMENT,
               "spk_tensor_clamp: the bounds need lo <= hi (got %g, %g)", (double)lo, (double)hi);
     SPK_CHECK(ctx, w->numel <= 0x7fffffffu, SPK_ERR_SHAPE, "spk_tensor_clamp: tensor too large");
-    SPK_TRY(spk__kernel_get(ctx, "plasticity.cl", "-DRULE=0", "stdp_clamp", &k));
+    char opts[96];
+    aux_options(ctx, 0, SPK_F32, opts, sizeof opts);
+    SPK_TRY(spk__kernel_get(ctx, "plasticity.cl", opts, "stdp_clamp", &k));
     cl_int n = (cl_int)w->numel;
     cl_ulong off = (cl_ulong)w->offset;
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(n), SPK_ARG(w->buf), SPK_ARG(off), SPK_ARG(lo), SPK_ARG(hi)));
