@@ -519,6 +519,7 @@ static spk_launch_stats launches(spk_context *ctx, size_t T)
     spk_network *net;
     SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
     spk_dense_params dp = spk_dense_params_default(in, 5);
+    dp.synapse = SPK_SYNAPSE_DENSE; /* the GEMM path's launches: no spike-density measurement */
     spk_layer *l;
     SPK_ASSERT_OK(ctx, spk_dense_create(ctx, &dp, &l));
     SPK_ASSERT_OK(ctx, spk_network_add(net, l));

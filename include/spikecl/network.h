@@ -6,8 +6,9 @@
  * LIF cell wraps a forward layer"): synapse layers compute input currents
  * (dense), neuron layers turn currents into spikes (LIF family) or read them
  * out (leaky integrators). Every layer maps a whole sequence [T, B, ...] to a
- * whole sequence: a dense layer runs one GEMM over T*B rows, a neuron layer
- * one fused kernel with the time loop inside. Synaptic weights live with the
+ * whole sequence: a dense layer runs one GEMM over T*B rows (or, for sparse
+ * input spikes, gathers the weights of the inputs that spiked), a neuron
+ * layer one fused kernel with the time loop inside. Synaptic weights live with the
  * post-synaptic layer.
  */
 #ifndef SPIKECL_NETWORK_H
@@ -27,18 +28,58 @@ typedef struct spk_network spk_network;
 
 /* ---- Layers --------------------------------------------------------- */
 
+/**
+ * How a dense layer propagates its input. Spikes are binary: where few
+ * inputs spike, adding the weight columns of the active inputs (forward, and
+ * the weight gradient only where inputs spiked) beats one dense GEMM over
+ * T*B rows. The decision is per forward and covers its backward; a static
+ * input (spk_network_set_static_input) always takes the GEMM.
+ */
+typedef enum spk_synapse_mode {
+    SPK_SYNAPSE_AUTO = 0,   /**< measure each forward's input (one small read-back): gather where it is all 0/1
+                                 and its density is <= sparse_threshold, else the GEMM (default) */
+    SPK_SYNAPSE_DENSE = 1,  /**< always the GEMM, nothing measured */
+    SPK_SYNAPSE_SPARSE = 2  /**< gather whenever the input is all 0/1, whatever its density; the GEMM otherwise */
+} spk_synapse_mode;
+
 typedef struct spk_dense_params {
     size_t in_features;
     size_t out_features;
     int bias;          /**< 1: add a learned bias (default) */
     float init_bound;  /**< weights and bias ~ U(-b, b); 0: b = 1/sqrt(in_features) (PyTorch's default) */
     uint64_t seed;     /**< seed of the initial weights */
+    spk_synapse_mode synapse; /**< event-driven or GEMM propagation (default SPK_SYNAPSE_AUTO) */
+    float sparse_threshold;   /**< AUTO gathers at densities <= this, in [0, 1]; 0: the library's default,
+                                   measured on a CPU device (docs/training.md) */
 } spk_dense_params;
 
 SPK_API spk_dense_params spk_dense_params_default(size_t in_features, size_t out_features);
 
-/** A fully connected synapse layer: y = x W^T + b, W [out, in]. Input [T, B, in...] with in... flattening to in_features. */
+/**
+ * A fully connected synapse layer: y = x W^T + b, W [out, in]. Input [T, B, in...] with in... flattening to in_features.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (zero sizes, a bad init_bound, synapse mode or
+ *         sparse_threshold; the message says which).
+ */
 SPK_API spk_status spk_dense_create(spk_context *ctx, const spk_dense_params *p, spk_layer **out);
+
+/**
+ * Change a dense layer's propagation (see spk_synapse_mode); takes effect at the next forward.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (not a dense layer, a bad mode, a threshold
+ *         outside [0, 1]).
+ */
+SPK_API spk_status spk_dense_set_synapse(spk_layer *layer, spk_synapse_mode mode, float sparse_threshold);
+
+/** What a dense layer's forwards chose. */
+typedef struct spk_dense_stats {
+    float density;     /**< fraction of nonzero inputs of the last measured forward (not measured in DENSE mode;
+                            only a lower bound where the input was not binary: the scan stops there) */
+    int binary;        /**< 1: that input was all 0/1 */
+    int sparse;        /**< 1: the last forward (and its backward) gathered */
+    uint64_t sparse_forwards, dense_forwards; /**< forwards on each path since the layer was created */
+} spk_dense_stats;
+
+/** @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (not a dense layer). */
+SPK_API spk_status spk_dense_synapse_stats(const spk_layer *layer, spk_dense_stats *out);
 
 /**
  * A layer of LIF-family neurons (see neuron.h) of any per-sample shape;

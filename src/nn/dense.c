@@ -3,12 +3,19 @@
  *   backward  dW = dY^T X,  db = dY^T 1,  dX = dY W
  * With a static input (the same X[B, in] at every step, as direct encoding
  * gives) the product is computed once and broadcast over time, and the
- * backward sums dY over time first: T times less GEMM work. */
+ * backward sums dY over time first: T times less GEMM work.
+ * Where the input is sparse 0/1 spikes, the layer gathers the weights of
+ * the active inputs instead (ops/sparse_synapse.h, spk_synapse_mode). */
 #include <math.h>
 #include <stdio.h>
 
 #include "core/rng.h"
 #include "nn/layer_internal.h"
+#include "ops/sparse_synapse.h"
+
+/* Spike density at or below which SPK_SYNAPSE_AUTO gathers instead of
+ * running the GEMM (measured with bench_sparse_synapse, bench/RESULTS.md). */
+#define SPK_SPARSE_THRESHOLD_DEFAULT 0.15f
 
 typedef struct dense {
     spk_layer base;
@@ -16,13 +23,16 @@ typedef struct dense {
     spk_tensor *ones;    /* [rows, 1] of 1: bias as a rank-1 GEMM */
     spk_tensor *ones_t;  /* [1, T] of 1: sums over time (static input) */
     spk_tensor *y_once;  /* [B, out]: the product of a static input */
+    spk__sparse sparse;  /* event-driven path (ops/sparse_synapse.h) */
+    int fwd_sparse;      /* the last forward gathered: backward does too */
+    spk_dense_stats stats;
 } dense;
 
 enum { W = 0, BIAS = 1 };
 
 spk_dense_params spk_dense_params_default(size_t in_features, size_t out_features)
 {
-    spk_dense_params p = {in_features, out_features, 1, 0.0f, 0};
+    spk_dense_params p = {in_features, out_features, 1, 0.0f, 0, SPK_SYNAPSE_AUTO, 0.0f};
     return p;
 }
 
@@ -45,6 +55,8 @@ static void dense_destroy(spk_layer *l)
     dense *d = (dense *)l;
     spk_tensor_free(d->ones), spk_tensor_free(d->ones_t), spk_tensor_free(d->y_once);
     d->ones = d->ones_t = d->y_once = NULL;
+    spk__sparse_release(&d->sparse);
+    d->fwd_sparse = 0;
 }
 
 static spk_status ones(spk_context *ctx, size_t rows, size_t cols, spk_tensor **out)
@@ -74,6 +86,30 @@ fail:
     return st;
 }
 
+/* Gather (fwd_sparse = 1) when the input is binary and, in AUTO mode, no
+ * denser than the threshold; the compaction that measures the density is
+ * the sparse path's first step. A static input always takes the GEMM. */
+static spk_status choose_path(dense *d, const spk_tensor *x)
+{
+    spk_status st = SPK_OK;
+    d->fwd_sparse = 0;
+    if (d->p.synapse == SPK_SYNAPSE_DENSE || d->base.static_input)
+        goto count;
+    SPK_TRY(spk__sparse_compact(d->base.ctx, &d->sparse, x, d->p.out_features));
+    float threshold = d->p.sparse_threshold > 0.0f ? d->p.sparse_threshold : SPK_SPARSE_THRESHOLD_DEFAULT;
+    d->stats.density = (float)((double)d->sparse.nnz / ((double)d->sparse.rows * (double)d->sparse.in));
+    d->stats.binary = d->sparse.binary;
+    d->fwd_sparse = d->sparse.binary && (d->p.synapse == SPK_SYNAPSE_SPARSE || d->stats.density <= threshold);
+count:
+    d->stats.sparse = d->fwd_sparse;
+    if (d->fwd_sparse)
+        d->stats.sparse_forwards++;
+    else
+        d->stats.dense_forwards++;
+fail:
+    return st;
+}
+
 static spk_status dense_forward(spk_layer *l, const spk_tensor *in, spk_tensor *out)
 {
     spk_status st = SPK_OK;
@@ -85,10 +121,15 @@ static spk_status dense_forward(spk_layer *l, const spk_tensor *in, spk_tensor *
         SPK_TRY(spk__view2d(out, rows, d->p.out_features, &y_view));
         y = y_view;
     }
-    SPK_TRY(spk_gemm(0, 1, 1.0f, x, l->params[W], 0.0f, y));
-    if (d->p.bias) {
-        SPK_TRY(spk__view2d(l->params[BIAS], 1, d->p.out_features, &b));
-        SPK_TRY(spk_gemm(0, 0, 1.0f, d->ones, b, 1.0f, y));
+    SPK_TRY(choose_path(d, x));
+    if (d->fwd_sparse) {
+        SPK_TRY(spk__sparse_forward(l->ctx, &d->sparse, l->params[W], d->p.bias ? l->params[BIAS] : NULL, y));
+    } else {
+        SPK_TRY(spk_gemm(0, 1, 1.0f, x, l->params[W], 0.0f, y));
+        if (d->p.bias) {
+            SPK_TRY(spk__view2d(l->params[BIAS], 1, d->p.out_features, &b));
+            SPK_TRY(spk_gemm(0, 0, 1.0f, d->ones, b, 1.0f, y));
+        }
     }
     if (l->static_input)
         SPK_TRY(spk_encode_direct(l->ctx, d->y_once, 1.0f, out));
@@ -115,10 +156,14 @@ static spk_status dense_backward(spk_layer *l, const spk_tensor *in, const spk_t
     } else {
         SPK_TRY(spk__view2d(grad_out, rows, d->p.out_features, &dy));
     }
-    SPK_TRY(spk_gemm(1, 0, 1.0f, dy, x, 0.0f, l->grads[W]));
-    if (d->p.bias) {
-        SPK_TRY(spk__view2d(l->grads[BIAS], d->p.out_features, 1, &db));
-        SPK_TRY(spk_gemm(1, 0, 1.0f, dy, d->ones, 0.0f, db));
+    if (d->fwd_sparse) {
+        SPK_TRY(spk__sparse_weight_grad(l->ctx, &d->sparse, dy, l->grads[W], d->p.bias ? l->grads[BIAS] : NULL));
+    } else {
+        SPK_TRY(spk_gemm(1, 0, 1.0f, dy, x, 0.0f, l->grads[W]));
+        if (d->p.bias) {
+            SPK_TRY(spk__view2d(l->grads[BIAS], d->p.out_features, 1, &db));
+            SPK_TRY(spk_gemm(1, 0, 1.0f, dy, d->ones, 0.0f, db));
+        }
     }
     if (grad_in) {
         SPK_TRY(spk__view2d(grad_in, rows, d->p.in_features, &dx));
@@ -139,6 +184,50 @@ static void dense_describe(const spk_layer *l, char *buf, size_t cap)
 static const spk__layer_vtable DENSE = {"dense", dense_infer, dense_prepare, dense_forward, dense_backward, 1,
                                         dense_describe, dense_destroy};
 
+static spk_status check_synapse(spk_context *ctx, const char *fn, spk_synapse_mode mode, float threshold)
+{
+    spk_status st = SPK_OK;
+    SPK_CHECK(ctx, (unsigned)mode <= SPK_SYNAPSE_SPARSE, SPK_ERR_INVALID_ARGUMENT,
+              "%s: synapse mode %d is not a spk_synapse_mode (auto, dense, sparse)", fn, (int)mode);
+    SPK_CHECK(ctx, threshold >= 0.0f && threshold <= 1.0f, SPK_ERR_INVALID_ARGUMENT,
+              "%s: sparse_threshold must be a density in [0, 1] (0: the default %g), got %g", fn,
+              (double)SPK_SPARSE_THRESHOLD_DEFAULT, (double)threshold);
+fail:
+    return st;
+}
+
+static spk_status check_dense(const spk_layer *l, const char *fn)
+{
+    if (!l)
+        return spk__error(NULL, SPK_ERR_NULL_POINTER, "%s: layer is NULL", fn);
+    if (l->vt != &DENSE)
+        return spk__error(l->ctx, SPK_ERR_INVALID_ARGUMENT, "%s: layer is a %s layer, not a dense one", fn, l->vt->type);
+    return SPK_OK;
+}
+
+spk_status spk_dense_set_synapse(spk_layer *l, spk_synapse_mode mode, float sparse_threshold)
+{
+    spk_status st = check_dense(l, "spk_dense_set_synapse");
+    if (st == SPK_OK)
+        st = check_synapse(l->ctx, "spk_dense_set_synapse", mode, sparse_threshold);
+    if (st == SPK_OK) {
+        dense *d = (dense *)l;
+        d->p.synapse = mode;
+        d->p.sparse_threshold = sparse_threshold;
+    }
+    return st;
+}
+
+spk_status spk_dense_synapse_stats(const spk_layer *l, spk_dense_stats *out)
+{
+    spk_status st = check_dense(l, "spk_dense_synapse_stats");
+    if (st == SPK_OK && !out)
+        st = spk__error(l->ctx, SPK_ERR_NULL_POINTER, "spk_dense_synapse_stats: out is NULL");
+    if (st == SPK_OK)
+        *out = ((const dense *)l)->stats;
+    return st;
+}
+
 spk_status spk_dense_create(spk_context *ctx, const spk_dense_params *p, spk_layer **out)
 {
     spk_status st = SPK_OK;
@@ -149,6 +238,7 @@ spk_status spk_dense_create(spk_context *ctx, const spk_dense_params *p, spk_lay
               p->out_features);
     SPK_CHECK(ctx, p->init_bound >= 0.0f && isfinite(p->init_bound), SPK_ERR_INVALID_ARGUMENT,
               "spk_dense_create: init_bound must be finite and >= 0");
+    SPK_TRY(check_synapse(ctx, "spk_dense_create", p->synapse, p->sparse_threshold));
     SPK_TRY(spk__layer_alloc(ctx, &DENSE, sizeof(dense), &l));
     dense *d = (dense *)l;
     d->p = *p;

@@ -180,4 +180,15 @@ spk_status spk_ref_model_forward(const spk_model_params *p, spk_ref_model_mode m
 /* Needs io->x and io->state_in as in the forward; recomputes the rest. */
 spk_status spk_ref_model_backward(const spk_model_params *p, spk_ref_model_mode mode, size_t T, size_t B, size_t N,
                                   const spk_ref_model_io *io, const spk_ref_model_grads *g);
+
+/* Event-driven synapses (kernels/sparse_synapse.cl). Per-row lists of the
+ * nonzero inputs of x [rows, in]: count[r] and idx[r * in + k], increasing;
+ * returns the nonzeros, *binary = 1 if every input is 0 or 1. */
+size_t spk_ref_sparse_compact(const float *x, size_t rows, size_t in, int *count, int *idx, int *binary);
+/* y[r, o] = b[o] + the sum of W[o, j] over the row's list, in its order (b may be NULL). */
+void spk_ref_sparse_forward(const int *count, const int *idx, size_t rows, size_t in, const float *W, const float *b,
+                            size_t out, float *y);
+/* dW[o, j] = the sum of dy[r, o] over the rows r whose list holds j; returns 0 when out of host memory. */
+int spk_ref_sparse_weight_grad(const int *count, const int *idx, size_t rows, size_t in, const float *dy, size_t out,
+                               float *dW);
 #endif

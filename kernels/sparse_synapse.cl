@@ -1,0 +1,233 @@
+/* Event-driven synaptic propagation for binary (0/1) input spikes x of
+ * [rows, in], rows = T*B: instead of a dense GEMM, gather the weights of the
+ * inputs that spiked. src/ops/sparse_synapse.c is the host side,
+ * src/ref/sparse_ref.c the plain-C reference.
+ *   forward      y[r, :] = b + sum over active j of W^T[j, :]
+ *   weight grad  dW^T[j, :] = sum over rows r where x[r, j] = 1 of dY[r, :]
+ *                (and the bias gradient, the sum of all rows of dY: the same
+ *                pass over dY)
+ * Both run one work item per (chunk of outputs, block of rows), so the
+ * accumulators stay in registers (forward) or the item's columns of dW^T
+ * stay in cache (weight grad), and rows are visited in a fixed order: no
+ * atomics on floats, deterministic sums.
+ *
+ * Defines (set by the host): VW outputs per vector (kernels/neuron.clh), NV
+ * vectors per work item. */
+
+#ifndef NV
+#define NV 4
+#endif
+#define CH (VW * NV)
+
+/* One lane of a compaction: j+o is recorded where it is nonzero (the slot
+ * k is overwritten until k moves on, so no branch). */
+#define COMPACT_LANE(v, o)          \
+    ir[k] = j + (o);                \
+    k += (v) != 0.0f
+
+/* Per-row lists of active inputs: count[r], and idx[r, 0 .. count[r]) the
+ * inputs that are nonzero, increasing. stats[0] += the nonzeros;
+ * stats[1] = 1 where some input is neither 0 nor 1 (the sparse path would
+ * be wrong: the host falls back to the GEMM, and the lists and counts are
+ * left incomplete). Eight inputs at a time: at
+ * low density most groups of eight are all zero and cost one compare. */
+kernel void sparse_compact(int rows, int in, global const float *x, spk_off_t x_off, global int *count,
+                           global int *idx, volatile global int *stats)
+{
+    const int r = get_global_id(0);
+    if (r >= rows || stats[1]) /* once one row is not binary, the host takes the GEMM: stop scanning */
+        return;
+    global const float *xr = x + x_off + (spk_off_t)r * in;
+    global int *ir = idx + (spk_off_t)r * in;
+    int k = 0, bad = 0, j = 0;
+    for (; j + 8 <= in; j += 8) {
+        const float8 v = vload8(0, xr + j);
+        const int8 nz = v != 0.0f;
+        if (!any(nz))
+            continue;
+        bad |= any(nz & (v != 1.0f));
+        COMPACT_LANE(v.s0, 0); COMPACT_LANE(v.s1, 1); COMPACT_LANE(v.s2, 2); COMPACT_LANE(v.s3, 3);
+        COMPACT_LANE(v.s4, 4); COMPACT_LANE(v.s5, 5); COMPACT_LANE(v.s6, 6); COMPACT_LANE(v.s7, 7);
+    }
+    for (; j < in; j++) {
+        const float v = xr[j];
+        bad |= v != 0.0f && v != 1.0f;
+        COMPACT_LANE(v, 0);
+    }
+    count[r] = k;
+    if (k)
+        atomic_add(&stats[0], k);
+    if (bad)
+        atomic_or(&stats[1], 1);
+}
+
+/* wt[j, o] = w[o, j]: the weights of one input contiguous along outputs. */
+kernel void sparse_transpose(int in, int out, global const float *w, spk_off_t w_off, global float *wt)
+{
+    const int o = get_global_id(0), j = get_global_id(1);
+    if (o < out && j < in)
+        wt[(spk_off_t)j * out + o] = w[w_off + (spk_off_t)o * in + j];
+}
+
+/* y[r, o0 .. o0+CH) for the rows r0 .. r0+rb of one item: the bias, then
+ * the rows of wt of the row's active inputs in increasing order. An item
+ * past the last full chunk runs the same sums one output at a time.
+ * Dimension 0 runs over row blocks: the items of a work-group share their
+ * columns of wt, which stay in cache. */
+kernel void sparse_forward(int rows, int in, int out, int rb, global const int *count, global const int *idx,
+                           global const float *wt, global const float *b, spk_off_t b_off, int has_b,
+                           global float *y, spk_off_t y_off)
+{
+    const int r0 = get_global_id(0) * rb, o0 = get_global_id(1) * CH;
+    if (o0 >= out || r0 >= rows)
+        return;
+    const int r1 = min(rows, r0 + rb);
+    if (o0 + CH <= out) {
+        vf bias[NV];
+#pragma unroll
+        for (int v = 0; v < NV; v++)
+            bias[v] = has_b ? VLOADF(b, b_off + o0 + v * VW) : VZERO;
+        for (int r = r0; r < r1; r++) {
+            global const int *ir = idx + (spk_off_t)r * in;
+            const int n = count[r];
+            vf acc[NV];
+#pragma unroll
+            for (int v = 0; v < NV; v++)
+                acc[v] = bias[v];
+            for (int k = 0; k < n; k++) {
+                global const float *w = wt + (spk_off_t)ir[k] * out + o0;
+#pragma unroll
+                for (int v = 0; v < NV; v++)
+                    acc[v] += VLOADF(w, v * VW);
+            }
+#pragma unroll
+            for (int v = 0; v < NV; v++)
+                VSTOREF(acc[v], y, y_off + (spk_off_t)r * out + o0 + v * VW);
+        }
+        return;
+    }
+    for (int o = o0; o < out; o++)
+        for (int r = r0; r < r1; r++) {
+            global const int *ir = idx + (spk_off_t)r * in;
+            float acc = has_b ? b[b_off + o] : 0.0f;
+            for (int k = 0; k < count[r]; k++)
+                acc += wt[(spk_off_t)ir[k] * out + o];
+            y[y_off + (spk_off_t)r * out + o] = acc;
+        }
+}
+
+/* The lists of one tile of R rows turned by input: the rows of input j
+ * are crow[r0 * in + cstart[t, j] .. cstart[t, j + 1]), increasing
+ * (a counting sort; one item per tile). */
+kernel void sparse_columns(int rows, int in, int R, global const int *count, global const int *idx,
+                           global int *cstart, global int *crow)
+{
+    const int t = get_global_id(0), r0 = t * R, r1 = min(rows, r0 + R);
+    if (r0 >= rows)
+        return;
+    global int *cs = cstart + (spk_off_t)t * (in + 1);
+    global int *cr = crow + (spk_off_t)r0 * in;
+    for (int j = 0; j <= in; j++)
+        cs[j] = 0;
+    for (int r = r0; r < r1; r++)
+        for (int k = 0; k < count[r]; k++)
+            cs[idx[(spk_off_t)r * in + k] + 1]++;
+    for (int j = 1; j <= in; j++)
+        cs[j] += cs[j - 1];
+    for (int r = r0; r < r1; r++) /* cs[j] walks to the end of column j */
+        for (int k = 0; k < count[r]; k++)
+            cr[cs[idx[(spk_off_t)r * in + k]]++] = r;
+    for (int j = in; j > 0; j--)
+        cs[j] = cs[j - 1];
+    cs[0] = 0;
+}
+
+/* pj[o .. o+CH) += the sum of dy[r, o .. o+CH) over the rows r of one
+ * column, q = a .. e. */
+static inline void column_sum(global float *pj, global const float *dy, spk_off_t dy_off, int out, int o,
+                              global const int *cr, int a, int e)
+{
+    vf acc[NV];
+#pragma unroll
+    for (int v = 0; v < NV; v++)
+        acc[v] = VZERO;
+    for (int q = a; q < e; q++) {
+        global const float *g = dy + dy_off + (spk_off_t)cr[q] * out + o;
+#pragma unroll
+        for (int v = 0; v < NV; v++)
+            acc[v] += VLOADF(g, v * VW);
+    }
+#pragma unroll
+    for (int v = 0; v < NV; v++)
+        VSTOREF(VLOADF(pj, o + v * VW) + acc[v], pj, o + v * VW);
+}
+
+/* Partial gradients of one segment s of tiles, in part[s] of [in + 1, out]:
+ * rows j < in are dW^T, row `in` the bias gradient. The item of outputs
+ * o0 .. o0+cw (a multiple of CH but where it ends at out) clears its
+ * columns, then for each tile adds, per input j,
+ * the sum of dY over the tile's rows where j spiked (the tile's rows of dY
+ * stay in cache, each partial row is updated once per tile), and every
+ * row of dY to the bias row. On CPU devices cw spans several blocks of
+ * CH; on GPUs it is one output (CH = 1). */
+kernel void sparse_weight_grad(int rows, int in, int out, int R, int tiles_per_seg, int cw,
+                               global const int *cstart, global const int *crow, global const float *dy,
+                               spk_off_t dy_off, global float *part)
+{
+    const int o0 = get_global_id(0) * cw, s = get_global_id(1);
+    const int t0 = s * tiles_per_seg, n_tiles = (rows + R - 1) / R;
+    if (o0 >= out)
+        return;
+    const int o1 = min(out, o0 + cw), ov = o0 + (o1 - o0) / CH * CH; /* CH-blocks to ov, then single outputs */
+    global float *p = part + (spk_off_t)s * (in + 1) * out;
+    for (int j = 0; j <= in; j++) {
+        for (int o = o0; o < ov; o += VW)
+            VSTOREF(VZERO, p, (spk_off_t)j * out + o);
+        for (int o = ov; o < o1; o++)
+            p[(spk_off_t)j * out + o] = 0.0f;
+    }
+    for (int t = t0; t < min(n_tiles, t0 + tiles_per_seg); t++) {
+        global const int *cs = cstart + (spk_off_t)t * (in + 1);
+        global const int *cr = crow + (spk_off_t)t * R * in;
+        for (int j = 0; j < in; j++) {
+            const int a = cs[j], e = cs[j + 1];
+            if (a == e)
+                continue;
+            global float *pj = p + (spk_off_t)j * out;
+            for (int o = o0; o < ov; o += CH)
+                column_sum(pj, dy, dy_off, out, o, cr, a, e);
+            for (int o = ov; o < o1; o++) {
+                float acc = 0.0f;
+                for (int q = a; q < e; q++)
+                    acc += dy[dy_off + (spk_off_t)cr[q] * out + o];
+                pj[o] += acc;
+            }
+        }
+        global float *pb = p + (spk_off_t)in * out;
+        for (int r = t * R; r < min(rows, (t + 1) * R); r++) {
+            global const float *g = dy + dy_off + (spk_off_t)r * out;
+            for (int o = o0; o < ov; o += VW)
+                VSTOREF(VLOADF(pb, o) + VLOADF(g, o), pb, o);
+            for (int o = ov; o < o1; o++)
+                pb[o] += g[o];
+        }
+    }
+}
+
+/* dW[o, j] (and db[o] from row `in`, when has_db) = the sum over segments,
+ * in order, of part[s, j, o]. */
+kernel void sparse_reduce_grad(int in, int out, int segs, global const float *part, global float *dw,
+                               spk_off_t dw_off, global float *db, spk_off_t db_off, int has_db)
+{
+    const int j = get_global_id(0), o = get_global_id(1);
+    if (j > in || o >= out || (j == in && !has_db))
+        return;
+    const spk_off_t seg = (spk_off_t)(in + 1) * out, at = (spk_off_t)j * out + o;
+    float acc = part[at];
+    for (int s = 1; s < segs; s++)
+        acc += part[s * seg + at];
+    if (j < in)
+        dw[dw_off + (spk_off_t)o * in + j] = acc;
+    else
+        db[db_off + o] = acc;
+}

@@ -1,0 +1,192 @@
+/* Host side of kernels/sparse_synapse.cl: scratch buffers, the program
+ * variant and the launches of event-driven synaptic propagation. */
+#include <limits.h>
+#include <stdio.h>
+
+#include "ops/sparse_synapse.h"
+
+/* Rows per weight-gradient tile (the lists are turned by input per tile);
+ * vectors per work item on CPU devices. */
+enum { TILE_ROWS = 256, NV_CPU = 4 };
+
+typedef struct sparse_variant {
+    int vw, nv;     /* outputs per vector, vectors per work item */
+    size_t rb;      /* rows per forward work item */
+    char options[64];
+} sparse_variant;
+
+/* CPU devices: native float vectors (8 with AVX), NV_CPU per item, so each
+ * gathered row of W^T is 32 contiguous floats, 16 rows per forward item;
+ * GPUs: one output and 4 rows per item, neighbouring items reading
+ * neighbouring words. */
+static sparse_variant variant(const spk_context *ctx, size_t out)
+{
+    sparse_variant v = {1, 1, 4, ""};
+    cl_uint native = 1;
+    if (ctx->info.is_cpu &&
+        clGetDeviceInfo(ctx->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native, NULL) == CL_SUCCESS) {
+        while (v.vw < 16 && (cl_uint)v.vw * 2 <= native)
+            v.vw *= 2;
+        v.nv = out >= (size_t)v.vw * NV_CPU ? NV_CPU : 1;
+        v.rb = 16;
+    }
+    snprintf(v.options, sizeof v.options, "-DVW=%d -DNV=%d", v.vw, v.nv);
+    return v;
+}
+
+static size_t chunks(const sparse_variant *v, size_t out)
+{
+    size_t ch = (size_t)v->vw * (size_t)v->nv;
+    return (out + ch - 1) / ch;
+}
+
+void spk__sparse_release(spk__sparse *s)
+{
+    cl_mem *m[] = {&s->count, &s->idx, &s->stats, &s->wt, &s->part, &s->cstart, &s->crow};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (*m[i])
+            clReleaseMemObject(*m[i]);
+    *s = (spk__sparse){0};
+}
+
+static spk_status alloc(spk_context *ctx, size_t bytes, cl_mem *out)
+{
+    spk_status st = SPK_OK;
+    cl_int err = CL_SUCCESS;
+    *out = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    CL_TRY(ctx, err);
+fail:
+    return st;
+}
+
+/* Outputs per weight-gradient item: on CPU devices whole vectors, as many
+ * as keep the item's [in + 1] columns of partial dW^T and of a tile of dY
+ * within ~384 KiB (L2); one output on GPUs. */
+static size_t grad_chunk(const spk_context *ctx, const sparse_variant *v, size_t in, size_t out)
+{
+    if (!ctx->info.is_cpu)
+        return 1;
+    size_t ch = (size_t)(v->vw * v->nv), cw = (384 * 1024 / sizeof(float) / (in + 1 + TILE_ROWS)) / ch * ch;
+    size_t all = (out + ch - 1) / ch * ch;
+    if (cw < ch)
+        cw = ch;
+    return cw < all ? cw : all;
+}
+
+/* Weight-gradient segments (runs of tiles): enough work items to fill the
+ * device, each keeping a [in + 1, out] partial. */
+static size_t segments(const spk_context *ctx, size_t n_chunks, size_t tiles, size_t in, size_t out)
+{
+    size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    size_t target = ctx->info.is_cpu ? 2 * cu : 64 * cu;
+    size_t segs = (target + n_chunks - 1) / n_chunks;
+    if (segs > tiles)
+        segs = tiles;
+    while (segs > 1 && segs * (in + 1) * out * sizeof(float) > ctx->info.max_alloc_bytes / 2)
+        segs /= 2;
+    return segs ? segs : 1;
+}
+
+/* (Re)make the scratch for rows x in -> out. */
+static spk_status ensure(spk_context *ctx, spk__sparse *s, size_t rows, size_t in, size_t out)
+{
+    spk_status st = SPK_OK;
+    if (s->idx && s->rows == rows && s->in == in && s->out == out)
+        return SPK_OK;
+    spk__sparse_release(s);
+    SPK_CHECK(ctx, rows <= INT_MAX && in <= INT_MAX / 8 && out <= INT_MAX / 8 && in * out <= INT_MAX, SPK_ERR_SHAPE,
+              "sparse synapses: [%zu, %zu] -> %zu is too large for the kernels' index range", rows, in, out);
+    sparse_variant v = variant(ctx, out);
+    s->cw = grad_chunk(ctx, &v, in, out);
+    s->tiles = (rows + TILE_ROWS - 1) / TILE_ROWS;
+    s->segs = segments(ctx, (out + s->cw - 1) / s->cw, s->tiles, in, out);
+    SPK_TRY(alloc(ctx, rows * sizeof(cl_int), &s->count));
+    SPK_TRY(alloc(ctx, rows * in * sizeof(cl_int), &s->idx));
+    SPK_TRY(alloc(ctx, s->tiles * (in + 1) * sizeof(cl_int), &s->cstart));
+    SPK_TRY(alloc(ctx, rows * in * sizeof(cl_int), &s->crow));
+    SPK_TRY(alloc(ctx, 2 * sizeof(cl_int), &s->stats));
+    SPK_TRY(alloc(ctx, in * out * sizeof(float), &s->wt));
+    SPK_TRY(alloc(ctx, s->segs * (in + 1) * out * sizeof(float), &s->part));
+    s->rows = rows, s->in = in, s->out = out;
+    return SPK_OK;
+fail:
+    spk__sparse_release(s);
+    return st;
+}
+
+/* A 2-D launch of one item per group on CPU devices (every item is a long
+ * loop; PoCL spreads groups over its threads), the driver's choice elsewhere. */
+static spk_status launch_items(spk_context *ctx, cl_kernel k, size_t g0, size_t g1)
+{
+    spk_status st = SPK_OK;
+    size_t g[2] = {g0, g1}, one[2] = {1, 1};
+    CL_TRY(ctx, clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, g, ctx->info.is_cpu ? one : NULL, 0, NULL, NULL));
+    ctx->launch_stats.kernel_launches++;
+fail:
+    return st;
+}
+
+spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tensor *x, size_t out)
+{
+    spk_status st = SPK_OK;
+    cl_kernel k;
+    cl_int zero[2] = {0, 0}, stats[2];
+    SPK_TRY(ensure(ctx, s, spk_tensor_dim(x, 0), spk_tensor_dim(x, 1), out));
+    sparse_variant v = variant(ctx, out);
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_compact", &k));
+    cl_int rows = (cl_int)s->rows, in = (cl_int)s->in;
+    spk__buf xb = spk__buf_of(x);
+    CL_TRY(ctx, clEnqueueWriteBuffer(ctx->queue, s->stats, CL_FALSE, 0, sizeof zero, zero, 0, NULL, NULL));
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(rows), SPK_ARG(in), SPK_BUF(xb), SPK_ARG(s->count), SPK_ARG(s->idx),
+                          SPK_ARG(s->stats)));
+    SPK_TRY(spk__launch_1d(ctx, k, s->rows));
+    CL_TRY(ctx, clEnqueueReadBuffer(ctx->queue, s->stats, CL_TRUE, 0, sizeof stats, stats, 0, NULL, NULL));
+    s->nnz = (size_t)(cl_uint)stats[0];
+    s->binary = stats[1] == 0;
+fail:
+    return st;
+}
+
+spk_status spk__sparse_forward(spk_context *ctx, spk__sparse *s, const spk_tensor *w, const spk_tensor *b,
+                               spk_tensor *y)
+{
+    spk_status st = SPK_OK;
+    cl_kernel kt, kf;
+    sparse_variant v = variant(ctx, s->out);
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_transpose", &kt));
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_forward", &kf));
+    cl_int rows = (cl_int)s->rows, in = (cl_int)s->in, out = (cl_int)s->out, rb = (cl_int)v.rb;
+    spk__buf wb = spk__buf_of(w), bb = spk__buf_or(b, w), yb = spk__buf_of(y);
+    SPK_TRY(SPK_SET_ARGS(ctx, kt, SPK_ARG(in), SPK_ARG(out), SPK_BUF(wb), SPK_ARG(s->wt)));
+    SPK_TRY(spk__launch_nd(ctx, kt, 2, (size_t[2]){s->out, s->in}));
+    SPK_TRY(SPK_SET_ARGS(ctx, kf, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(out), SPK_ARG(rb), SPK_ARG(s->count),
+                          SPK_ARG(s->idx), SPK_ARG(s->wt), SPK_BUF(bb), SPK_ARG(bb.present), SPK_BUF(yb)));
+    SPK_TRY(spk__launch_nd(ctx, kf, 2, (size_t[2]){(s->rows + v.rb - 1) / v.rb, chunks(&v, s->out)}));
+fail:
+    return st;
+}
+
+spk_status spk__sparse_weight_grad(spk_context *ctx, spk__sparse *s, const spk_tensor *dy, spk_tensor *dw,
+                                   spk_tensor *db)
+{
+    spk_status st = SPK_OK;
+    cl_kernel kc, kg, kr;
+    sparse_variant v = variant(ctx, s->out);
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_columns", &kc));
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_weight_grad", &kg));
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_reduce_grad", &kr));
+    cl_int rows = (cl_int)s->rows, in = (cl_int)s->in, out = (cl_int)s->out, segs = (cl_int)s->segs;
+    cl_int R = TILE_ROWS, per_seg = (cl_int)((s->tiles + s->segs - 1) / s->segs), cw = (cl_int)s->cw;
+    spk__buf dyb = spk__buf_of(dy), dwb = spk__buf_of(dw), dbb = spk__buf_or(db, dw);
+    SPK_TRY(SPK_SET_ARGS(ctx, kc, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(R), SPK_ARG(s->count), SPK_ARG(s->idx),
+                          SPK_ARG(s->cstart), SPK_ARG(s->crow)));
+    SPK_TRY(launch_items(ctx, kc, s->tiles, 1));
+    SPK_TRY(SPK_SET_ARGS(ctx, kg, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(out), SPK_ARG(R), SPK_ARG(per_seg), SPK_ARG(cw),
+                          SPK_ARG(s->cstart), SPK_ARG(s->crow), SPK_BUF(dyb), SPK_ARG(s->part)));
+    SPK_TRY(launch_items(ctx, kg, (s->out + s->cw - 1) / s->cw, s->segs));
+    SPK_TRY(SPK_SET_ARGS(ctx, kr, SPK_ARG(in), SPK_ARG(out), SPK_ARG(segs), SPK_ARG(s->part), SPK_BUF(dwb),
+                          SPK_BUF(dbb), SPK_ARG(dbb.present)));
+    SPK_TRY(spk__launch_nd(ctx, kr, 2, (size_t[2]){s->in + 1, s->out}));
+fail:
+    return st;
+}

@@ -1,0 +1,41 @@
+/* Event-driven synaptic propagation for binary input spikes (host side of
+ * kernels/sparse_synapse.cl), used by the dense layer (src/nn/dense.c). */
+#ifndef SPK_SPARSE_SYNAPSE_H
+#define SPK_SPARSE_SYNAPSE_H
+#include "ops/ops_internal.h"
+
+/* Scratch of one layer, made on first use for its shape: the per-row lists
+ * of active inputs of the last compaction, W^T, the per-segment weight
+ * gradients. */
+typedef struct spk__sparse {
+    size_t rows, in, out;
+    cl_mem count; /* [rows] int */
+    cl_mem idx;   /* [rows, in] int */
+    cl_mem stats; /* [2] int: nonzeros, non-binary flag */
+    cl_mem wt;    /* [in, out] float */
+    cl_mem part;  /* [segs, in + 1, out] float: partial dW^T and db */
+    cl_mem cstart; /* [tiles, in + 1] int: the lists of each tile of rows by input */
+    cl_mem crow;   /* [rows, in] int: their rows */
+    size_t tiles;
+    size_t segs;  /* runs of tiles of the weight gradient */
+    size_t cw;    /* outputs per weight-gradient work item */
+    size_t nnz;   /* nonzero inputs of the last compaction */
+    int binary;   /* 1: its inputs were all 0 or 1 */
+} spk__sparse;
+
+void spk__sparse_release(spk__sparse *s);
+
+/* Lists of the nonzero inputs of each row of x [rows, in] (a view); reads
+ * back nnz and binary (waits for the queue). out sizes the later calls. */
+spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tensor *x, size_t out);
+
+/* y [rows, out] = b + the sum of the columns of w [out, in] of each row's
+ * active inputs (b may be NULL); valid after a compaction of binary input. */
+spk_status spk__sparse_forward(spk_context *ctx, spk__sparse *s, const spk_tensor *w, const spk_tensor *b,
+                               spk_tensor *y);
+
+/* dw [out, in] = dy^T x for the compacted x and, when db is given,
+ * db [out] = dy^T 1, from dy [rows, out]: one pass over dy. */
+spk_status spk__sparse_weight_grad(spk_context *ctx, spk__sparse *s, const spk_tensor *dy, spk_tensor *dw,
+                                   spk_tensor *db);
+#endif

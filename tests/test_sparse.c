@@ -1,0 +1,282 @@
+/* Event-driven synapses (kernels/sparse_synapse.cl) in the dense layer, on
+ * every device and GEMM backend: forward and weight gradient against the C
+ * reference and against the GEMM path, at densities from 0 to 1 and awkward
+ * shapes; a spiking network gathering against the same network forced
+ * dense; the automatic choice at its threshold; rejected settings.
+ *
+ * Criterion runs each test in its own process and CLBlast compiles its
+ * kernels in each: the tests loop over their cases inside one test. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "ref/ref.h"
+
+/* x [n] of Bernoulli(p) spikes, with row 0 silent and row 1 all ones. */
+static void spikes(spk_test_rng *r, float *x, size_t rows, size_t in, float p)
+{
+    for (size_t i = 0; i < rows * in; i++)
+        x[i] = spk_test_uniform(r, 0.0f, 1.0f) < p ? 1.0f : 0.0f;
+    for (size_t j = 0; j < in && rows > 1; j++)
+        x[j] = 0.0f, x[in + j] = 1.0f;
+}
+
+/* A network of one dense layer in `mode`, built for [T, B, in]. */
+static spk_network *one_dense(spk_context *ctx, size_t T, size_t B, size_t in, size_t out, int bias,
+                              spk_synapse_mode mode)
+{
+    spk_network *net = NULL;
+    spk_layer *l = NULL;
+    spk_dense_params p = spk_dense_params_default(in, out);
+    p.bias = bias, p.seed = 7, p.synapse = mode;
+    SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+    SPK_ASSERT_OK(ctx, spk_dense_create(ctx, &p, &l));
+    SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+    SPK_ASSERT_OK(ctx, spk_network_build(net, T, B, 1, (size_t[1]){in}));
+    return net;
+}
+
+static spk_dense_stats stats_of(spk_context *ctx, spk_network *net, size_t layer)
+{
+    spk_dense_stats s;
+    SPK_ASSERT_OK(ctx, spk_dense_synapse_stats(spk_network_layer(net, layer), &s));
+    return s;
+}
+
+/* ---- (1) One dense layer: gather = reference = GEMM ----------------- */
+
+Test(sparse, dense_layer_gathers_like_the_reference_and_the_gemm, .timeout = 600)
+{
+    const struct {
+        size_t T, B, in, out;
+        float p;
+        int bias;
+    } cases[] = {
+        {3, 4, 37, 13, 0.0f, 1},  {3, 4, 37, 13, 0.01f, 0}, {4, 5, 64, 40, 0.05f, 1}, {2, 3, 9, 70, 0.5f, 1},
+        {2, 2, 16, 8, 1.0f, 1},   {20, 16, 70, 45, 0.05f, 1}, {16, 16, 130, 96, 0.2f, 0},
+    };
+    SPK_FOR_EACH_DEVICE_AND_GEMM(ctx, 1)
+    {
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            const size_t T = cases[c].T, B = cases[c].B, in = cases[c].in, out = cases[c].out;
+            const size_t rows = T * B, nw = out * in;
+            const int bias = cases[c].bias;
+            spk_test_rng r = {900 + c};
+            float *x = spk_test_alloc(rows * in), *gy = spk_test_alloc(rows * out);
+            float *W = spk_test_alloc(nw), *b = spk_test_alloc(out), *want = spk_test_alloc(rows * out);
+            float *got = spk_test_alloc(rows * out), *dense_y = spk_test_alloc(rows * out);
+            float *dW = spk_test_alloc(nw), *dW_got = spk_test_alloc(nw), *dW_dense = spk_test_alloc(nw);
+            int *count = calloc(rows, sizeof *count), *idx = calloc(rows * in, sizeof *idx), binary = 0;
+            cr_assert(count && idx);
+            spikes(&r, x, rows, in, cases[c].p);
+            spk_test_fill_normal(&r, gy, rows * out, 0.0f, 1.0f);
+            spk_ref_sparse_compact(x, rows, in, count, idx, &binary);
+            cr_assert(binary);
+
+            spk_network *net = one_dense(ctx, T, B, in, out, bias, SPK_SYNAPSE_SPARSE);
+            spk_test_get_param(net, 0, W, NULL, "0.weight", nw);
+            if (bias)
+                spk_test_get_param(net, 1, b, NULL, "0.bias", out);
+            spk_test_guarded gx, ggy;
+            spk_test_guarded_create(ctx, SPK_F32, 3, (size_t[3]){T, B, in}, &gx);
+            spk_test_guarded_create(ctx, SPK_F32, 3, (size_t[3]){T, B, out}, &ggy);
+            spk_test_guarded_upload(&gx, x);
+            spk_test_guarded_upload(&ggy, gy);
+            char what[128];
+            for (int dense = 0; dense <= 1; dense++) {
+                SPK_ASSERT_OK(ctx, spk_dense_set_synapse(spk_network_layer(net, 0),
+                                                         dense ? SPK_SYNAPSE_DENSE : SPK_SYNAPSE_SPARSE, 0.0f));
+                const spk_tensor *y = NULL;
+                SPK_ASSERT_OK(ctx, spk_network_forward(net, gx.t, &y));
+                SPK_ASSERT_OK(ctx, spk_network_backward(net, ggy.t));
+                cr_assert_eq(stats_of(ctx, net, 0).sparse, !dense, "case %zu: path", c);
+                SPK_ASSERT_OK(ctx, spk_tensor_download(y, dense ? dense_y : got, rows * out * sizeof(float)));
+                spk_test_get_param(net, 0, NULL, dense ? dW_dense : dW_got, "0.weight", nw);
+            }
+            spk_dense_stats s = stats_of(ctx, net, 0);
+            cr_assert(s.binary && s.sparse_forwards == 1 && s.dense_forwards == 1, "case %zu: stats", c);
+            spk_ref_sparse_forward(count, idx, rows, in, W, bias ? b : NULL, out, want);
+            snprintf(what, sizeof what, "case %zu (p %g): gathered output vs reference", c, (double)cases[c].p);
+            spk_test_compare(what, got, want, rows * out, 1e-6f, 1e-6f);
+            snprintf(what, sizeof what, "case %zu: gathered output vs GEMM", c);
+            spk_test_compare_scaled(what, got, dense_y, rows * out, 1e-5f);
+            cr_assert(spk_ref_sparse_weight_grad(count, idx, rows, in, gy, out, dW));
+            snprintf(what, sizeof what, "case %zu: gathered d weight vs reference", c);
+            spk_test_compare_scaled(what, dW_got, dW, nw, 1e-5f);
+            snprintf(what, sizeof what, "case %zu: gathered d weight vs GEMM", c);
+            spk_test_compare_scaled(what, dW_got, dW_dense, nw, 1e-5f);
+            spk_test_guarded_download(&gx, x, "input");
+            spk_test_guarded_download(&ggy, gy, "grad_output");
+            spk_test_guarded_free(&gx), spk_test_guarded_free(&ggy);
+            spk_network_free(net);
+            free(x), free(gy), free(W), free(b), free(want), free(got), free(dense_y), free(dW), free(dW_got),
+                free(dW_dense), free(count), free(idx);
+        }
+    }
+}
+
+/* ---- (2) A spiking network: gathering = forced dense ---------------- */
+
+enum { NET_T = 30, NET_B = 8, NET_IN = 50, NET_HID = 40, NET_OUT = 5 };
+
+/* Loss and every parameter gradient of input spikes x through
+ * dense -> LIF -> dense -> LI with every dense layer in `mode`. */
+static float net_loss_grads(spk_context *ctx, spk_synapse_mode mode, const spk_tensor *x, float *grads,
+                            size_t *n_grads, float *hidden_spikes)
+{
+    spk_network *net = NULL;
+    spk_layer *l = NULL;
+    spk_lif_params lif = spk_lif_params_default(SPK_NEURON_LIF), li = spk_lif_params_default(SPK_NEURON_LI);
+    lif.tau_mem = 5.0f, lif.threshold = 0.3f;
+    const size_t widths[2][2] = {{NET_IN, NET_HID}, {NET_HID, NET_OUT}};
+    SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+    for (int k = 0; k < 2; k++) {
+        spk_dense_params d = spk_dense_params_default(widths[k][0], widths[k][1]);
+        d.seed = 30u + (uint64_t)k, d.synapse = mode;
+        SPK_ASSERT_OK(ctx, spk_dense_create(ctx, &d, &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+        SPK_ASSERT_OK(ctx, spk_neuron_layer_create(ctx, k ? &li : &lif, &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+    }
+    SPK_ASSERT_OK(ctx, spk_network_build(net, NET_T, NET_B, 1, (size_t[1]){NET_IN}));
+    spk_tensor *grad = NULL;
+    SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){NET_T, NET_B, NET_OUT}, &grad));
+    const spk_tensor *y = NULL;
+    uint8_t labels[NET_B];
+    for (size_t i = 0; i < NET_B; i++)
+        labels[i] = (uint8_t)(i % NET_OUT);
+    spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_MEAN_MEMBRANE);
+    float loss = NAN;
+    SPK_ASSERT_OK(ctx, spk_network_forward(net, x, &y));
+    SPK_ASSERT_OK(ctx, spk_loss(ctx, &lp, y, labels, grad, &loss, NULL));
+    SPK_ASSERT_OK(ctx, spk_network_backward(net, grad));
+    for (size_t k = 0; k < 2; k++)
+        cr_assert_eq(stats_of(ctx, net, 2 * k).sparse, mode == SPK_SYNAPSE_SPARSE, "layer %zu's path", 2 * k);
+    SPK_ASSERT_OK(ctx, spk_tensor_download(spk_network_layer_output(net, 1), hidden_spikes,
+                                           NET_T * NET_B * NET_HID * sizeof(float)));
+    *n_grads = 0;
+    for (size_t i = 0; i < spk_network_param_count(net); i++) {
+        spk_param p;
+        SPK_ASSERT_OK(ctx, spk_network_param(net, i, &p));
+        size_t n = spk_tensor_numel(p.grad);
+        SPK_ASSERT_OK(ctx, spk_tensor_download(p.grad, grads + *n_grads, n * sizeof(float)));
+        *n_grads += n;
+    }
+    spk_tensor_free(grad);
+    spk_network_free(net);
+    return loss;
+}
+
+Test(sparse, spiking_network_gathering_matches_forced_dense, .timeout = 600)
+{
+    enum { NX = NET_T * NET_B * NET_IN, NS = NET_T * NET_B * NET_HID };
+    enum { NG = NET_HID * NET_IN + NET_HID + NET_OUT * NET_HID + NET_OUT };
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_test_rng r = {77};
+        float *x = spk_test_alloc(NX), *g[2] = {spk_test_alloc(NG), spk_test_alloc(NG)};
+        float *s[2] = {spk_test_alloc(NS), spk_test_alloc(NS)}, loss[2];
+        size_t n[2];
+        spikes(&r, x, NET_T * NET_B, NET_IN, 0.05f);
+        spk_tensor *xt = NULL;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){NET_T, NET_B, NET_IN}, &xt));
+        SPK_ASSERT_OK(ctx, spk_tensor_upload(xt, x, NX * sizeof(float)));
+        for (int k = 0; k < 2; k++)
+            loss[k] = net_loss_grads(ctx, k ? SPK_SYNAPSE_DENSE : SPK_SYNAPSE_SPARSE, xt, g[k], &n[k], s[k]);
+        cr_assert_eq(n[0], (size_t)NG);
+        cr_assert(memcmp(s[0], s[1], NS * sizeof(float)) == 0, "hidden spikes differ between the paths");
+        size_t active = 0;
+        for (size_t i = 0; i < NS; i++)
+            active += s[0][i] != 0.0f;
+        cr_assert(active > NS / 100 && active < NS / 2, "hidden layer spikes at a useful rate (%zu of %d)", active,
+                  (int)NS);
+        cr_assert(fabsf(loss[0] - loss[1]) <= 1e-5f * fabsf(loss[1]), "loss %g vs %g", (double)loss[0],
+                  (double)loss[1]);
+        spk_test_compare_scaled("gradients, gathered vs forced dense", g[0], g[1], NG, 1e-4f);
+        spk_tensor_free(xt);
+        free(x), free(g[0]), free(g[1]), free(s[0]), free(s[1]);
+    }
+}
+
+/* ---- (3) The automatic choice -------------------------------------- */
+
+Test(sparse, auto_gathers_at_or_below_the_threshold_and_only_binary_input, .timeout = 600)
+{
+    enum { T = 5, B = 4, IN = 50, OUT = 24, N = T * B * IN }; /* 1000 inputs */
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_network *net = one_dense(ctx, T, B, IN, OUT, 1, SPK_SYNAPSE_AUTO);
+        spk_layer *l = spk_network_layer(net, 0);
+        spk_tensor *xt = NULL;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, IN}, &xt));
+        float *x = spk_test_alloc(N);
+        const struct {
+            spk_synapse_mode mode;
+            size_t ones;     /* inputs set, spread over the rows */
+            float value;     /* their value */
+            int want_sparse;
+        } cases[] = {
+            {SPK_SYNAPSE_AUTO, 100, 1.0f, 1},  {SPK_SYNAPSE_AUTO, 101, 1.0f, 0}, {SPK_SYNAPSE_AUTO, 0, 1.0f, 1},
+            {SPK_SYNAPSE_AUTO, 5, 0.5f, 0},    {SPK_SYNAPSE_SPARSE, 900, 1.0f, 1}, {SPK_SYNAPSE_SPARSE, 3, 2.0f, 0},
+            {SPK_SYNAPSE_DENSE, 10, 1.0f, 0},
+        };
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            SPK_ASSERT_OK(ctx, spk_dense_set_synapse(l, cases[c].mode, 0.1f));
+            memset(x, 0, N * sizeof(float));
+            for (size_t i = 0; i < cases[c].ones; i++)
+                x[(i * 7919) % N] = cases[c].value; /* 7919 is prime to N: distinct positions */
+            SPK_ASSERT_OK(ctx, spk_tensor_upload(xt, x, N * sizeof(float)));
+            const spk_tensor *y = NULL;
+            SPK_ASSERT_OK(ctx, spk_network_forward(net, xt, &y));
+            spk_dense_stats s = stats_of(ctx, net, 0);
+            cr_assert_eq(s.sparse, cases[c].want_sparse, "case %zu: sparse %d, density %g", c, s.sparse,
+                         (double)s.density);
+            if (cases[c].mode != SPK_SYNAPSE_DENSE)
+                cr_assert_eq(s.binary, cases[c].value == 1.0f, "case %zu: binary", c);
+            if (s.binary)
+                cr_assert(fabsf(s.density - (float)cases[c].ones / N) < 1e-6f, "case %zu: density %g", c,
+                          (double)s.density);
+        }
+        spk_tensor_free(xt);
+        free(x);
+        spk_network_free(net);
+    }
+}
+
+/* ---- (4) Invalid settings ------------------------------------------- */
+
+Test(sparse, invalid_settings_are_rejected_with_a_message)
+{
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_layer *l = NULL, *lif = NULL;
+        spk_dense_params p = spk_dense_params_default(10, 4);
+        cr_assert_eq(p.synapse, SPK_SYNAPSE_AUTO);
+        p.synapse = (spk_synapse_mode)7;
+        SPK_ASSERT_STATUS(ctx, spk_dense_create(ctx, &p, &l), SPK_ERR_INVALID_ARGUMENT, "synapse mode");
+        const float bad[] = {-0.1f, 1.5f, NAN};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            p = spk_dense_params_default(10, 4);
+            p.sparse_threshold = bad[i];
+            SPK_ASSERT_STATUS(ctx, spk_dense_create(ctx, &p, &l), SPK_ERR_INVALID_ARGUMENT, "sparse_threshold");
+        }
+        cr_assert_null(l);
+        p = spk_dense_params_default(10, 4);
+        SPK_ASSERT_OK(ctx, spk_dense_create(ctx, &p, &l));
+        SPK_ASSERT_STATUS(ctx, spk_dense_set_synapse(l, (spk_synapse_mode)-1, 0.0f), SPK_ERR_INVALID_ARGUMENT,
+                          "synapse mode");
+        SPK_ASSERT_STATUS(ctx, spk_dense_set_synapse(l, SPK_SYNAPSE_AUTO, 2.0f), SPK_ERR_INVALID_ARGUMENT,
+                          "sparse_threshold");
+        SPK_ASSERT_STATUS(ctx, spk_dense_synapse_stats(l, NULL), SPK_ERR_NULL_POINTER, "out is NULL");
+        spk_lif_params lp = spk_lif_params_default(SPK_NEURON_LIF);
+        SPK_ASSERT_OK(ctx, spk_neuron_layer_create(ctx, &lp, &lif));
+        SPK_ASSERT_STATUS(ctx, spk_dense_set_synapse(lif, SPK_SYNAPSE_DENSE, 0.0f), SPK_ERR_INVALID_ARGUMENT,
+                          "not a dense");
+        spk_dense_stats s;
+        SPK_ASSERT_STATUS(ctx, spk_dense_synapse_stats(lif, &s), SPK_ERR_INVALID_ARGUMENT, "not a dense");
+        cr_assert_eq(spk_dense_set_synapse(NULL, SPK_SYNAPSE_DENSE, 0.0f), SPK_ERR_NULL_POINTER);
+        spk_layer_free(l), spk_layer_free(lif);
+    }
+}
