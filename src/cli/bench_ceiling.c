@@ -122,7 +122,6 @@ static spk_status gemm_size(spk_context *ctx, const bench_opts *o, size_t n, int
         }
     }
 #endif
-    (void)cpu;
     CLI_TRY(fill(c.x, c.hx, o->seed, BENCH_STREAM_INPUT));
     CLI_TRY(fill(c.w, c.hw, o->seed, BENCH_STREAM_WEIGHT));
     CLI_TRY(bench_measure(o, gemm_pair, &c, 2, t, &runs));
@@ -130,7 +129,9 @@ static spk_status gemm_size(spk_context *ctx, const bench_opts *o, size_t n, int
     snprintf(config, sizeof config, "%zux%zux%zu", c.M, c.N, c.K);
     add_pair_row(tab, ctx, config, "gemm", t, runs, 2.0 * (double)c.M * (double)c.N * (double)c.K, "GFLOP/s",
                  c.hx != NULL, bench_tensor_bytes((const spk_tensor *[3]){c.x, c.w, c.y}, 3),
-                 c.hx ? "ceiling: OpenBLAS sgemm on host arrays" : "no host ceiling on this device");
+                 c.hx ? "ceiling: OpenBLAS sgemm on host arrays"
+                 : cpu ? "no ceiling: built without OpenBLAS"
+                       : "no ceiling: not a CPU device");
 fail:
     free(c.hx), free(c.hw), free(c.hy);
     spk_tensor_free(c.x), spk_tensor_free(c.w), spk_tensor_free(c.y);
