@@ -217,3 +217,13 @@ void spk_test_host_dense(const float *x, size_t rows, size_t in, const float *W,
             for (size_t o = 0; o < out; o++)
                 y[r * out + o] += b[o];
 }
+
+void spk_test_neuron_upstream(spk_test_rng *r, size_t seq, size_t st, float **gS, float **gV, float **g_state_out)
+{
+    *gS = spk_test_alloc(seq);
+    *gV = spk_test_alloc(seq);
+    *g_state_out = spk_test_alloc(st);
+    spk_test_fill_normal(r, *gS, seq, 0, 1);
+    spk_test_fill_normal(r, *gV, seq, 0, 0.1f);
+    spk_test_fill_normal(r, *g_state_out, st, 0, 0.5f);
+}

@@ -77,6 +77,11 @@ float spk_test_normal(spk_test_rng *r);
 void spk_test_fill_uniform(spk_test_rng *r, float *x, size_t n, float lo, float hi);
 void spk_test_fill_normal(spk_test_rng *r, float *x, size_t n, float mean, float std);
 
+/* Upstream gradients of a neuron-kernel test, allocated: dL/dS ~ N(0, 1)
+ * and dL/dV ~ N(0, 0.1) over seq elements, dL/d(final state) ~ N(0, 0.5)
+ * over st. */
+void spk_test_neuron_upstream(spk_test_rng *r, size_t seq, size_t st, float **gS, float **gV, float **g_state_out);
+
 float *spk_test_alloc(size_t n); /* zeroed; asserts on failure */
 
 /* Assert that status is SPK_OK, printing the context's error detail if not. */

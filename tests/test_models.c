@@ -96,12 +96,7 @@ static void problem_make(const model_case *c, size_t T, size_t B, size_t N, uint
         pb->state_in[2 * BN + i] = spk_test_uniform(&r, 0, 1) < 0.3f ? 1.0f : 0.0f;
         pb->state_in[3 * BN + i] = refr ? floorf(spk_test_uniform(&r, 0, (float)refr + 1)) : 0.0f;
     }
-    pb->gS = spk_test_alloc(pb->seq);
-    pb->gV = spk_test_alloc(pb->seq);
-    pb->g_state_out = spk_test_alloc(pb->st);
-    spk_test_fill_normal(&r, pb->gS, pb->seq, 0, 1);
-    spk_test_fill_normal(&r, pb->gV, pb->seq, 0, 0.1f);
-    spk_test_fill_normal(&r, pb->g_state_out, pb->st, 0, 0.5f);
+    spk_test_neuron_upstream(&r, pb->seq, pb->st, &pb->gS, &pb->gV, &pb->g_state_out);
 }
 
 static void problem_free(problem *pb)
