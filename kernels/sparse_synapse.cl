@@ -6,10 +6,10 @@
  *   weight grad  dW^T[j, :] = sum over rows r where x[r, j] = 1 of dY[r, :]
  *                (and the bias gradient, the sum of all rows of dY: the same
  *                pass over dY)
- * Both run one work item per (chunk of outputs, block of rows), so the
- * accumulators stay in registers (forward) or the item's columns of dW^T
- * stay in cache (weight grad), and rows are visited in a fixed order: no
- * atomics on floats, deterministic sums.
+ * Both run one work item per (chunk of outputs, block of rows): on CPU
+ * devices the chunk is all outputs (rows of y and dY stream contiguously),
+ * on GPUs one output (neighbouring items, neighbouring words). Rows are
+ * visited in a fixed order: no atomics on floats, deterministic sums.
  *
  * Defines (set by the host): VW outputs per vector (kernels/neuron.clh), NV
  * vectors per work item. */
@@ -19,18 +19,13 @@
 #endif
 #define CH (VW * NV)
 
-/* One lane of a compaction: j+o is recorded where it is nonzero (the slot
- * k is overwritten until k moves on, so no branch). */
-#define COMPACT_LANE(v, o)          \
-    ir[k] = j + (o);                \
-    k += (v) != 0.0f
-
 /* Per-row lists of active inputs: count[r], and idx[r, 0 .. count[r]) the
  * inputs that are nonzero, increasing. stats[0] += the nonzeros;
  * stats[1] = 1 where some input is neither 0 nor 1 (the sparse path would
  * be wrong: the host falls back to the GEMM, and the lists and counts are
- * left incomplete). Eight inputs at a time: at
- * low density most groups of eight are all zero and cost one compare. */
+ * left incomplete). Eight inputs at a time: their nonzeros as a bit mask,
+ * then one step per set bit (faster here than testing each input, or
+ * skipping all-zero groups and testing the others). */
 kernel void sparse_compact(int rows, int in, global const float *x, spk_off_t x_off, global int *count,
                            global int *idx, volatile global int *stats)
 {
@@ -39,20 +34,22 @@ kernel void sparse_compact(int rows, int in, global const float *x, spk_off_t x_
         return;
     global const float *xr = x + x_off + (spk_off_t)r * in;
     global int *ir = idx + (spk_off_t)r * in;
-    int k = 0, bad = 0, j = 0;
+    const int8 bit = (int8)(1, 2, 4, 8, 16, 32, 64, 128);
+    int8 bad8 = 0;
+    int k = 0, j = 0;
     for (; j + 8 <= in; j += 8) {
         const float8 v = vload8(0, xr + j);
-        const int8 nz = v != 0.0f;
-        if (!any(nz))
-            continue;
-        bad |= any(nz & (v != 1.0f));
-        COMPACT_LANE(v.s0, 0); COMPACT_LANE(v.s1, 1); COMPACT_LANE(v.s2, 2); COMPACT_LANE(v.s3, 3);
-        COMPACT_LANE(v.s4, 4); COMPACT_LANE(v.s5, 5); COMPACT_LANE(v.s6, 6); COMPACT_LANE(v.s7, 7);
+        const int8 nz = v != 0.0f, b = nz & bit;
+        bad8 |= nz & (v != 1.0f);
+        for (int m = b.s0 | b.s1 | b.s2 | b.s3 | b.s4 | b.s5 | b.s6 | b.s7; m; m &= m - 1)
+            ir[k++] = j + 31 - clz(m & -m); /* the lowest set bit */
     }
+    int bad = any(bad8);
     for (; j < in; j++) {
         const float v = xr[j];
         bad |= v != 0.0f && v != 1.0f;
-        COMPACT_LANE(v, 0);
+        ir[k] = j; /* overwritten until k moves on: no branch */
+        k += v != 0.0f;
     }
     count[r] = k;
     if (k)
@@ -69,51 +66,57 @@ kernel void sparse_transpose(int in, int out, global const float *w, spk_off_t w
         wt[(spk_off_t)j * out + o] = w[w_off + (spk_off_t)o * in + j];
 }
 
-/* y[r, o0 .. o0+CH) for the rows r0 .. r0+rb of one item: the bias, then
- * the rows of wt of the row's active inputs in increasing order. An item
- * past the last full chunk runs the same sums one output at a time.
- * Dimension 0 runs over row blocks: the items of a work-group share their
- * columns of wt, which stay in cache. */
+/* y[r, o0 .. o0+CH) = b + the sum over the row's list, in order, of
+ * wt[j, o0 .. o0+CH); where fewer than CH outputs are left, one output at a
+ * time. */
+static inline void gather_row(int out, int o0, int n, global const int *ir, global const float *wt,
+                              global const float *b, spk_off_t b_off, int has_b, global float *yr)
+{
+    if (o0 + CH <= out) {
+        vf acc[NV];
+#pragma unroll
+        for (int v = 0; v < NV; v++)
+            acc[v] = has_b ? VLOADF(b, b_off + o0 + v * VW) : VZERO;
+        for (int k = 0; k < n; k++) {
+            global const float *w = wt + (spk_off_t)ir[k] * out + o0;
+#pragma unroll
+            for (int v = 0; v < NV; v++)
+                acc[v] += VLOADF(w, v * VW);
+        }
+#pragma unroll
+        for (int v = 0; v < NV; v++)
+            VSTOREF(acc[v], yr, o0 + v * VW);
+        return;
+    }
+    for (int o = o0; o < out; o++) {
+        float acc = has_b ? b[b_off + o] : 0.0f;
+        for (int k = 0; k < n; k++)
+            acc += wt[(spk_off_t)ir[k] * out + o];
+        yr[o] = acc;
+    }
+}
+
+/* y[r, :] for the rows r0 .. r0+rb of one item: the bias, then the rows of
+ * wt of the row's active inputs in increasing order. Items run over row
+ * blocks along dimension ROWS_DIM and over chunks of CH outputs along the
+ * other: item c of C covers the chunks c, c + C, ... CPU devices launch
+ * C = 1 (ROWS_DIM 0): an item writes whole rows of y and reads each listed
+ * row of wt whole, both contiguous (blocking the outputs so that a block of
+ * wt stays in L2 measured no faster). GPUs launch one item per output along
+ * dimension 0 (ROWS_DIM 1): neighbouring items, neighbouring words. */
+#ifndef ROWS_DIM
+#define ROWS_DIM 0
+#endif
 kernel void sparse_forward(int rows, int in, int out, int rb, global const int *count, global const int *idx,
                            global const float *wt, global const float *b, spk_off_t b_off, int has_b,
                            global float *y, spk_off_t y_off)
 {
-    const int r0 = get_global_id(0) * rb, o0 = get_global_id(1) * CH;
-    if (o0 >= out || r0 >= rows)
-        return;
-    const int r1 = min(rows, r0 + rb);
-    if (o0 + CH <= out) {
-        vf bias[NV];
-#pragma unroll
-        for (int v = 0; v < NV; v++)
-            bias[v] = has_b ? VLOADF(b, b_off + o0 + v * VW) : VZERO;
-        for (int r = r0; r < r1; r++) {
-            global const int *ir = idx + (spk_off_t)r * in;
-            const int n = count[r];
-            vf acc[NV];
-#pragma unroll
-            for (int v = 0; v < NV; v++)
-                acc[v] = bias[v];
-            for (int k = 0; k < n; k++) {
-                global const float *w = wt + (spk_off_t)ir[k] * out + o0;
-#pragma unroll
-                for (int v = 0; v < NV; v++)
-                    acc[v] += VLOADF(w, v * VW);
-            }
-#pragma unroll
-            for (int v = 0; v < NV; v++)
-                VSTOREF(acc[v], y, y_off + (spk_off_t)r * out + o0 + v * VW);
-        }
-        return;
-    }
-    for (int o = o0; o < out; o++)
-        for (int r = r0; r < r1; r++) {
-            global const int *ir = idx + (spk_off_t)r * in;
-            float acc = has_b ? b[b_off + o] : 0.0f;
-            for (int k = 0; k < count[r]; k++)
-                acc += wt[(spk_off_t)ir[k] * out + o];
-            y[y_off + (spk_off_t)r * out + o] = acc;
-        }
+    const int r0 = (int)get_global_id(ROWS_DIM) * rb;
+    const int c0 = (int)get_global_id(1 - ROWS_DIM) * CH, step = (int)get_global_size(1 - ROWS_DIM) * CH;
+    for (int r = r0; r < min(rows, r0 + rb); r++)
+        for (int o0 = c0; o0 < out; o0 += step)
+            gather_row(out, o0, count[r], idx + (spk_off_t)r * in, wt, b, b_off, has_b,
+                       y + y_off + (spk_off_t)r * out);
 }
 
 /* The lists of one tile of R rows turned by input: the rows of input j
@@ -168,8 +171,8 @@ static inline void column_sum(global float *pj, global const float *dy, spk_off_
  * columns, then for each tile adds, per input j,
  * the sum of dY over the tile's rows where j spiked (the tile's rows of dY
  * stay in cache, each partial row is updated once per tile), and every
- * row of dY to the bias row. On CPU devices cw spans several blocks of
- * CH; on GPUs it is one output (CH = 1). */
+ * row of dY to the bias row. On CPU devices cw is all outputs (whole rows
+ * of dY stream through); on GPUs it is one output (CH = 1). */
 kernel void sparse_weight_grad(int rows, int in, int out, int R, int tiles_per_seg, int cw,
                                global const int *cstart, global const int *crow, global const float *dy,
                                spk_off_t dy_off, global float *part)
@@ -219,7 +222,7 @@ kernel void sparse_weight_grad(int rows, int in, int out, int R, int tiles_per_s
 kernel void sparse_reduce_grad(int in, int out, int segs, global const float *part, global float *dw,
                                spk_off_t dw_off, global float *db, spk_off_t db_off, int has_db)
 {
-    const int j = get_global_id(0), o = get_global_id(1);
+    const int o = get_global_id(0), j = get_global_id(1);
     if (j > in || o >= out || (j == in && !has_db))
         return;
     const spk_off_t seg = (spk_off_t)(in + 1) * out, at = (spk_off_t)j * out + o;

@@ -15,7 +15,7 @@
 
 /* Spike density at or below which SPK_SYNAPSE_AUTO gathers instead of
  * running the GEMM (measured with bench_sparse_synapse, bench/RESULTS.md). */
-#define SPK_SPARSE_THRESHOLD_DEFAULT 0.15f
+#define SPK_SPARSE_THRESHOLD_DEFAULT 0.2f
 
 typedef struct dense {
     spk_layer base;

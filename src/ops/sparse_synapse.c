@@ -2,6 +2,7 @@
  * variant and the launches of event-driven synaptic propagation. */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "ops/sparse_synapse.h"
 
@@ -9,35 +10,44 @@
  * vectors per work item on CPU devices. */
 enum { TILE_ROWS = 256, NV_CPU = 4 };
 
+/* The CPU layout (vectors along outputs, whole rows per item) on CPU
+ * devices; the GPU layout elsewhere, or anywhere with the development
+ * switch SPIKECL_SPARSE_GPU_LAYOUT set (so the tests cover it on a CPU). */
+static int cpu_layout(const spk_context *ctx)
+{
+    return ctx->info.is_cpu && !getenv("SPIKECL_SPARSE_GPU_LAYOUT");
+}
+
 typedef struct sparse_variant {
     int vw, nv;     /* outputs per vector, vectors per work item */
     size_t rb;      /* rows per forward work item */
     char options[64];
 } sparse_variant;
 
-/* CPU devices: native float vectors (8 with AVX), NV_CPU per item, so each
- * gathered row of W^T is 32 contiguous floats, 16 rows per forward item;
- * GPUs: one output and 4 rows per item, neighbouring items reading
- * neighbouring words. */
+static size_t chunks(const sparse_variant *v, size_t out)
+{
+    size_t ch = (size_t)v->vw * (size_t)v->nv;
+    return (out + ch - 1) / ch;
+}
+
+/* CPU devices: native float vectors (8 with AVX), NV_CPU at a time, so each
+ * gathered row of W^T is read 32 contiguous floats at a time; a forward
+ * item computes 16 whole rows of y (faster than items per chunk of outputs:
+ * contiguous writes, each list read while in cache). GPUs: one output and
+ * 4 rows per item, neighbouring items reading neighbouring words. */
 static sparse_variant variant(const spk_context *ctx, size_t out)
 {
     sparse_variant v = {1, 1, 4, ""};
     cl_uint native = 1;
-    if (ctx->info.is_cpu &&
+    if (cpu_layout(ctx) &&
         clGetDeviceInfo(ctx->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native, NULL) == CL_SUCCESS) {
         while (v.vw < 16 && (cl_uint)v.vw * 2 <= native)
             v.vw *= 2;
         v.nv = out >= (size_t)v.vw * NV_CPU ? NV_CPU : 1;
         v.rb = 16;
     }
-    snprintf(v.options, sizeof v.options, "-DVW=%d -DNV=%d", v.vw, v.nv);
+    snprintf(v.options, sizeof v.options, "-DVW=%d -DNV=%d -DROWS_DIM=%d", v.vw, v.nv, !cpu_layout(ctx));
     return v;
-}
-
-static size_t chunks(const sparse_variant *v, size_t out)
-{
-    size_t ch = (size_t)v->vw * (size_t)v->nv;
-    return (out + ch - 1) / ch;
 }
 
 void spk__sparse_release(spk__sparse *s)
@@ -59,18 +69,13 @@ fail:
     return st;
 }
 
-/* Outputs per weight-gradient item: on CPU devices whole vectors, as many
- * as keep the item's [in + 1] columns of partial dW^T and of a tile of dY
- * within ~384 KiB (L2); one output on GPUs. */
-static size_t grad_chunk(const spk_context *ctx, const sparse_variant *v, size_t in, size_t out)
+/* Outputs per weight-gradient item: all of them on CPU devices (each item
+ * then reads whole rows of dY: splitting the outputs between items made
+ * each read a strided slice of every row, 2-15x slower, bench/RESULTS.md);
+ * one output on GPUs. */
+static size_t grad_chunk(const spk_context *ctx, size_t out)
 {
-    if (!ctx->info.is_cpu)
-        return 1;
-    size_t ch = (size_t)(v->vw * v->nv), cw = (384 * 1024 / sizeof(float) / (in + 1 + TILE_ROWS)) / ch * ch;
-    size_t all = (out + ch - 1) / ch * ch;
-    if (cw < ch)
-        cw = ch;
-    return cw < all ? cw : all;
+    return cpu_layout(ctx) ? out : 1;
 }
 
 /* Weight-gradient segments (runs of tiles): enough work items to fill the
@@ -78,7 +83,7 @@ static size_t grad_chunk(const spk_context *ctx, const sparse_variant *v, size_t
 static size_t segments(const spk_context *ctx, size_t n_chunks, size_t tiles, size_t in, size_t out)
 {
     size_t cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    size_t target = ctx->info.is_cpu ? 2 * cu : 64 * cu;
+    size_t target = cpu_layout(ctx) ? 2 * cu : 64 * cu;
     size_t segs = (target + n_chunks - 1) / n_chunks;
     if (segs > tiles)
         segs = tiles;
@@ -96,8 +101,7 @@ static spk_status ensure(spk_context *ctx, spk__sparse *s, size_t rows, size_t i
     spk__sparse_release(s);
     SPK_CHECK(ctx, rows <= INT_MAX && in <= INT_MAX / 8 && out <= INT_MAX / 8 && in * out <= INT_MAX, SPK_ERR_SHAPE,
               "sparse synapses: [%zu, %zu] -> %zu is too large for the kernels' index range", rows, in, out);
-    sparse_variant v = variant(ctx, out);
-    s->cw = grad_chunk(ctx, &v, in, out);
+    s->cw = grad_chunk(ctx, out);
     s->tiles = (rows + TILE_ROWS - 1) / TILE_ROWS;
     s->segs = segments(ctx, (out + s->cw - 1) / s->cw, s->tiles, in, out);
     SPK_TRY(alloc(ctx, rows * sizeof(cl_int), &s->count));
@@ -120,7 +124,7 @@ static spk_status launch_items(spk_context *ctx, cl_kernel k, size_t g0, size_t 
 {
     spk_status st = SPK_OK;
     size_t g[2] = {g0, g1}, one[2] = {1, 1};
-    CL_TRY(ctx, clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, g, ctx->info.is_cpu ? one : NULL, 0, NULL, NULL));
+    CL_TRY(ctx, clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, g, cpu_layout(ctx) ? one : NULL, 0, NULL, NULL));
     ctx->launch_stats.kernel_launches++;
 fail:
     return st;
@@ -161,7 +165,11 @@ spk_status spk__sparse_forward(spk_context *ctx, spk__sparse *s, const spk_tenso
     SPK_TRY(spk__launch_nd(ctx, kt, 2, (size_t[2]){s->out, s->in}));
     SPK_TRY(SPK_SET_ARGS(ctx, kf, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(out), SPK_ARG(rb), SPK_ARG(s->count),
                           SPK_ARG(s->idx), SPK_ARG(s->wt), SPK_BUF(bb), SPK_ARG(bb.present), SPK_BUF(yb)));
-    SPK_TRY(spk__launch_nd(ctx, kf, 2, (size_t[2]){(s->rows + v.rb - 1) / v.rb, chunks(&v, s->out)}));
+    size_t blocks = (s->rows + v.rb - 1) / v.rb;
+    if (cpu_layout(ctx))
+        SPK_TRY(spk__launch_nd(ctx, kf, 2, (size_t[2]){blocks, 1}));
+    else
+        SPK_TRY(spk__launch_nd(ctx, kf, 2, (size_t[2]){chunks(&v, s->out), blocks}));
 fail:
     return st;
 }
@@ -186,7 +194,7 @@ spk_status spk__sparse_weight_grad(spk_context *ctx, spk__sparse *s, const spk_t
     SPK_TRY(launch_items(ctx, kg, (s->out + s->cw - 1) / s->cw, s->segs));
     SPK_TRY(SPK_SET_ARGS(ctx, kr, SPK_ARG(in), SPK_ARG(out), SPK_ARG(segs), SPK_ARG(s->part), SPK_BUF(dwb),
                           SPK_BUF(dbb), SPK_ARG(dbb.present)));
-    SPK_TRY(spk__launch_nd(ctx, kr, 2, (size_t[2]){s->in + 1, s->out}));
+    SPK_TRY(spk__launch_nd(ctx, kr, 2, (size_t[2]){s->out, s->in + 1}));
 fail:
     return st;
 }
