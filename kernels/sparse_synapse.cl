@@ -19,13 +19,31 @@
 #endif
 #define CH (VW * NV)
 
+/* The nonzeros of 8 inputs as bits 0..7; *bad gets the lanes that are
+ * neither 0 nor 1. */
+static inline uint nonzero_bits(float8 v, int8 *bad)
+{
+    const int8 nz = v != 0.0f, b = nz & (int8)(1, 2, 4, 8, 16, 32, 64, 128);
+    *bad |= nz & (v != 1.0f);
+    return (uint)(b.s0 | b.s1 | b.s2 | b.s3 | b.s4 | b.s5 | b.s6 | b.s7);
+}
+
+/* ir[k ..] = j + the index of each set bit of m, lowest first; the new k. */
+static inline int record_bits(global int *ir, int k, int j, uint m)
+{
+    for (; m; m &= m - 1)
+        ir[k++] = j + 31 - (int)clz(m & -m);
+    return k;
+}
+
 /* Per-row lists of active inputs: count[r], and idx[r, 0 .. count[r]) the
  * inputs that are nonzero, increasing. stats[0] += the nonzeros;
  * stats[1] = 1 where some input is neither 0 nor 1 (the sparse path would
  * be wrong: the host falls back to the GEMM, and the lists and counts are
- * left incomplete). Eight inputs at a time: their nonzeros as a bit mask,
- * then one step per set bit (faster here than testing each input, or
- * skipping all-zero groups and testing the others). */
+ * left incomplete). 32 inputs at a time: their nonzeros as a bit mask
+ * (eight per vector compare), then one step per set bit. Faster here than
+ * testing each input, skipping all-zero groups of eight and testing the
+ * others, or a mask per 8 (1.3x) or per 64 inputs (same). */
 kernel void sparse_compact(int rows, int in, global const float *x, spk_off_t x_off, global int *count,
                            global int *idx, volatile global int *stats)
 {
@@ -34,16 +52,17 @@ kernel void sparse_compact(int rows, int in, global const float *x, spk_off_t x_
         return;
     global const float *xr = x + x_off + (spk_off_t)r * in;
     global int *ir = idx + (spk_off_t)r * in;
-    const int8 bit = (int8)(1, 2, 4, 8, 16, 32, 64, 128);
     int8 bad8 = 0;
     int k = 0, j = 0;
-    for (; j + 8 <= in; j += 8) {
-        const float8 v = vload8(0, xr + j);
-        const int8 nz = v != 0.0f, b = nz & bit;
-        bad8 |= nz & (v != 1.0f);
-        for (int m = b.s0 | b.s1 | b.s2 | b.s3 | b.s4 | b.s5 | b.s6 | b.s7; m; m &= m - 1)
-            ir[k++] = j + 31 - clz(m & -m); /* the lowest set bit */
+    for (; j + 32 <= in; j += 32) {
+        uint m = 0;
+#pragma unroll
+        for (int q = 0; q < 4; q++)
+            m |= nonzero_bits(vload8(q, xr + j), &bad8) << (8 * q);
+        k = record_bits(ir, k, j, m);
     }
+    for (; j + 8 <= in; j += 8)
+        k = record_bits(ir, k, j, nonzero_bits(vload8(0, xr + j), &bad8));
     int bad = any(bad8);
     for (; j < in; j++) {
         const float v = xr[j];
