@@ -28,11 +28,11 @@ int spk_train_config_preset(spk_train_config *c, const char *name)
     }
     if (strcmp(name, "conv") == 0) {
         c->preset = "conv";
-        c->epochs = 4;
+        c->epochs = 8;
         c->steps = 8;
         c->batch = 64;
-        c->channels1 = 12;
-        c->channels2 = 32;
+        c->channels1 = 16;
+        c->channels2 = 48;
         return 0;
     }
     return -1;
