@@ -31,7 +31,6 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "core/rng.h"
 #include "nn/layer_internal.h"
 #include "nn/plasticity_internal.h"
 #include "ops/ops_internal.h"
@@ -85,11 +84,7 @@ static spk_status conv_infer(spk_layer *l, int in_ndim, const size_t *in, int *o
     conv2d *cv = (conv2d *)l;
     const spk_conv2d_params *p = &cv->p;
     char got[96];
-    int n = 0;
-    n += snprintf(got + n, sizeof got - (size_t)n, "[");
-    for (int i = 0; i < in_ndim && n < (int)sizeof got - 24; i++)
-        n += snprintf(got + n, sizeof got - (size_t)n, "%s%zu", i ? ", " : "", in[i]);
-    snprintf(got + n, sizeof got - (size_t)n, "]");
+    spk__dims_str(in_ndim, in, got, sizeof got);
     size_t C, H, W;
     if (in_ndim == 3) {
         C = in[0], H = in[1], W = in[2];
@@ -290,9 +285,7 @@ spk_status spk_conv2d_create(spk_context *ctx, const spk_conv2d_params *p, spk_l
     if (p->bias)
         SPK_TRY(spk__layer_add_param(l, "bias", 1, (size_t[1]){p->out_channels}));
     float bound = p->init_bound > 0.0f ? p->init_bound : 1.0f / sqrtf((float)kdim(cv));
-    spk__rng rng = spk__rng_seed(p->seed);
-    for (size_t i = 0; i < l->n_params; i++)
-        SPK_TRY(spk__init_uniform(l->params[i], bound, &rng));
+    SPK_TRY(spk__init_params_uniform(l, bound, p->seed));
     *out = l;
     return SPK_OK;
 fail:

@@ -9,7 +9,6 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "core/rng.h"
 #include "nn/layer_internal.h"
 #include "ops/sparse_synapse.h"
 
@@ -246,9 +245,7 @@ spk_status spk_dense_create(spk_context *ctx, const spk_dense_params *p, spk_lay
     if (p->bias)
         SPK_TRY(spk__layer_add_param(l, "bias", 1, (size_t[1]){p->out_features}));
     float bound = p->init_bound > 0.0f ? p->init_bound : 1.0f / sqrtf((float)p->in_features);
-    spk__rng rng = spk__rng_seed(p->seed);
-    for (size_t i = 0; i < l->n_params; i++)
-        SPK_TRY(spk__init_uniform(l->params[i], bound, &rng));
+    SPK_TRY(spk__init_params_uniform(l, bound, p->seed));
     *out = l;
     return SPK_OK;
 fail:

@@ -72,6 +72,15 @@ spk_status spk__view3d(const spk_tensor *t, size_t T, size_t B, size_t n, spk_te
     return spk_tensor_view((spk_tensor *)t, 0, 3, (size_t[3]){T, B, n}, out);
 }
 
+spk_status spk__init_params_uniform(spk_layer *l, float bound, uint64_t seed)
+{
+    spk_status st = SPK_OK;
+    spk__rng rng = spk__rng_seed(seed);
+    for (size_t i = 0; i < l->n_params && st == SPK_OK; i++)
+        st = spk__init_uniform(l->params[i], bound, &rng);
+    return st;
+}
+
 spk_status spk__init_uniform(spk_tensor *t, float bound, spk__rng *rng)
 {
     size_t n = spk_tensor_numel(t);

@@ -52,6 +52,8 @@ const spk_tensor *spk__recurrent_layer_membrane(const spk_layer *l);
 /* Fill t with U(-bound, bound) drawn on the host from rng (initial weights). */
 struct spk__rng;
 spk_status spk__init_uniform(spk_tensor *t, float bound, struct spk__rng *rng);
+/* Every parameter of l, in order, from one stream seeded with `seed`. */
+spk_status spk__init_params_uniform(spk_layer *l, float bound, uint64_t seed);
 
 /* A [rows, cols] view of t (whose element count must be rows * cols). */
 spk_status spk__view2d(const spk_tensor *t, size_t rows, size_t cols, spk_tensor **out);

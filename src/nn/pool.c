@@ -34,11 +34,7 @@ static spk_status pool_infer(spk_layer *l, int in_ndim, const size_t *in, int *o
 {
     pool *pl = (pool *)l;
     char got[96];
-    int n = 0;
-    n += snprintf(got + n, sizeof got - (size_t)n, "[");
-    for (int i = 0; i < in_ndim && n < (int)sizeof got - 24; i++)
-        n += snprintf(got + n, sizeof got - (size_t)n, "%s%zu", i ? ", " : "", in[i]);
-    snprintf(got + n, sizeof got - (size_t)n, "]");
+    spk__dims_str(in_ndim, in, got, sizeof got);
     if (in_ndim != 2 && in_ndim != 3)
         return spk__error(l->ctx, SPK_ERR_SHAPE, "expects a per-sample input [C, H, W] or [H, W], gets %s", got);
     const size_t H = in[in_ndim - 2], W = in[in_ndim - 1];

@@ -21,15 +21,20 @@ static const char *dtype_name(spk_dtype d)
     return d == SPK_F32 ? "f32" : d == SPK_U8 ? "u8" : "invalid";
 }
 
-const char *spk__shape_str(const spk_tensor *t, char *buf, size_t cap)
+const char *spk__dims_str(int ndim, const size_t *dims, char *buf, size_t cap)
 {
     size_t used = 0;
     used += (size_t)snprintf(buf, cap, "[");
-    for (int i = 0; i < t->ndim && used < cap; i++)
-        used += (size_t)snprintf(buf + used, cap - used, i ? ", %zu" : "%zu", t->shape[i]);
+    for (int i = 0; i < ndim && used < cap; i++)
+        used += (size_t)snprintf(buf + used, cap - used, i ? ", %zu" : "%zu", dims[i]);
     if (used < cap)
         snprintf(buf + used, cap - used, "]");
     return buf;
+}
+
+const char *spk__shape_str(const spk_tensor *t, char *buf, size_t cap)
+{
+    return spk__dims_str(t->ndim, t->shape, buf, cap);
 }
 
 static spk_status check_shape(spk_context *ctx, const char *fn, int ndim, const size_t *shape, size_t *numel)

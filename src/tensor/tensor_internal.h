@@ -14,6 +14,8 @@ struct spk_tensor {
 
 /* Format a shape as "[2, 3, 4]" for error messages. */
 const char *spk__shape_str(const spk_tensor *t, char *buf, size_t cap);
+/* The same for ndim extents given as an array (a per-sample shape). */
+const char *spk__dims_str(int ndim, const size_t *dims, char *buf, size_t cap);
 
 /* Check t is non-NULL, of ctx, of dtype, with the given shape (ndim dims);
  * `what` names the argument in the message. */
