@@ -132,7 +132,8 @@ spk_status spk__lif_warmup(spk_context *ctx)
     return spk__program_get(ctx, "lif.cl", opts, &prog);
 }
 
-spk_status spk__check_neuron_input(spk_context *ctx, const char *fn, const spk_tensor *input, size_t nstate,
+spk_status spk__check_neuron_input(spk_context *ctx, const char *fn, const spk_tensor *input,
+                                   const spk_tensor *state_in, const spk_tensor *state_out, size_t nstate,
                                    size_t seq[3], size_t state[3])
 {
     spk_status st = SPK_OK;
@@ -145,6 +146,13 @@ spk_status spk__check_neuron_input(spk_context *ctx, const char *fn, const spk_t
               "%s: input [%zu, %zu, %zu] is too large", fn, seq[0], seq[1], seq[2]);
     memcpy(state, (size_t[3]){nstate, seq[1], seq[2]}, 3 * sizeof *state);
     SPK_TRY(spk__check_tensor(ctx, input, "io.input", SPK_F32, 3, seq));
+    if (state_in)
+        SPK_TRY(spk__check_tensor(ctx, state_in, "io.state_in", SPK_F32, 3, state));
+    if (state_out) {
+        SPK_TRY(spk__check_tensor(ctx, state_out, "io.state_out", SPK_F32, 3, state));
+        SPK_CHECK(ctx, state_out != state_in, SPK_ERR_INVALID_ARGUMENT, "%s: io.state_out must not be io.state_in",
+                  fn);
+    }
 fail:
     return st;
 }
@@ -167,18 +175,12 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
     SPK_CHECK(ctx, ctx && p && io, SPK_ERR_NULL_POINTER, "%s: ctx, params or io is NULL", fn);
     st = spk_lif_coefficients(p, c->coef, why, sizeof why);
     SPK_CHECK(ctx, st == SPK_OK, st, "%s: %s", fn, why);
-    SPK_TRY(spk__check_neuron_input(ctx, fn, io->input, SPK_LIF_NSTATE, c->seq, c->state));
+    SPK_TRY(spk__check_neuron_input(ctx, fn, io->input, io->state_in, for_backward ? NULL : io->state_out,
+                                    SPK_LIF_NSTATE, c->seq, c->state));
     c->T = c->seq[0], c->B = c->seq[1], c->N = c->seq[2];
     memcpy(c->coef_shape, (size_t[2]){SPK_LIF_NCOEF, c->N}, sizeof c->coef_shape);
     if (io->coef)
         SPK_TRY(spk__check_tensor(ctx, io->coef, "io.coef", SPK_F32, 2, c->coef_shape));
-    if (io->state_in)
-        SPK_TRY(spk__check_tensor(ctx, io->state_in, "io.state_in", SPK_F32, 3, c->state));
-    if (io->state_out && !for_backward) {
-        SPK_TRY(spk__check_tensor(ctx, io->state_out, "io.state_out", SPK_F32, 3, c->state));
-        SPK_CHECK(ctx, io->state_out != io->state_in, SPK_ERR_INVALID_ARGUMENT,
-                  "%s: io.state_out must not be io.state_in", fn);
-    }
     int spiking = spk__lif_is_spiking(p->kind), cuba = spk__lif_is_cuba(p->kind);
     c->spike_dtype = SPK_F32;
     if (spiking) {

@@ -166,15 +166,9 @@ static spk_status check_io(spk_context *ctx, const char *fn, const spk_model_par
     SPK_CHECK(ctx, ctx && p && io, SPK_ERR_NULL_POINTER, "%s: ctx, params or io is NULL", fn);
     st = spk_model_check_params(p, why, sizeof why);
     SPK_CHECK(ctx, st == SPK_OK, st, "%s: %s", fn, why);
-    SPK_TRY(spk__check_neuron_input(ctx, fn, io->input, SPK_MODEL_NSTATE, c->seq, c->state));
+    SPK_TRY(spk__check_neuron_input(ctx, fn, io->input, io->state_in, for_backward ? NULL : io->state_out,
+                                    SPK_MODEL_NSTATE, c->seq, c->state));
     c->T = c->seq[0], c->B = c->seq[1], c->N = c->seq[2];
-    if (io->state_in)
-        SPK_TRY(spk__check_tensor(ctx, io->state_in, "io.state_in", SPK_F32, 3, c->state));
-    if (io->state_out && !for_backward) {
-        SPK_TRY(spk__check_tensor(ctx, io->state_out, "io.state_out", SPK_F32, 3, c->state));
-        SPK_CHECK(ctx, io->state_out != io->state_in, SPK_ERR_INVALID_ARGUMENT,
-                  "%s: io.state_out must not be io.state_in", fn);
-    }
     SPK_CHECK(ctx, io->spikes != NULL, SPK_ERR_INVALID_ARGUMENT, "%s: io.spikes is required", fn);
     SPK_TRY(spk__check_tensor_any(ctx, io->spikes, "io.spikes", 3, c->seq));
     if (io->membrane)

@@ -32,9 +32,11 @@ static inline int spk__step_sync(const spk_context *ctx)
 }
 
 /* Check that `input` (named io.input in messages from `fn`) is an F32
- * sequence [T, B, N] within the kernels' index range; seq receives
- * {T, B, N} and state {nstate, B, N}. */
-spk_status spk__check_neuron_input(spk_context *ctx, const char *fn, const spk_tensor *input, size_t nstate,
+ * sequence [T, B, N] within the kernels' index range, and that the
+ * optional state_in and state_out are F32 [nstate, B, N] and distinct;
+ * seq receives {T, B, N} and state {nstate, B, N}. */
+spk_status spk__check_neuron_input(spk_context *ctx, const char *fn, const spk_tensor *input,
+                                   const spk_tensor *state_in, const spk_tensor *state_out, size_t nstate,
                                    size_t seq[3], size_t state[3]);
 
 /* Elements per work item (VW, kernels/neuron.clh) of an elementwise kernel
