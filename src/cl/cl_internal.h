@@ -26,6 +26,7 @@ struct spk_context {
     spk_cache_stats cache_stats;
     spk_launch_stats launch_stats;
     spk_gemm_backend gemm_backend; /* resolved at creation: CLBLAST or HOST */
+    cl_uint native_float_width;    /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, at least 1 */
     char last_error[SPK_ERROR_DETAIL_MAX];
 };
 

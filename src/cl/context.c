@@ -62,6 +62,10 @@ spk_status spk_context_create(const spk_context_options *opts_in, spk_context **
     ctx->log_level = opts.log_level;
     spk__device_describe(ref.platform, ref.device, ref.platform_index, ref.device_index, &ctx->info);
     ctx->info.is_default = ref.is_default;
+    if (clGetDeviceInfo(ref.device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof ctx->native_float_width,
+                        &ctx->native_float_width, NULL) != CL_SUCCESS ||
+        ctx->native_float_width < 1)
+        ctx->native_float_width = 1;
 
     cl_int err = CL_SUCCESS;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ref.platform, 0};

@@ -112,15 +112,15 @@ spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_LIF_NCOE
 }
 
 /* The -D options that select the program variant. */
-static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, size_t N,
-                        char *buf, size_t cap)
+static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, int vw, char *buf,
+                        size_t cap)
 {
     snprintf(buf, cap, "-DCUBA=%d -DSPIKING=%d -DRESET=%d -DIMMEDIATE=%d -DDETACH=%d -DREFRAC=%d -DSURROGATE=%d "
              "-DSPIKE_T=%s -DSTEP_SYNC=%d -DVW=%d",
              spk__lif_is_cuba(p->kind), spk__lif_is_spiking(p->kind), (int)p->reset,
              p->reset_timing == SPK_RESET_IMMEDIATE, p->detach_reset != 0, p->refractory_steps > 0,
              (int)p->surrogate, spike_dtype == SPK_U8 ? "uchar" : "float", spk__step_sync(ctx),
-             spk__vector_width(ctx, N));
+             vw);
 }
 
 spk_status spk__lif_warmup(spk_context *ctx)
@@ -128,7 +128,7 @@ spk_status spk__lif_warmup(spk_context *ctx)
     spk_lif_params p = spk_lif_params_default(SPK_NEURON_CUBA_LIF);
     char opts[256];
     cl_program prog;
-    lif_options(ctx, &p, SPK_F32, 16, opts, sizeof opts);
+    lif_options(ctx, &p, SPK_F32, spk__vector_width(ctx, 16), opts, sizeof opts);
     return spk__program_get(ctx, "lif.cl", opts, &prog);
 }
 
@@ -206,8 +206,9 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
         SPK_CHECK(ctx, !cuba || io->current != NULL, SPK_ERR_INVALID_ARGUMENT,
                   "%s: backward of a current-based kind needs the forward's io.current", fn);
     }
-    lif_options(ctx, p, c->spike_dtype, c->N, c->options, sizeof c->options);
-    c->items = c->B * c->N / (size_t)spk__vector_width(ctx, c->N);
+    const int vw = spk__vector_width(ctx, c->N);
+    lif_options(ctx, p, c->spike_dtype, vw, c->options, sizeof c->options);
+    c->items = c->B * c->N / (size_t)vw;
 fail:
     return st;
 }

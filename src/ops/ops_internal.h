@@ -39,20 +39,22 @@ spk_status spk__check_neuron_input(spk_context *ctx, const char *fn, const spk_t
                                    const spk_tensor *state_in, const spk_tensor *state_out, size_t nstate,
                                    size_t seq[3], size_t state[3]);
 
+/* The device's native float vector width as a power of two up to 16 (8
+ * with AVX2; wider vectors split and change the ABI) on CPU devices; 1
+ * elsewhere, where neighbouring work items read neighbouring words. */
+static inline int spk__native_vector_width(const spk_context *ctx)
+{
+    int w = 1;
+    while (spk__step_sync(ctx) && w < 16 && (cl_uint)w * 2 <= ctx->native_float_width)
+        w *= 2;
+    return w;
+}
+
 /* Elements per work item (VW, kernels/neuron.clh) of an elementwise kernel
- * over rows of n: on CPU devices the device's native float vector width (8
- * with AVX2; wider vectors split and change the ABI), halved until it
- * divides n; 1 elsewhere, where neighbouring work items read neighbouring
- * words. */
+ * over rows of n: the native width, halved until it divides n. */
 static inline int spk__vector_width(const spk_context *ctx, size_t n)
 {
-    cl_uint native = 1;
-    if (!spk__step_sync(ctx) ||
-        clGetDeviceInfo(ctx->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native, NULL) != CL_SUCCESS)
-        native = 1;
-    int w = 1;
-    while (w < 16 && (cl_uint)w * 2 <= native)
-        w *= 2;
+    int w = spk__native_vector_width(ctx);
     while (w > 1 && n % (size_t)w)
         w /= 2;
     return w;

@@ -38,11 +38,8 @@ static size_t chunks(const sparse_variant *v, size_t out)
 static sparse_variant variant(const spk_context *ctx, size_t out)
 {
     sparse_variant v = {1, 1, 4, ""};
-    cl_uint native = 1;
-    if (cpu_layout(ctx) &&
-        clGetDeviceInfo(ctx->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native, NULL) == CL_SUCCESS) {
-        while (v.vw < 16 && (cl_uint)v.vw * 2 <= native)
-            v.vw *= 2;
+    if (cpu_layout(ctx)) {
+        v.vw = spk__native_vector_width(ctx);
         v.nv = out >= (size_t)v.vw * NV_CPU ? NV_CPU : 1;
         v.rb = 16;
     }
