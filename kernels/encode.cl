@@ -27,22 +27,20 @@ kernel void encode_poisson(int T, uint F, global const float *intensity, spk_off
 }
 
 /* Direct (current) encoding: the same analog input at every step,
- * out[t, i] = gain * in[i]. One work item per VW elements (VW divides F;
- * kernels/neuron.clh). */
-kernel void encode_direct(int T, uint F, global const float *in, spk_off_t in_off, float gain, global float *out,
-                          spk_off_t out_off)
+ * out[t, i] = gain * in[i]. One work item per `chunk` vectors of VW elements
+ * (VW divides F; CHUNK_MAX and the tiles as in kernels/neuron.clh): each
+ * step writes one contiguous run per item. */
+kernel void encode_direct(int T, uint F, int chunk, global const float *in, spk_off_t in_off, float gain,
+                          global float *out, spk_off_t out_off)
 {
-    const uint items = F / VW, gid = (uint)get_global_id(0);
-    const int valid = gid < items;
-    if (!STEP_SYNC && !valid)
-        return;
-    const spk_off_t i = (spk_off_t)(valid ? gid : items - 1) * VW;
-    const vf v = gain * VLOADF(in, in_off + i);
-    for (int t = 0; t < T; t++) {
-        if (valid)
-            VSTOREF(v, out, out_off + (spk_off_t)t * F + i);
-        STEP_END();
-    }
+    const int first = (int)get_global_id(0) * chunk;
+    const int count = min(min(chunk, CHUNK_MAX), (int)(F / VW) - first);
+    vf v[CHUNK_MAX];
+    for (int j = 0; j < count; j++)
+        v[j] = gain * VLOADF(in, in_off + (spk_off_t)(first + j) * VW);
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < count; j++)
+            VSTOREF(v[j], out, out_off + (spk_off_t)t * F + (spk_off_t)(first + j) * VW);
 }
 
 /* Latency (time-to-first-spike) encoding, linear: one spike at step

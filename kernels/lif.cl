@@ -12,8 +12,8 @@
  *   REFRAC     1: refractory counting compiled in
  *   SURROGATE  0..6 as enum spk_surrogate
  *   SPIKE_T    float or uchar
- *   STEP_SYNC  1: barrier after every step (CPU devices, see common.clh)
- *   VW         neurons per work item (kernels/neuron.clh)
+ *   VW         neurons per vector (kernels/neuron.clh)
+ *   CHUNK_MAX  vectors per work item at most (kernels/neuron.clh, TILE_INDEX)
  */
 
 #ifndef RESET
@@ -65,18 +65,28 @@ static inline vf reset_dth(vf s)
 #endif
 }
 
-/* Per-neuron coefficients override the scalars when a table is given. */
-#define LOAD_COEFS()                                                    \
+/* Per-neuron coefficients (column n) override the scalars when a table is given. */
+#define LOAD_COEFS(n)                                                   \
     vf aI = (vf)(c_aI), bI = (vf)(c_bI), aV = (vf)(c_aV), bV = (vf)(c_bV), th = (vf)(c_th); \
     if (has_coef) {                                                     \
-        aI = VLOADF(coef, coef_off + 0 * (spk_off_t)N + n);             \
-        bI = VLOADF(coef, coef_off + 1 * (spk_off_t)N + n);             \
-        aV = VLOADF(coef, coef_off + 2 * (spk_off_t)N + n);             \
-        bV = VLOADF(coef, coef_off + 3 * (spk_off_t)N + n);             \
-        th = VLOADF(coef, coef_off + 4 * (spk_off_t)N + n);             \
+        aI = VLOADF(coef, coef_off + 0 * (spk_off_t)N + (n));           \
+        bI = VLOADF(coef, coef_off + 1 * (spk_off_t)N + (n));           \
+        aV = VLOADF(coef, coef_off + 2 * (spk_off_t)N + (n));           \
+        bV = VLOADF(coef, coef_off + 3 * (spk_off_t)N + (n));           \
+        th = VLOADF(coef, coef_off + 4 * (spk_off_t)N + (n));           \
     }
 
-kernel void lif_forward(int T, int B, int N,
+/* What one vector of neurons carries from step to step. */
+typedef struct fwd_state {
+    vf I, V, S, rc;
+} fwd_state;
+
+typedef struct bwd_state {
+    vf gI, gV, gS;               /* gradients reaching step t from t+1 */
+    vf daI, dbI, daV, dbV, dth;  /* parameter gradients summed over the steps done */
+} bwd_state;
+
+kernel void lif_forward(int T, int B, int N, int chunk,
                         global const float *x, spk_off_t x_off,
                         global const float *coef, spk_off_t coef_off, int has_coef,
                         float c_aI, float c_bI, float c_aV, float c_bV, float c_th, float vr, int refrac,
@@ -86,12 +96,21 @@ kernel void lif_forward(int T, int B, int N,
                         global float *mem, spk_off_t mem_off, int has_mem,
                         global float *cur, spk_off_t cur_off, int has_cur)
 {
-    NEURON_INDEX();
-    LOAD_COEFS();
-    vf I = VZERO, V = VZERO, S = VZERO, rc = VZERO;
-    LOAD_STATE4(has_state_in, state_in, si_off, I, V, S, rc);
-    for (int t = 0; t < T; t++) {
-        const spk_off_t o = (spk_off_t)t * BN + idx;
+    TILE_INDEX();
+    fwd_state st[CHUNK_MAX];
+    int col[CHUNK_MAX];
+    for (int j = 0; j < count; j++) {
+        const spk_off_t idx = TILE_IDX(j);
+        vf I = VZERO, V = VZERO, S = VZERO, rc = VZERO;
+        LOAD_STATE4(has_state_in, state_in, si_off, I, V, S, rc);
+        st[j].I = I, st[j].V = V, st[j].S = S, st[j].rc = rc;
+        col[j] = (int)(idx % N);
+    }
+    for (int t = 0; t < T; t++)
+    for (int j = 0; j < count; j++) {
+        const spk_off_t idx = TILE_IDX(j), o = (spk_off_t)t * BN + idx;
+        LOAD_COEFS(col[j]);
+        vf I = st[j].I, V = st[j].V, S = st[j].S, rc = st[j].rc;
         const vf xt = VLOADF(x, x_off + o);
 #if CUBA
         I = aI * I + bI * xt;
@@ -124,21 +143,22 @@ kernel void lif_forward(int T, int B, int N,
 #endif
         V = Vn;
         S = Sn;
-        if (valid && has_spikes)
+        if (has_spikes)
             SPK_STORE(S, spikes, spk_off + o);
-        if (valid && has_mem)
+        if (has_mem)
             VSTOREF(V, mem, mem_off + o);
 #if CUBA
-        if (valid && has_cur)
+        if (has_cur)
             VSTOREF(I, cur, cur_off + o);
 #endif
-        STEP_END();
+        st[j].I = I, st[j].V = V, st[j].S = S, st[j].rc = rc;
     }
-    if (valid && has_state_out) {
-        VSTOREF(CUBA ? I : VZERO, state_out, so_off + 0 * BN + idx);
-        VSTOREF(V, state_out, so_off + 1 * BN + idx);
-        VSTOREF(S, state_out, so_off + 2 * BN + idx);
-        VSTOREF(rc, state_out, so_off + 3 * BN + idx);
+    for (int j = 0; has_state_out && j < count; j++) {
+        const spk_off_t idx = TILE_IDX(j);
+        VSTOREF(CUBA ? st[j].I : VZERO, state_out, so_off + 0 * BN + idx);
+        VSTOREF(st[j].V, state_out, so_off + 1 * BN + idx);
+        VSTOREF(st[j].S, state_out, so_off + 2 * BN + idx);
+        VSTOREF(st[j].rc, state_out, so_off + 3 * BN + idx);
     }
 }
 
@@ -148,7 +168,7 @@ kernel void lif_forward(int T, int B, int N,
  * then through V[t] = f(V[t-1], S[t-1], I[t]) and I[t] = aI I[t-1] + bI x[t].
  * Parameter gradients are summed over t per (b, n) into `partial`
  * [5, B, N]; lif_reduce_coef sums them over b. */
-kernel void lif_backward(int T, int B, int N,
+kernel void lif_backward(int T, int B, int N, int chunk,
                          global const float *x, spk_off_t x_off,
                          global const float *coef, spk_off_t coef_off, int has_coef,
                          float c_aI, float c_bI, float c_aV, float c_bV, float c_th, float vr, int refrac,
@@ -164,24 +184,43 @@ kernel void lif_backward(int T, int B, int N,
                          global float *g_state_in, spk_off_t gsi_off, int has_gsi,
                          global float *partial, int has_partial)
 {
-    NEURON_INDEX();
-    LOAD_COEFS();
-    vf I0 = VZERO, V0 = VZERO, S0 = VZERO, rc0 = VZERO;
-    LOAD_STATE4(has_state_in, state_in, si_off, I0, V0, S0, rc0);
-    /* Gradients flowing back into step t from step t+1. */
-    vf gI_next = VZERO, gV_next = VZERO, gS_next = VZERO;
-    if (has_gso) {
-        gI_next = CUBA ? VLOADF(g_state_out, gso_off + 0 * BN + idx) : VZERO;
-        gV_next = VLOADF(g_state_out, gso_off + 1 * BN + idx);
-        gS_next = VLOADF(g_state_out, gso_off + 2 * BN + idx);
-    }
-    vf d_aI = VZERO, d_bI = VZERO, d_aV = VZERO, d_bV = VZERO, d_th = VZERO;
+    TILE_INDEX();
+    bwd_state st[CHUNK_MAX];
+    int col[CHUNK_MAX];
 #if REFRAC
-    REFRAC_WINDOW_INIT(window);
+    vi win[CHUNK_MAX];
 #endif
-    for (int t = T - 1; t >= 0; t--) {
-        const spk_off_t o = (spk_off_t)t * BN + idx;
+    for (int j = 0; j < count; j++) {
+        const spk_off_t idx = TILE_IDX(j);
+        col[j] = (int)(idx % N);
+        /* Gradients flowing back into step t from step t+1. */
+        vf gI_next = VZERO, gV_next = VZERO, gS_next = VZERO;
+        if (has_gso) {
+            gI_next = CUBA ? VLOADF(g_state_out, gso_off + 0 * BN + idx) : VZERO;
+            gV_next = VLOADF(g_state_out, gso_off + 1 * BN + idx);
+            gS_next = VLOADF(g_state_out, gso_off + 2 * BN + idx);
+        }
+        st[j].gI = gI_next, st[j].gV = gV_next, st[j].gS = gS_next;
+        st[j].daI = st[j].dbI = st[j].daV = st[j].dbV = st[j].dth = VZERO;
+#if REFRAC
+        REFRAC_WINDOW_INIT(window);
+        win[j] = window;
+#endif
+    }
+    for (int t = T - 1; t >= 0; t--)
+    for (int j = 0; j < count; j++) {
+        const spk_off_t idx = TILE_IDX(j), o = (spk_off_t)t * BN + idx;
         const spk_off_t op = o - BN; /* step t-1, valid when t > 0 */
+        LOAD_COEFS(col[j]);
+        /* The initial state stands in for step t-1 at t = 0. */
+        vf I0 = VZERO, V0 = VZERO, S0 = VZERO, rc0 = VZERO;
+        if (t == 0 || REFRAC)
+            LOAD_STATE4(has_state_in, state_in, si_off, I0, V0, S0, rc0);
+        vf gI_next = st[j].gI, gV_next = st[j].gV, gS_next = st[j].gS;
+        vf d_aI = st[j].daI, d_bI = st[j].dbI, d_aV = st[j].daV, d_bV = st[j].dbV, d_th = st[j].dth;
+#if REFRAC
+        vi window = win[j];
+#endif
         const vf V = VLOADF(mem, mem_off + o);
         const vf Vp = t > 0 ? VLOADF(mem, mem_off + op) : V0;
         const vf Sp = t > 0 ? SPK_LOAD(spikes, spk_off + op) : S0;
@@ -256,29 +295,34 @@ kernel void lif_backward(int T, int B, int N,
         d_aI += dI * Ip;
         d_bI += dI * xt;
         gI_next = dI * aI;
-        if (valid && has_gx)
+        if (has_gx)
             VSTOREF(dI * bI, gx, gx_off + o);
 #else
-        if (valid && has_gx)
+        if (has_gx)
             VSTOREF(dI, gx, gx_off + o);
 #endif
 #if REFRAC
         REFRAC_WINDOW_SLIDE(window, t);
+        win[j] = window;
 #endif
-        STEP_END();
+        st[j].gI = gI_next, st[j].gV = gV_next, st[j].gS = gS_next;
+        st[j].daI = d_aI, st[j].dbI = d_bI, st[j].daV = d_aV, st[j].dbV = d_bV, st[j].dth = d_th;
     }
-    if (valid && has_gsi) {
-        VSTOREF(CUBA ? gI_next : VZERO, g_state_in, gsi_off + 0 * BN + idx);
-        VSTOREF(gV_next, g_state_in, gsi_off + 1 * BN + idx);
-        VSTOREF(gS_next, g_state_in, gsi_off + 2 * BN + idx);
-        VSTOREF(VZERO, g_state_in, gsi_off + 3 * BN + idx);
-    }
-    if (valid && has_partial) {
-        VSTOREF(d_aI, partial, 0 * BN + idx);
-        VSTOREF(d_bI, partial, 1 * BN + idx);
-        VSTOREF(d_aV, partial, 2 * BN + idx);
-        VSTOREF(d_bV, partial, 3 * BN + idx);
-        VSTOREF(d_th, partial, 4 * BN + idx);
+    for (int j = 0; j < count; j++) {
+        const spk_off_t idx = TILE_IDX(j);
+        if (has_gsi) {
+            VSTOREF(CUBA ? st[j].gI : VZERO, g_state_in, gsi_off + 0 * BN + idx);
+            VSTOREF(st[j].gV, g_state_in, gsi_off + 1 * BN + idx);
+            VSTOREF(st[j].gS, g_state_in, gsi_off + 2 * BN + idx);
+            VSTOREF(VZERO, g_state_in, gsi_off + 3 * BN + idx);
+        }
+        if (has_partial) {
+            VSTOREF(st[j].daI, partial, 0 * BN + idx);
+            VSTOREF(st[j].dbI, partial, 1 * BN + idx);
+            VSTOREF(st[j].daV, partial, 2 * BN + idx);
+            VSTOREF(st[j].dbV, partial, 3 * BN + idx);
+            VSTOREF(st[j].dth, partial, 4 * BN + idx);
+        }
     }
 }
 

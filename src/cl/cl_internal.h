@@ -73,6 +73,9 @@ spk_status spk__set_args(spk_context *ctx, cl_kernel k, const spk__arg *args, si
  * local size; kernels guard their index). */
 spk_status spk__launch_1d(spk_context *ctx, cl_kernel k, size_t global);
 
+/* The same with work-groups of up to `local` items. */
+spk_status spk__launch_1d_groups(spk_context *ctx, cl_kernel k, size_t global, size_t local);
+
 /* A 2-D or 3-D launch over g[0..dims-1], dimension 0 along contiguous
  * elements, with work-groups of up to 256 items. */
 spk_status spk__launch_nd(spk_context *ctx, cl_kernel k, cl_uint dims, const size_t *g);

@@ -189,8 +189,13 @@ spk_status spk__set_args(spk_context *ctx, cl_kernel k, const spk__arg *args, si
 
 spk_status spk__launch_1d(spk_context *ctx, cl_kernel k, size_t global)
 {
+    return spk__launch_1d_groups(ctx, k, global, 64);
+}
+
+spk_status spk__launch_1d_groups(spk_context *ctx, cl_kernel k, size_t global, size_t local)
+{
     spk_status st = SPK_OK;
-    size_t local = 64, kernel_max = 0;
+    size_t kernel_max = 0;
     CL_TRY(ctx, clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max,
                                          NULL));
     while (local > 1 && local > kernel_max)

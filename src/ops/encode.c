@@ -65,14 +65,16 @@ spk_status spk_encode_direct(spk_context *ctx, const spk_tensor *x, float gain, 
     SPK_TRY(check_encode(ctx, "spk_encode_direct", x, gain, out));
     SPK_CHECK(ctx, out->dtype == SPK_F32, SPK_ERR_DTYPE, "spk_encode_direct: the output must be f32");
     int vw = spk__vector_width(ctx, x->numel);
-    char opts[96];
-    snprintf(opts, sizeof opts, "%s -DVW=%d", spike_options(ctx, SPK_F32), vw);
+    spk__tiling tiles = spk__tiling_for(ctx, x->numel / (size_t)vw);
+    char opts[128];
+    snprintf(opts, sizeof opts, "%s -DVW=%d -DCHUNK_MAX=%d", spike_options(ctx, SPK_F32), vw, spk__tile_max(ctx));
     SPK_TRY(spk__kernel_get(ctx, "encode.cl", opts, "encode_direct", &k));
     cl_int T = (cl_int)out->shape[0];
     cl_uint F = (cl_uint)x->numel;
     spk__buf in = spk__buf_of(x), o = spk__buf_of(out);
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(F), SPK_BUF(in), SPK_ARG(gain), SPK_BUF(o)));
-    SPK_TRY(spk__launch_1d(ctx, k, F / (size_t)vw));
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(F), SPK_ARG(tiles.chunk), SPK_BUF(in), SPK_ARG(gain),
+                          SPK_BUF(o)));
+    SPK_TRY(spk__launch_1d_groups(ctx, k, tiles.items, tiles.local));
 fail:
     return st;
 }

@@ -116,10 +116,10 @@ static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dty
                         size_t cap)
 {
     snprintf(buf, cap, "-DCUBA=%d -DSPIKING=%d -DRESET=%d -DIMMEDIATE=%d -DDETACH=%d -DREFRAC=%d -DSURROGATE=%d "
-             "-DSPIKE_T=%s -DSTEP_SYNC=%d -DVW=%d",
+             "-DSPIKE_T=%s -DCHUNK_MAX=%d -DVW=%d",
              spk__lif_is_cuba(p->kind), spk__lif_is_spiking(p->kind), (int)p->reset,
              p->reset_timing == SPK_RESET_IMMEDIATE, p->detach_reset != 0, p->refractory_steps > 0,
-             (int)p->surrogate, spike_dtype == SPK_U8 ? "uchar" : "float", spk__step_sync(ctx),
+             (int)p->surrogate, spike_dtype == SPK_U8 ? "uchar" : "float", spk__tile_max(ctx),
              vw);
 }
 
@@ -163,7 +163,7 @@ typedef struct lif_call {
     size_t T, B, N;
     size_t seq[3], state[3], coef_shape[2];
     spk_dtype spike_dtype;
-    size_t items; /* work items: B*N / VW */
+    spk__tiling tiles; /* over the B*N / VW vectors */
     char options[256];
 } lif_call;
 
@@ -208,7 +208,7 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
     }
     const int vw = spk__vector_width(ctx, c->N);
     lif_options(ctx, p, c->spike_dtype, vw, c->options, sizeof c->options);
-    c->items = c->B * c->N / (size_t)vw;
+    c->tiles = spk__tiling_for(ctx, c->B * c->N / (size_t)vw);
 fail:
     return st;
 }
@@ -226,12 +226,12 @@ spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_
     spk__buf cur = spk__buf_or(io->current, io->input);
     cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N, refrac = p->refractory_steps;
     cl_float vr = p->v_reset;
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_BUF(x), SPK_BUF(coef),
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_BUF(x), SPK_BUF(coef),
                           SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
                           SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_BUF(si),
                           SPK_ARG(si.present), SPK_BUF(so), SPK_ARG(so.present), SPK_BUF(sp), SPK_ARG(sp.present),
                           SPK_BUF(mem), SPK_ARG(mem.present), SPK_BUF(cur), SPK_ARG(cur.present)));
-    SPK_TRY(spk__launch_1d(ctx, k, c.items));
+    SPK_TRY(spk__launch_1d_groups(ctx, k, c.tiles.items, c.tiles.local));
 fail:
     return st;
 }
@@ -272,14 +272,14 @@ spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk
     spk__buf gsi = spk__buf_or(g->grad_state_in, any), part = spk__buf_or(partial, any);
     cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N, refrac = p->refractory_steps;
     cl_float vr = p->v_reset, sscale = p->surrogate_scale;
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_BUF(x), SPK_BUF(coef),
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_BUF(x), SPK_BUF(coef),
                           SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
                           SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_ARG(sscale),
                           SPK_BUF(si), SPK_ARG(si.present), SPK_BUF(sp), SPK_BUF(mem), SPK_BUF(cur), SPK_BUF(gs),
                           SPK_ARG(gs.present), SPK_BUF(gv), SPK_ARG(gv.present), SPK_BUF(gso), SPK_ARG(gso.present),
                           SPK_BUF(gx), SPK_ARG(gx.present), SPK_BUF(gsi), SPK_ARG(gsi.present), SPK_ARG(part.mem),
                           SPK_ARG(part.present)));
-    SPK_TRY(spk__launch_1d(ctx, k, c.items));
+    SPK_TRY(spk__launch_1d_groups(ctx, k, c.tiles.items, c.tiles.local));
     if (partial) {
         SPK_TRY(spk__kernel_get(ctx, "lif.cl", c.options, "lif_reduce_coef", &kr));
         spk__buf gc = spk__buf_of(g->grad_coef);

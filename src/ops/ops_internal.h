@@ -60,6 +60,31 @@ static inline int spk__vector_width(const spk_context *ctx, size_t n)
     return w;
 }
 
+/* Tiled neuron kernels (kernels/neuron.clh, TILE_INDEX): the most vectors a
+ * work item runs through each step (CHUNK_MAX); 1 on GPUs. 64 vectors of 8
+ * floats make a 2 KiB run per tensor and step, and the state of the tile
+ * (up to 8 vectors each in the backward pass) stays within L1. */
+static inline int spk__tile_max(const spk_context *ctx)
+{
+    return spk__step_sync(ctx) ? 64 : 1;
+}
+
+/* A tiled launch over `vecs` vectors: how many per work item (at least 4
+ * items per compute unit, so the device's threads share the work), the
+ * work items, and the work-group size (1 on CPU devices: each item is a
+ * whole tile; 64 elsewhere). */
+typedef struct spk__tiling {
+    int chunk;
+    size_t items, local;
+} spk__tiling;
+
+static inline spk__tiling spk__tiling_for(const spk_context *ctx, size_t vecs)
+{
+    size_t per = vecs / (4 * (size_t)(ctx->info.compute_units ? ctx->info.compute_units : 1));
+    size_t chunk = per < 1 ? 1 : per > (size_t)spk__tile_max(ctx) ? (size_t)spk__tile_max(ctx) : per;
+    return (spk__tiling){(int)chunk, (vecs + chunk - 1) / chunk, spk__step_sync(ctx) ? 1 : 64};
+}
+
 int spk__lif_is_cuba(spk_neuron_kind k);
 int spk__lif_is_spiking(spk_neuron_kind k);
 
