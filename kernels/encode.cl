@@ -30,7 +30,7 @@ kernel void encode_poisson(int T, uint F, global const float *intensity, spk_off
  * out[t, i] = gain * in[i]. One work item per `chunk` vectors of VW elements
  * (VW divides F; CHUNK_MAX and the tiles as in kernels/neuron.clh): each
  * step writes one contiguous run per item. */
-kernel void encode_direct(int T, uint F, int chunk, global const float *in, spk_off_t in_off, float gain,
+kernel void encode_direct(int T, uint F, int chunk, int stream, global const float *in, spk_off_t in_off, float gain,
                           global float *out, spk_off_t out_off)
 {
     const int first = (int)get_global_id(0) * chunk;
@@ -40,7 +40,7 @@ kernel void encode_direct(int T, uint F, int chunk, global const float *in, spk_
         v[j] = gain * VLOADF(in, in_off + (spk_off_t)(first + j) * VW);
     for (int t = 0; t < T; t++)
         for (int j = 0; j < count; j++)
-            VSTOREF(v[j], out, out_off + (spk_off_t)t * F + (spk_off_t)(first + j) * VW);
+            VSTREAMF(v[j], out, out_off + (spk_off_t)t * F + (spk_off_t)(first + j) * VW);
 }
 
 /* Latency (time-to-first-spike) encoding, linear: one spike at step

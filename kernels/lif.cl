@@ -11,7 +11,7 @@
  *   DETACH     1: no gradient through the spike inside the reset
  *   REFRAC     1: refractory counting compiled in
  *   SURROGATE  0..6 as enum spk_surrogate
- *   SPIKE_T    float or uchar
+ *   SPIKE_T    float or uchar (SPIKE_F32 1 for float)
  *   VW         neurons per vector (kernels/neuron.clh)
  *   CHUNK_MAX  vectors per work item at most (kernels/neuron.clh, TILE_INDEX)
  */
@@ -86,7 +86,7 @@ typedef struct bwd_state {
     vf daI, dbI, daV, dbV, dth;  /* parameter gradients summed over the steps done */
 } bwd_state;
 
-kernel void lif_forward(int T, int B, int N, int chunk,
+kernel void lif_forward(int T, int B, int N, int chunk, int stream,
                         global const float *x, spk_off_t x_off,
                         global const float *coef, spk_off_t coef_off, int has_coef,
                         float c_aI, float c_bI, float c_aV, float c_bV, float c_th, float vr, int refrac,
@@ -143,13 +143,18 @@ kernel void lif_forward(int T, int B, int N, int chunk,
 #endif
         V = Vn;
         S = Sn;
-        if (has_spikes)
+        if (has_spikes) {
+#if SPIKE_F32
+            VSTREAMF(S, spikes, spk_off + o);
+#else
             SPK_STORE(S, spikes, spk_off + o);
+#endif
+        }
         if (has_mem)
-            VSTOREF(V, mem, mem_off + o);
+            VSTREAMF(V, mem, mem_off + o);
 #if CUBA
         if (has_cur)
-            VSTOREF(I, cur, cur_off + o);
+            VSTREAMF(I, cur, cur_off + o);
 #endif
         st[j].I = I, st[j].V = V, st[j].S = S, st[j].rc = rc;
     }
@@ -168,7 +173,7 @@ kernel void lif_forward(int T, int B, int N, int chunk,
  * then through V[t] = f(V[t-1], S[t-1], I[t]) and I[t] = aI I[t-1] + bI x[t].
  * Parameter gradients are summed over t per (b, n) into `partial`
  * [5, B, N]; lif_reduce_coef sums them over b. */
-kernel void lif_backward(int T, int B, int N, int chunk,
+kernel void lif_backward(int T, int B, int N, int chunk, int stream,
                          global const float *x, spk_off_t x_off,
                          global const float *coef, spk_off_t coef_off, int has_coef,
                          float c_aI, float c_bI, float c_aV, float c_bV, float c_th, float vr, int refrac,
@@ -296,10 +301,10 @@ kernel void lif_backward(int T, int B, int N, int chunk,
         d_bI += dI * xt;
         gI_next = dI * aI;
         if (has_gx)
-            VSTOREF(dI * bI, gx, gx_off + o);
+            VSTREAMF(dI * bI, gx, gx_off + o);
 #else
         if (has_gx)
-            VSTOREF(dI, gx, gx_off + o);
+            VSTREAMF(dI, gx, gx_off + o);
 #endif
 #if REFRAC
         REFRAC_WINDOW_SLIDE(window, t);

@@ -27,6 +27,7 @@ struct spk_context {
     spk_launch_stats launch_stats;
     spk_gemm_backend gemm_backend; /* resolved at creation: CLBLAST or HOST */
     cl_uint native_float_width;    /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, at least 1 */
+    cl_ulong cache_bytes;          /* CL_DEVICE_GLOBAL_MEM_CACHE_SIZE (0: unknown) */
     char last_error[SPK_ERROR_DETAIL_MAX];
 };
 

@@ -66,6 +66,9 @@ spk_status spk_context_create(const spk_context_options *opts_in, spk_context **
                         &ctx->native_float_width, NULL) != CL_SUCCESS ||
         ctx->native_float_width < 1)
         ctx->native_float_width = 1;
+    if (clGetDeviceInfo(ref.device, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof ctx->cache_bytes, &ctx->cache_bytes,
+                        NULL) != CL_SUCCESS)
+        ctx->cache_bytes = 0;
 
     cl_int err = CL_SUCCESS;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ref.platform, 0};

@@ -72,7 +72,9 @@ spk_status spk_encode_direct(spk_context *ctx, const spk_tensor *x, float gain, 
     cl_int T = (cl_int)out->shape[0];
     cl_uint F = (cl_uint)x->numel;
     spk__buf in = spk__buf_of(x), o = spk__buf_of(out);
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(F), SPK_ARG(tiles.chunk), SPK_BUF(in), SPK_ARG(gain),
+    /* Streaming stores for an output larger than the cache (its offset a whole vector). */
+    cl_int stream = spk__streaming(ctx, spk_tensor_bytes(out)) && out->offset % (size_t)vw == 0;
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(F), SPK_ARG(tiles.chunk), SPK_ARG(stream), SPK_BUF(in), SPK_ARG(gain),
                           SPK_BUF(o)));
     SPK_TRY(spk__launch_1d_groups(ctx, k, tiles.items, tiles.local));
 fail:

@@ -116,10 +116,10 @@ static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dty
                         size_t cap)
 {
     snprintf(buf, cap, "-DCUBA=%d -DSPIKING=%d -DRESET=%d -DIMMEDIATE=%d -DDETACH=%d -DREFRAC=%d -DSURROGATE=%d "
-             "-DSPIKE_T=%s -DCHUNK_MAX=%d -DVW=%d",
+             "-DSPIKE_T=%s -DSPIKE_F32=%d -DCHUNK_MAX=%d -DVW=%d",
              spk__lif_is_cuba(p->kind), spk__lif_is_spiking(p->kind), (int)p->reset,
              p->reset_timing == SPK_RESET_IMMEDIATE, p->detach_reset != 0, p->refractory_steps > 0,
-             (int)p->surrogate, spike_dtype == SPK_U8 ? "uchar" : "float", spk__tile_max(ctx),
+             (int)p->surrogate, spike_dtype == SPK_U8 ? "uchar" : "float", spike_dtype != SPK_U8, spk__tile_max(ctx),
              vw);
 }
 
@@ -163,6 +163,7 @@ typedef struct lif_call {
     size_t T, B, N;
     size_t seq[3], state[3], coef_shape[2];
     spk_dtype spike_dtype;
+    int vw;            /* neurons per vector */
     spk__tiling tiles; /* over the B*N / VW vectors */
     char options[256];
 } lif_call;
@@ -208,9 +209,24 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
     }
     const int vw = spk__vector_width(ctx, c->N);
     lif_options(ctx, p, c->spike_dtype, vw, c->options, sizeof c->options);
+    c->vw = vw;
     c->tiles = spk__tiling_for(ctx, c->B * c->N / (size_t)vw);
 fail:
     return st;
+}
+
+/* Whether a launch of call c that touches the given sequence tensors
+ * (NULL: absent) writes its outputs `outs` with streaming stores. */
+static cl_int stream_stores(const spk_context *ctx, const lif_call *c, const spk_tensor *const *seqs, size_t n_seqs,
+                            const spk_tensor *const *outs, size_t n_outs)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n_seqs; i++)
+        bytes += seqs[i] ? spk_tensor_bytes(seqs[i]) : 0;
+    for (size_t i = 0; i < n_outs; i++)
+        if (outs[i] && outs[i]->offset % (size_t)c->vw)
+            return 0;
+    return spk__streaming(ctx, bytes);
 }
 
 spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_lif_io *io)
@@ -226,7 +242,11 @@ spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_
     spk__buf cur = spk__buf_or(io->current, io->input);
     cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N, refrac = p->refractory_steps;
     cl_float vr = p->v_reset;
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_BUF(x), SPK_BUF(coef),
+    const spk_tensor *outs[] = {io->spikes, io->membrane, io->current};
+    const spk_tensor *seqs[] = {io->input, io->spikes, io->membrane, io->current};
+    cl_int stream = stream_stores(ctx, &c, seqs, 4, outs, 3);
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
+                          SPK_BUF(x), SPK_BUF(coef),
                           SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
                           SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_BUF(si),
                           SPK_ARG(si.present), SPK_BUF(so), SPK_ARG(so.present), SPK_BUF(sp), SPK_ARG(sp.present),
@@ -272,7 +292,12 @@ spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk
     spk__buf gsi = spk__buf_or(g->grad_state_in, any), part = spk__buf_or(partial, any);
     cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N, refrac = p->refractory_steps;
     cl_float vr = p->v_reset, sscale = p->surrogate_scale;
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_BUF(x), SPK_BUF(coef),
+    const spk_tensor *outs[] = {g->grad_input};
+    const spk_tensor *seqs[] = {fwd->input, fwd->spikes, fwd->membrane, fwd->current, g->grad_spikes,
+                                g->grad_membrane, g->grad_input};
+    cl_int stream = stream_stores(ctx, &c, seqs, 7, outs, 1);
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
+                          SPK_BUF(x), SPK_BUF(coef),
                           SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
                           SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_ARG(sscale),
                           SPK_BUF(si), SPK_ARG(si.present), SPK_BUF(sp), SPK_BUF(mem), SPK_BUF(cur), SPK_BUF(gs),
