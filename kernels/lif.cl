@@ -11,7 +11,7 @@
  *   DETACH     1: no gradient through the spike inside the reset
  *   REFRAC     1: refractory counting compiled in
  *   SURROGATE  0..6 as enum spk_surrogate
- *   SPIKE_T    float or uchar
+ *   SPIKE_T    float, uchar, or uint with SPIKE_BITS 1 (bit-packed, kernels/neuron.clh)
  *   STEP_SYNC  1: barrier after every step (CPU devices, see common.clh)
  *   VW         neurons per work item (kernels/neuron.clh)
  */
@@ -124,8 +124,13 @@ kernel void lif_forward(int T, int B, int N,
 #endif
         V = Vn;
         S = Sn;
+#if SPIKE_BITS
+        if (valid && has_spikes)
+            SPIKE_STORE_BITS(S, spikes, spk_off, t);
+#else
         if (valid && has_spikes)
             SPK_STORE(S, spikes, spk_off + o);
+#endif
         if (valid && has_mem)
             VSTOREF(V, mem, mem_off + o);
 #if CUBA
@@ -184,7 +189,7 @@ kernel void lif_backward(int T, int B, int N,
         const spk_off_t op = o - BN; /* step t-1, valid when t > 0 */
         const vf V = VLOADF(mem, mem_off + o);
         const vf Vp = t > 0 ? VLOADF(mem, mem_off + op) : V0;
-        const vf Sp = t > 0 ? SPK_LOAD(spikes, spk_off + op) : S0;
+        const vf Sp = t > 0 ? SPIKE_LOAD(spikes, spk_off, t - 1, op) : S0;
 #if CUBA
         const vf I = VLOADF(cur, cur_off + o);
         const vf Ip = t > 0 ? VLOADF(cur, cur_off + op) : I0;

@@ -77,6 +77,28 @@ kernel void sparse_compact(int rows, int in, global const float *x, spk_off_t x_
         atomic_or(&stats[1], 1);
 }
 
+/* The same lists from bit-packed spikes (include/spikecl/spikes.h): one
+ * step per set bit of each row's words, nothing else read; always binary.
+ * Bits past `in` are zero by the format; masked all the same. */
+kernel void sparse_compact_bits(int rows, int in, global const uint *bits, spk_off_t bits_off, global int *count,
+                                global int *idx, volatile global int *stats)
+{
+    const int r = get_global_id(0);
+    if (r >= rows)
+        return;
+    const int words = (in + 31) / 32;
+    global const uint *wr = bits + bits_off + (spk_off_t)r * words;
+    global int *ir = idx + (spk_off_t)r * in;
+    int k = 0;
+    for (int w = 0; w < words; w++) {
+        const int left = in - 32 * w;
+        k = record_bits(ir, k, 32 * w, left >= 32 ? wr[w] : wr[w] & ((1u << left) - 1u));
+    }
+    count[r] = k;
+    if (k)
+        atomic_add(&stats[0], k);
+}
+
 /* wt[j, o] = w[o, j]: the weights of one input contiguous along outputs. */
 kernel void sparse_transpose(int in, int out, global const float *w, spk_off_t w_off, global float *wt)
 {

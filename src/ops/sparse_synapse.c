@@ -127,18 +127,20 @@ fail:
     return st;
 }
 
-spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tensor *x, size_t out)
+/* Run compaction kernel `name` over the rows of input xb (a packed
+ * tensor's offset in words), then read back the count and the flag. */
+static spk_status compact(spk_context *ctx, spk__sparse *s, const char *name, spk__buf xb, size_t rows, size_t in,
+                          size_t out)
 {
     spk_status st = SPK_OK;
     cl_kernel k;
     cl_int zero[2] = {0, 0}, stats[2];
-    SPK_TRY(ensure(ctx, s, spk_tensor_dim(x, 0), spk_tensor_dim(x, 1), out));
+    SPK_TRY(ensure(ctx, s, rows, in, out));
     sparse_variant v = variant(ctx, out);
-    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_compact", &k));
-    cl_int rows = (cl_int)s->rows, in = (cl_int)s->in;
-    spk__buf xb = spk__buf_of(x);
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, name, &k));
+    cl_int r = (cl_int)s->rows, n = (cl_int)s->in;
     CL_TRY(ctx, clEnqueueWriteBuffer(ctx->queue, s->stats, CL_FALSE, 0, sizeof zero, zero, 0, NULL, NULL));
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(rows), SPK_ARG(in), SPK_BUF(xb), SPK_ARG(s->count), SPK_ARG(s->idx),
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(r), SPK_ARG(n), SPK_BUF(xb), SPK_ARG(s->count), SPK_ARG(s->idx),
                           SPK_ARG(s->stats)));
     SPK_TRY(spk__launch_1d(ctx, k, s->rows));
     CL_TRY(ctx, clEnqueueReadBuffer(ctx->queue, s->stats, CL_TRUE, 0, sizeof stats, stats, 0, NULL, NULL));
@@ -146,6 +148,19 @@ spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tenso
     s->binary = stats[1] == 0;
 fail:
     return st;
+}
+
+spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tensor *x, size_t out)
+{
+    return compact(ctx, s, "sparse_compact", spk__buf_of(x), spk_tensor_dim(x, 0), spk_tensor_dim(x, 1), out);
+}
+
+spk_status spk__sparse_compact_bits(spk_context *ctx, spk__sparse *s, const spk_tensor *bits, size_t rows, size_t in,
+                                   size_t out)
+{
+    spk__buf b = spk__buf_of(bits);
+    b.offset /= 4;
+    return compact(ctx, s, "sparse_compact_bits", b, rows, in, out);
 }
 
 spk_status spk__sparse_forward(spk_context *ctx, spk__sparse *s, const spk_tensor *w, const spk_tensor *b,

@@ -29,6 +29,11 @@ void spk__sparse_release(spk__sparse *s);
  * back nnz and binary (waits for the queue). out sizes the later calls. */
 spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tensor *x, size_t out);
 
+/* The same lists from bit-packed spikes (include/spikecl/spikes.h) of rows
+ * x in: a U8 tensor of rows packed rows; binary by construction. */
+spk_status spk__sparse_compact_bits(spk_context *ctx, spk__sparse *s, const spk_tensor *bits, size_t rows, size_t in,
+                                   size_t out);
+
 /* y [rows, out] = b + the sum of the columns of w [out, in] of each row's
  * active inputs (b may be NULL); valid after a compaction of binary input. */
 spk_status spk__sparse_forward(spk_context *ctx, spk__sparse *s, const spk_tensor *w, const spk_tensor *b,
