@@ -207,6 +207,105 @@ Test(sparse, spiking_network_gathering_matches_forced_dense, .timeout = 600)
     }
 }
 
+/* ---- (2b) Compact spike storage: the same training, bit for bit ----- */
+
+enum { CT = 20, CB = 6, CIN = 45, CH1 = 40, CH2 = 33, COUT = 4, CSTEPS = 3 };
+
+/* Loss of each of CSTEPS Adam steps and the final parameters of input
+ * spikes x [CT, CB, CIN] through dense -> LIF -> dense -> CUBA-LIF ->
+ * dense -> LI, every dense layer in `mode`, the first hidden layer's rate
+ * regularized; compact: spk_network_set_compact_spikes; packed: the input
+ * handed over bit-packed (x_bits). Returns the parameter count. */
+static size_t train_steps(spk_context *ctx, spk_synapse_mode mode, int compact, const spk_tensor *x,
+                          const spk_tensor *x_bits, float *losses, float *params)
+{
+    spk_network *net = NULL;
+    spk_layer *l = NULL;
+    spk_optimizer *opt = NULL;
+    spk_lif_params lif = spk_lif_params_default(SPK_NEURON_LIF), cuba = spk_lif_params_default(SPK_NEURON_CUBA_LIF);
+    spk_lif_params li = spk_lif_params_default(SPK_NEURON_LI);
+    lif.tau_mem = 5.0f, lif.threshold = 0.3f, lif.refractory_steps = 1;
+    cuba.threshold = 0.2f, cuba.reset = SPK_RESET_ZERO, cuba.detach_reset = 0;
+    const spk_lif_params *neurons[3] = {&lif, &cuba, &li};
+    const size_t widths[3][2] = {{CIN, CH1}, {CH1, CH2}, {CH2, COUT}};
+    SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+    for (int k = 0; k < 3; k++) {
+        spk_dense_params d = spk_dense_params_default(widths[k][0], widths[k][1]);
+        d.seed = 50u + (uint64_t)k, d.synapse = mode;
+        SPK_ASSERT_OK(ctx, spk_dense_create(ctx, &d, &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+        SPK_ASSERT_OK(ctx, spk_neuron_layer_create(ctx, neurons[k], &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+    }
+    SPK_ASSERT_OK(ctx, spk_network_set_compact_spikes(net, compact));
+    SPK_ASSERT_OK(ctx, spk_network_set_packed_input(net, x_bits != NULL));
+    SPK_ASSERT_OK(ctx, spk_network_add_rate_regularizer(net, 1, 0.1f, 0.5f));
+    SPK_ASSERT_OK(ctx, spk_network_build(net, CT, CB, 1, (size_t[1]){CIN}));
+    for (size_t i = 1; i < 4; i += 2) /* the spiking layers feeding dense ones */
+        cr_assert_eq(spk_tensor_dtype(spk_network_layer_output(net, i)), compact ? SPK_U8 : SPK_F32);
+    spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
+    op.lr = 0.05f;
+    SPK_ASSERT_OK(ctx, spk_optimizer_create(ctx, &op, &opt));
+    spk_tensor *grad = NULL;
+    SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){CT, CB, COUT}, &grad));
+    uint8_t labels[CB];
+    for (size_t i = 0; i < CB; i++)
+        labels[i] = (uint8_t)(i % COUT);
+    spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_MEAN_MEMBRANE);
+    for (int step = 0; step < CSTEPS; step++) {
+        const spk_tensor *y = NULL;
+        SPK_ASSERT_OK(ctx, spk_network_forward(net, x_bits ? x_bits : x, &y));
+        SPK_ASSERT_OK(ctx, spk_loss(ctx, &lp, y, labels, grad, &losses[step], NULL));
+        SPK_ASSERT_OK(ctx, spk_network_backward(net, grad));
+        losses[step] += spk_network_regularizer_loss(net);
+        SPK_ASSERT_OK(ctx, spk_network_step(net, opt));
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < spk_network_param_count(net); i++) {
+        spk_param p;
+        SPK_ASSERT_OK(ctx, spk_network_param(net, i, &p));
+        SPK_ASSERT_OK(ctx, spk_tensor_download(p.value, params + n, spk_tensor_bytes(p.value)));
+        n += spk_tensor_numel(p.value);
+    }
+    spk_tensor_free(grad);
+    spk_optimizer_free(opt);
+    spk_network_free(net);
+    return n;
+}
+
+Test(sparse, compact_spike_storage_trains_bit_for_bit_like_f32, .timeout = 600)
+{
+    enum { NX = CT * CB * CIN, NP = CH1 * CIN + CH1 + CH2 * CH1 + CH2 + COUT * CH2 + COUT };
+    const spk_synapse_mode modes[3] = {SPK_SYNAPSE_DENSE, SPK_SYNAPSE_SPARSE, SPK_SYNAPSE_AUTO};
+    SPK_FOR_EACH_DEVICE_AND_GEMM(ctx, 1)
+    {
+        spk_test_rng r = {91};
+        float *x = spk_test_alloc(NX), *want = spk_test_alloc(NP), *got = spk_test_alloc(NP);
+        float lw[CSTEPS], lg[CSTEPS];
+        spikes(&r, x, CT * CB, CIN, 0.1f);
+        spk_tensor *xt = NULL, *xb = NULL;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){CT, CB, CIN}, &xt));
+        SPK_ASSERT_OK(ctx, spk_tensor_upload(xt, x, NX * sizeof(float)));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_U8, 3, (size_t[3]){CT, CB, spk_spike_row_bytes(CIN)}, &xb));
+        SPK_ASSERT_OK(ctx, spk_spikes_pack(ctx, xt, xb));
+        for (int m = 0; m < 3; m++) {
+            cr_assert_eq(train_steps(ctx, modes[m], 0, xt, NULL, lw, want), (size_t)NP);
+            for (int packed = 0; packed <= 1; packed++) {
+                cr_assert_eq(train_steps(ctx, modes[m], 1, xt, packed ? xb : NULL, lg, got), (size_t)NP);
+                for (int s = 0; s < CSTEPS; s++)
+                    cr_assert(lg[s] == lw[s], "mode %d, packed input %d: loss of step %d %.9g vs %.9g with f32 "
+                              "spikes", (int)modes[m], packed, s, (double)lg[s], (double)lw[s]);
+                cr_assert(lw[CSTEPS - 1] != lw[0], "the steps train");
+                cr_assert(memcmp(got, want, NP * sizeof(float)) == 0,
+                          "mode %d, packed input %d: trained parameters differ from f32 spike storage", (int)modes[m],
+                          packed);
+            }
+        }
+        spk_tensor_free(xt), spk_tensor_free(xb);
+        free(x), free(want), free(got);
+    }
+}
+
 /* ---- (3) The automatic choice -------------------------------------- */
 
 Test(sparse, auto_gathers_at_or_below_the_threshold_and_only_binary_input, .timeout = 600)

@@ -20,6 +20,9 @@ struct spk_network {
     int built;
     int static_input;
     int training; /* 1 (default): training mode; 0: evaluation */
+    int compact_spikes; /* spiking layers feeding dense ones keep bit-packed spikes */
+    int packed_input;   /* the input is bit-packed spikes */
+    spk_tensor *scratch; /* f32, shared: where layers unpack packed inputs (layer_internal.h) */
     size_t T, B, in_numel;
     char param_names[MAX_PARAMS][48];
     float rate_target[MAX_LAYERS], rate_weight[MAX_LAYERS]; /* firing-rate regularizers (weight 0: none) */
@@ -45,7 +48,11 @@ static void free_activations(spk_network *net)
         spk_tensor_free(net->acts[i]);
         spk_tensor_free(net->grads[i]);
         net->acts[i] = net->grads[i] = NULL;
+        net->layers[i]->in_packed = net->layers[i]->out_packed = 0;
+        net->layers[i]->unpack_scratch = NULL;
     }
+    spk_tensor_free(net->scratch);
+    net->scratch = NULL;
     net->built = 0;
     net->input = NULL; /* the last forward's activations are gone */
 }
@@ -86,6 +93,43 @@ spk_status spk_network_set_static_input(spk_network *net, int static_input)
     return SPK_OK;
 }
 
+spk_status spk_network_set_compact_spikes(spk_network *net, int compact)
+{
+    if (!net)
+        return spk__error(NULL, SPK_ERR_NULL_POINTER, "spk_network_set_compact_spikes: net is NULL");
+    free_activations(net);
+    net->compact_spikes = compact != 0;
+    return SPK_OK;
+}
+
+spk_status spk_network_set_packed_input(spk_network *net, int packed)
+{
+    if (!net)
+        return spk__error(NULL, SPK_ERR_NULL_POINTER, "spk_network_set_packed_input: net is NULL");
+    free_activations(net);
+    net->packed_input = packed != 0;
+    return SPK_OK;
+}
+
+/* The one f32 scratch into which the layers with a bit-packed input unpack
+ * it (layer_internal.h), sized for the largest. */
+static spk_status share_scratch(spk_network *net)
+{
+    spk_status st = SPK_OK;
+    size_t n = 0;
+    for (size_t i = 0; i < net->n; i++) {
+        const spk_layer *l = net->layers[i];
+        if (l->in_packed && l->T * l->B * l->in_numel > n)
+            n = l->T * l->B * l->in_numel;
+    }
+    if (n)
+        SPK_TRY(spk_tensor_create(net->ctx, SPK_F32, 1, &n, &net->scratch));
+    for (size_t i = 0; i < net->n; i++)
+        net->layers[i]->unpack_scratch = net->layers[i]->in_packed ? net->scratch : NULL;
+fail:
+    return st;
+}
+
 spk_status spk_network_set_training(spk_network *net, int training)
 {
     if (!net)
@@ -109,9 +153,16 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
     SPK_CHECK(ctx, !net->static_input || net->layers[0]->vt->accepts_static_input, SPK_ERR_INVALID_ARGUMENT,
               "spk_network_build: a static input needs a synapse layer first, not %s",
               spk_layer_describe(net->layers[0], first, sizeof first));
+    SPK_CHECK(ctx, !net->packed_input || (!net->static_input && spk__is_dense_layer(net->layers[0])),
+              SPK_ERR_INVALID_ARGUMENT, "spk_network_build: a bit-packed input needs a dense first layer, not %s%s",
+              spk_layer_describe(net->layers[0], first, sizeof first), net->static_input ? " with a static input" : "");
     for (size_t i = 0; i < net->n; i++) {
         net->layers[i]->static_input = net->static_input && i == 0;
         net->layers[i]->index = i;
+        net->layers[i]->out_packed = net->compact_spikes && i + 1 < net->n &&
+                                     spk__neuron_layer_spiking(net->layers[i]) &&
+                                     spk__is_dense_layer(net->layers[i + 1]);
+        net->layers[i]->in_packed = i ? net->layers[i - 1]->out_packed : net->packed_input;
     }
     int ndim = in_ndim;
     size_t shape[SPK_MAX_DIMS];
@@ -144,13 +195,18 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
             SPK_TRY(l->vt->prepare(l, T, B));
         size_t act_shape[SPK_MAX_DIMS] = {T, B};
         memcpy(act_shape + 2, out, (size_t)out_ndim * sizeof *out);
-        SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->acts[i]));
+        if (l->out_packed)
+            SPK_TRY(spk_tensor_create(ctx, SPK_U8, 3, (size_t[3]){T, B, spk_spike_row_bytes(l->out_numel)},
+                                      &net->acts[i]));
+        else
+            SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->acts[i]));
         if (i + 1 < net->n)
             SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->grads[i]));
         snprintf(prev, sizeof prev, "the output of layer %zu (%.150s)", i, here);
         ndim = out_ndim;
         memcpy(shape, out, (size_t)out_ndim * sizeof *out);
     }
+    SPK_TRY(share_scratch(net));
     net->T = T, net->B = B;
     net->built = 1;
     return SPK_OK;
@@ -167,7 +223,13 @@ spk_status spk_network_forward(spk_network *net, const spk_tensor *input, const 
     char got[96];
     SPK_CHECK(ctx, net && input, SPK_ERR_NULL_POINTER, "spk_network_forward: net or input is NULL");
     SPK_CHECK(ctx, net->built, SPK_ERR_INVALID_ARGUMENT, "spk_network_forward: call spk_network_build first");
-    if (net->static_input)
+    if (net->packed_input)
+        SPK_CHECK(ctx, spk_tensor_dtype(input) == SPK_U8 &&
+                           spk_tensor_numel(input) == net->T * net->B * spk_spike_row_bytes(net->in_numel),
+                  SPK_ERR_SHAPE, "spk_network_forward: packed input %s is not u8 [T=%zu, B=%zu, %zu bytes of packed "
+                  "spikes]", spk__shape_str(input, got, sizeof got), net->T, net->B,
+                  spk_spike_row_bytes(net->in_numel));
+    else if (net->static_input)
         SPK_CHECK(ctx, spk_tensor_ndim(input) >= 2 && spk_tensor_dim(input, 0) == net->B &&
                            spk_tensor_numel(input) == net->B * net->in_numel,
                   SPK_ERR_SHAPE, "spk_network_forward: static input %s is not [B=%zu, %zu features]",
@@ -178,7 +240,8 @@ spk_status spk_network_forward(spk_network *net, const spk_tensor *input, const 
                            spk_tensor_numel(input) == net->T * net->B * net->in_numel,
                   SPK_ERR_SHAPE, "spk_network_forward: input %s is not [T=%zu, B=%zu, %zu features]",
                   spk__shape_str(input, got, sizeof got), net->T, net->B, net->in_numel);
-    SPK_CHECK(ctx, spk_tensor_dtype(input) == SPK_F32, SPK_ERR_DTYPE, "spk_network_forward: input must be f32");
+    SPK_CHECK(ctx, net->packed_input || spk_tensor_dtype(input) == SPK_F32, SPK_ERR_DTYPE,
+              "spk_network_forward: input must be f32");
     for (size_t i = 0; i < net->n; i++) {
         spk_layer *l = net->layers[i];
         l->training = net->training;
@@ -200,14 +263,17 @@ static spk_status add_rate_regularizer(spk_network *net, size_t i)
 {
     spk_status st = SPK_OK;
     spk_context *ctx = net->ctx;
-    const size_t rows = net->T * net->B, N = spk_tensor_numel(net->acts[i]) / rows;
+    const size_t rows = net->T * net->B, N = net->layers[i]->out_numel;
     spk_tensor *ones = NULL, *vec = NULL, *act = NULL, *grad = NULL;
     float *h = spk__malloc(N * sizeof *h);
     SPK_CHECK(ctx, h != NULL, SPK_ERR_OUT_OF_MEMORY, "rate regularizer: out of host memory");
     SPK_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){rows, 1}, &ones));
     SPK_TRY(spk_tensor_fill_f32(ones, 1.0f));
     SPK_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){1, N}, &vec));
-    SPK_TRY(spk__view2d(net->acts[i], rows, N, &act));
+    if (net->layers[i]->out_packed) /* compact storage: its consumer's scratch is free until its forward */
+        SPK_TRY(spk__unpack_input(net->layers[i + 1], net->acts[i], rows, N, &act));
+    else
+        SPK_TRY(spk__view2d(net->acts[i], rows, N, &act));
     SPK_TRY(spk__view2d(net->grads[i], rows, N, &grad));
     SPK_TRY(spk_gemm(1, 0, 1.0f, ones, act, 0.0f, vec));
     SPK_TRY(spk_tensor_download(vec, h, N * sizeof *h));
