@@ -278,8 +278,12 @@ SPK_API spk_status spk_network_set_static_input(spk_network *net, int static_inp
  * f32 scratch that the whole network shares, right before each GEMM. Results
  * are the same as without. spk_network_layer_output() of such a layer then
  * gives the packed U8 tensor [T, B, spk_spike_row_bytes(N)] (unpack it with
- * spk_spikes_unpack()); plasticity rules reject it. Call before
- * spk_network_build. @return SPK_OK, SPK_ERR_NULL_POINTER.
+ * spk_spikes_unpack()); plasticity rules reject it. Compact storage also
+ * keeps only what backward reads: the output of a dense layer feeding a
+ * neuron layer (read by nothing in backward but the neuron layer, element
+ * by element before it writes the same element of its input gradient)
+ * holds that gradient after spk_network_backward (not under a rate
+ * regularizer). Call before spk_network_build. @return SPK_OK, SPK_ERR_NULL_POINTER.
  */
 SPK_API spk_status spk_network_set_compact_spikes(spk_network *net, int compact);
 

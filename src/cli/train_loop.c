@@ -134,6 +134,8 @@ spk_status spk_train_build_network(spk_context *ctx, const spk_train_config *c, 
     CLI_TRY(spk_network_create(ctx, &net));
     /* Direct encoding feeds the same pixels at every step: the first layer computes once. */
     CLI_TRY(spk_network_set_static_input(net, c->encoder == ENCODER_DIRECT));
+    /* Hidden spikes kept bit-packed for backward, only what backward reads kept: same results, less memory. */
+    CLI_TRY(spk_network_set_compact_spikes(net, 1));
     if (c->channels1) {
         CLI_TRY(add_conv_stack(ctx, c, net, &neurons, &features));
     } else {

@@ -52,6 +52,10 @@ spk_status spk__layer_alloc(spk_context *ctx, const spk__layer_vtable *vt, size_
 /* Register a parameter of the given shape with a gradient of the same shape. */
 spk_status spk__layer_add_param(spk_layer *l, const char *name, int ndim, const size_t *shape);
 
+/* 1 if l is a LIF-family neuron layer: its backward reads each element of
+ * its input before it writes the same element of the input gradient, and
+ * nothing else of the input, so the two may share one buffer. */
+int spk__is_neuron_layer(const spk_layer *l);
 /* 1 if l is a neuron layer of a spiking kind (its output can be packed). */
 int spk__neuron_layer_spiking(const spk_layer *l);
 /* 1 if l is a dense layer (it reads a packed input). */

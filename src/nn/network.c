@@ -23,6 +23,7 @@ struct spk_network {
     int compact_spikes; /* spiking layers feeding dense ones keep bit-packed spikes */
     int packed_input;   /* the input is bit-packed spikes */
     spk_tensor *scratch; /* f32, shared: where layers unpack packed inputs (layer_internal.h) */
+    int grad_in_act[MAX_LAYERS]; /* compact storage: grads[i] is acts[i]'s buffer (see plan_storage) */
     size_t T, B, in_numel;
     char param_names[MAX_PARAMS][48];
     float rate_target[MAX_LAYERS], rate_weight[MAX_LAYERS]; /* firing-rate regularizers (weight 0: none) */
@@ -111,6 +112,21 @@ spk_status spk_network_set_packed_input(spk_network *net, int packed)
     return SPK_OK;
 }
 
+/* Compact storage keeps only what backward reads. The output of a dense
+ * layer feeding a LIF-family layer is read by that layer's forward and,
+ * element by element before it writes the same element of its input
+ * gradient, by its backward; the dense layer's own backward does not read
+ * it. That gradient therefore takes the output's buffer (grad_in_act):
+ * one [T, B, N] f32 tensor fewer. Not under a rate regularizer, which reads
+ * the output after the gradient is written. */
+static void plan_storage(spk_network *net)
+{
+    for (size_t i = 0; i < net->n; i++)
+        net->grad_in_act[i] = net->compact_spikes && i + 1 < net->n && spk__is_dense_layer(net->layers[i]) &&
+                              !net->layers[i]->static_input && spk__is_neuron_layer(net->layers[i + 1]) &&
+                              net->rate_weight[i] == 0.0f;
+}
+
 /* The one f32 scratch into which the layers with a bit-packed input unpack
  * it (layer_internal.h), sized for the largest. */
 static spk_status share_scratch(spk_network *net)
@@ -164,6 +180,7 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
                                      spk__is_dense_layer(net->layers[i + 1]);
         net->layers[i]->in_packed = i ? net->layers[i - 1]->out_packed : net->packed_input;
     }
+    plan_storage(net);
     int ndim = in_ndim;
     size_t shape[SPK_MAX_DIMS];
     memcpy(shape, in_shape, (size_t)in_ndim * sizeof *shape);
@@ -200,7 +217,9 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
                                       &net->acts[i]));
         else
             SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->acts[i]));
-        if (i + 1 < net->n)
+        if (net->grad_in_act[i])
+            SPK_TRY(spk_tensor_view(net->acts[i], 0, out_ndim + 2, act_shape, &net->grads[i]));
+        else if (i + 1 < net->n)
             SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->grads[i]));
         snprintf(prev, sizeof prev, "the output of layer %zu (%.150s)", i, here);
         ndim = out_ndim;
@@ -329,6 +348,9 @@ spk_status spk_network_backward(spk_network *net, const spk_tensor *grad_output)
     for (size_t i = net->n; i-- > 0;) {
         spk_layer *l = net->layers[i];
         const spk_tensor *gout = i + 1 == net->n ? grad_output : net->grads[i];
+        SPK_CHECK(ctx, !(net->rate_weight[i] > 0.0f && net->grad_in_act[i]), SPK_ERR_INVALID_ARGUMENT,
+                  "spk_network_backward: layer %zu's rate regularizer was added after a build with compact storage, "
+                  "which reuses that layer's output for its gradient: build again", i);
         if (net->rate_weight[i] > 0.0f)
             SPK_TRY(add_rate_regularizer(net, i));
         SPK_TRY(l->vt->backward(l, i ? net->acts[i - 1] : net->input, net->acts[i], gout,

@@ -213,6 +213,11 @@ static const spk__layer_vtable NEURON = {"neuron", neuron_infer, neuron_prepare,
                                          neuron_describe, neuron_destroy};
 
 
+int spk__is_neuron_layer(const spk_layer *l)
+{
+    return l && l->vt == &NEURON;
+}
+
 int spk__neuron_layer_spiking(const spk_layer *l)
 {
     return l && l->vt == &NEURON && spk__lif_is_spiking(((const neuron_layer *)l)->p.kind);

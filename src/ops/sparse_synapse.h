@@ -6,16 +6,23 @@
 
 /* Scratch of one layer, made on first use for its shape: the per-row lists
  * of active inputs of the last compaction, W^T, the per-segment weight
- * gradients. */
+ * gradients. The lists start at off[r] in idx: r * in after a compaction of
+ * floats (one scan), packed tight after one of bits (4 bytes per spike).
+ * idx and crow grow to the lists' size and are released by
+ * spk__sparse_drop_lists. */
 typedef struct spk__sparse {
+    spk_context *ctx; /* of the buffers, NULL before the first */
     size_t rows, in, out;
     cl_mem count; /* [rows] int */
-    cl_mem idx;   /* [rows, in] int */
+    cl_mem off;   /* [rows] ulong: where each row's list starts in idx */
+    cl_mem idx;   /* [cap] int: the lists */
+    size_t cap;   /* ints that idx and crow hold */
+    size_t crow_cap;
     cl_mem stats; /* [2] int: nonzeros, non-binary flag */
     cl_mem wt;    /* [in, out] float */
     cl_mem part;  /* [segs, in + 1, out] float: partial dW^T and db */
     cl_mem cstart; /* [tiles, in + 1] int: the lists of each tile of rows by input */
-    cl_mem crow;   /* [rows, in] int: their rows */
+    cl_mem crow;   /* [cap] int: their rows, laid out as idx (made by the weight gradient) */
     size_t tiles;
     size_t segs;  /* runs of tiles of the weight gradient */
     size_t cw;    /* outputs per weight-gradient work item */
@@ -24,6 +31,9 @@ typedef struct spk__sparse {
 } spk__sparse;
 
 void spk__sparse_release(spk__sparse *s);
+/* Release the lists (idx, crow), the scratch that grows with the input;
+ * the next compaction makes them again. */
+void spk__sparse_drop_lists(spk__sparse *s);
 
 /* Lists of the nonzero inputs of each row of x [rows, in] (a view); reads
  * back nnz and binary (waits for the queue). out sizes the later calls. */
