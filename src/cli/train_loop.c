@@ -134,8 +134,10 @@ spk_status spk_train_build_network(spk_context *ctx, const spk_train_config *c, 
     CLI_TRY(spk_network_create(ctx, &net));
     /* Direct encoding feeds the same pixels at every step: the first layer computes once. */
     CLI_TRY(spk_network_set_static_input(net, c->encoder == ENCODER_DIRECT));
-    /* Hidden spikes kept bit-packed for backward, only what backward reads kept: same results, less memory. */
-    CLI_TRY(spk_network_set_compact_spikes(net, 1));
+    /* Hidden spikes kept bit-packed for backward, only what backward reads kept: same results, less memory
+     * (SPIKECL_COMPACT_SPIKES=0 turns it off, to compare). */
+    const char *compact = getenv("SPIKECL_COMPACT_SPIKES");
+    CLI_TRY(spk_network_set_compact_spikes(net, !(compact && !strcmp(compact, "0"))));
     if (c->channels1) {
         CLI_TRY(add_conv_stack(ctx, c, net, &neurons, &features));
     } else {
