@@ -283,7 +283,7 @@ SPK_API spk_status spk_network_set_static_input(spk_network *net, int static_inp
  * neuron layer (read by nothing in backward but the neuron layer, element
  * by element before it writes the same element of its input gradient)
  * holds that gradient after spk_network_backward (not under a rate
- * regularizer). Call before spk_network_build. @return SPK_OK, SPK_ERR_NULL_POINTER.
+ * regularizer), and the other gradients between layers share two buffers. Call before spk_network_build. @return SPK_OK, SPK_ERR_NULL_POINTER.
  */
 SPK_API spk_status spk_network_set_compact_spikes(spk_network *net, int compact);
 

@@ -24,6 +24,7 @@ struct spk_network {
     int packed_input;   /* the input is bit-packed spikes */
     spk_tensor *scratch; /* f32, shared: where layers unpack packed inputs (layer_internal.h) */
     int grad_in_act[MAX_LAYERS]; /* compact storage: grads[i] is acts[i]'s buffer (see plan_storage) */
+    spk_tensor *grad_pool[2];    /* compact storage: the other grads[i] are views of grad_pool[i % 2] */
     size_t T, B, in_numel;
     char param_names[MAX_PARAMS][48];
     float rate_target[MAX_LAYERS], rate_weight[MAX_LAYERS]; /* firing-rate regularizers (weight 0: none) */
@@ -53,7 +54,8 @@ static void free_activations(spk_network *net)
         net->layers[i]->unpack_scratch = NULL;
     }
     spk_tensor_free(net->scratch);
-    net->scratch = NULL;
+    spk_tensor_free(net->grad_pool[0]), spk_tensor_free(net->grad_pool[1]);
+    net->scratch = net->grad_pool[0] = net->grad_pool[1] = NULL;
     net->built = 0;
     net->input = NULL; /* the last forward's activations are gone */
 }
@@ -127,6 +129,32 @@ static void plan_storage(spk_network *net)
                               net->rate_weight[i] == 0.0f;
 }
 
+/* Under compact storage the gradients that do not take their output's
+ * buffer share two: grads[i] lives from the backward of layer i + 1, which
+ * writes it, to that of layer i, which reads it and writes grads[i - 1];
+ * so grads of even and of odd i never overlap in time among themselves.
+ * shapes[i] (ndim[i] dims) are their shapes. */
+static spk_status pool_grads(spk_network *net, size_t shapes[][SPK_MAX_DIMS], const int *ndim)
+{
+    spk_status st = SPK_OK;
+    size_t need[2] = {0, 0};
+    for (size_t i = 0; i + 1 < net->n; i++) {
+        size_t n = 1;
+        for (int k = 0; k < ndim[i]; k++)
+            n *= shapes[i][k];
+        if (!net->grad_in_act[i] && n > need[i % 2])
+            need[i % 2] = n;
+    }
+    for (int p = 0; p < 2; p++)
+        if (need[p])
+            SPK_TRY(spk_tensor_create(net->ctx, SPK_F32, 1, &need[p], &net->grad_pool[p]));
+    for (size_t i = 0; i + 1 < net->n; i++)
+        if (!net->grad_in_act[i])
+            SPK_TRY(spk_tensor_view(net->grad_pool[i % 2], 0, ndim[i], shapes[i], &net->grads[i]));
+fail:
+    return st;
+}
+
 /* The one f32 scratch into which the layers with a bit-packed input unpack
  * it (layer_internal.h), sized for the largest. */
 static spk_status share_scratch(spk_network *net)
@@ -188,6 +216,8 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
     for (int i = 0; i < in_ndim; i++)
         net->in_numel *= in_shape[i];
     char here[160], prev[200];
+    size_t grad_shape[MAX_LAYERS][SPK_MAX_DIMS];
+    int grad_ndim[MAX_LAYERS];
     snprintf(prev, sizeof prev, "the network input");
     for (size_t i = 0; i < net->n; i++) {
         spk_layer *l = net->layers[i];
@@ -217,15 +247,19 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
                                       &net->acts[i]));
         else
             SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->acts[i]));
+        memcpy(grad_shape[i], act_shape, sizeof act_shape);
+        grad_ndim[i] = out_ndim + 2;
         if (net->grad_in_act[i])
             SPK_TRY(spk_tensor_view(net->acts[i], 0, out_ndim + 2, act_shape, &net->grads[i]));
-        else if (i + 1 < net->n)
+        else if (i + 1 < net->n && !net->compact_spikes)
             SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->grads[i]));
         snprintf(prev, sizeof prev, "the output of layer %zu (%.150s)", i, here);
         ndim = out_ndim;
         memcpy(shape, out, (size_t)out_ndim * sizeof *out);
     }
     SPK_TRY(share_scratch(net));
+    if (net->compact_spikes)
+        SPK_TRY(pool_grads(net, grad_shape, grad_ndim));
     net->T = T, net->B = B;
     net->built = 1;
     return SPK_OK;
