@@ -103,8 +103,8 @@ static spk_status choose_path(dense *d, const spk_tensor *x)
     d->stats.density = (float)((double)d->sparse.nnz / ((double)d->sparse.rows * (double)d->sparse.in));
     d->stats.binary = d->sparse.binary;
     d->fwd_sparse = d->sparse.binary && (d->p.synapse == SPK_SYNAPSE_SPARSE || d->stats.density <= threshold);
-    if (!d->fwd_sparse) /* the GEMM takes it from here: hold no lists until the next step */
-        spk__sparse_drop_lists(&d->sparse);
+    if (!d->fwd_sparse) /* the GEMM takes it from here: hold no gather scratch until the next gather */
+        spk__sparse_drop_scratch(&d->sparse);
 count:
     d->stats.sparse = d->fwd_sparse;
     if (d->fwd_sparse)

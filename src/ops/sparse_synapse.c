@@ -56,13 +56,13 @@ void spk__sparse_release(spk__sparse *s)
     *s = (spk__sparse){0};
 }
 
-void spk__sparse_drop_lists(spk__sparse *s)
+void spk__sparse_drop_scratch(spk__sparse *s)
 {
-    cl_mem *m[] = {&s->idx, &s->crow};
-    for (size_t i = 0; i < 2; i++)
+    cl_mem *m[] = {&s->idx, &s->crow, &s->wt, &s->part, &s->cstart};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         if (*m[i])
             spk__mem_release(s->ctx, *m[i]);
-    s->idx = s->crow = NULL;
+    s->idx = s->crow = s->wt = s->part = s->cstart = NULL;
     s->cap = s->crow_cap = 0;
 }
 
@@ -115,10 +115,7 @@ static spk_status ensure(spk_context *ctx, spk__sparse *s, size_t rows, size_t i
     s->segs = segments(ctx, (out + s->cw - 1) / s->cw, s->tiles, in, out);
     SPK_TRY(alloc(ctx, rows * sizeof(cl_int), &s->count));
     SPK_TRY(alloc(ctx, rows * sizeof(cl_ulong), &s->off));
-    SPK_TRY(alloc(ctx, s->tiles * (in + 1) * sizeof(cl_int), &s->cstart));
-    SPK_TRY(alloc(ctx, 2 * sizeof(cl_int), &s->stats));
-    SPK_TRY(alloc(ctx, in * out * sizeof(float), &s->wt));
-    SPK_TRY(alloc(ctx, s->segs * (in + 1) * out * sizeof(float), &s->part));
+    SPK_TRY(alloc(ctx, 2 * sizeof(cl_int), &s->stats)); /* the rest when the layer gathers */
     s->rows = rows, s->in = in, s->out = out;
     return SPK_OK;
 fail:
@@ -230,6 +227,8 @@ spk_status spk__sparse_forward(spk_context *ctx, spk__sparse *s, const spk_tenso
     SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_forward", &kf));
     cl_int rows = (cl_int)s->rows, in = (cl_int)s->in, out = (cl_int)s->out, rb = (cl_int)v.rb;
     spk__buf wb = spk__buf_of(w), bb = spk__buf_or(b, w), yb = spk__buf_of(y);
+    if (!s->wt)
+        SPK_TRY(alloc(ctx, s->in * s->out * sizeof(float), &s->wt));
     SPK_TRY(SPK_SET_ARGS(ctx, kt, SPK_ARG(in), SPK_ARG(out), SPK_BUF(wb), SPK_ARG(s->wt)));
     SPK_TRY(spk__launch_nd(ctx, kt, 2, (size_t[2]){s->out, s->in}));
     SPK_TRY(SPK_SET_ARGS(ctx, kf, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(out), SPK_ARG(rb), SPK_ARG(s->count),
@@ -257,6 +256,10 @@ spk_status spk__sparse_weight_grad(spk_context *ctx, spk__sparse *s, const spk_t
     cl_int R = TILE_ROWS, per_seg = (cl_int)((s->tiles + s->segs - 1) / s->segs), cw = (cl_int)s->cw;
     spk__buf dyb = spk__buf_of(dy), dwb = spk__buf_of(dw), dbb = spk__buf_or(db, dw);
     SPK_TRY(ensure_ints(ctx, &s->crow, &s->crow_cap, s->cap)); /* the layout of idx */
+    if (!s->cstart)
+        SPK_TRY(alloc(ctx, s->tiles * (s->in + 1) * sizeof(cl_int), &s->cstart));
+    if (!s->part)
+        SPK_TRY(alloc(ctx, s->segs * (s->in + 1) * s->out * sizeof(float), &s->part));
     SPK_TRY(SPK_SET_ARGS(ctx, kc, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(R), SPK_ARG(s->count), SPK_ARG(s->off),
                           SPK_ARG(s->idx), SPK_ARG(s->cstart), SPK_ARG(s->crow)));
     SPK_TRY(launch_items(ctx, kc, s->tiles, 1));

@@ -8,8 +8,8 @@
  * of active inputs of the last compaction, W^T, the per-segment weight
  * gradients. The lists start at off[r] in idx: r * in after a compaction of
  * floats (one scan), packed tight after one of bits (4 bytes per spike).
- * idx and crow grow to the lists' size and are released by
- * spk__sparse_drop_lists. */
+ * idx and crow grow to the lists' size; they, wt, part and cstart are made
+ * when the layer first gathers and released by spk__sparse_drop_scratch. */
 typedef struct spk__sparse {
     spk_context *ctx; /* of the buffers, NULL before the first */
     size_t rows, in, out;
@@ -31,9 +31,9 @@ typedef struct spk__sparse {
 } spk__sparse;
 
 void spk__sparse_release(spk__sparse *s);
-/* Release the lists (idx, crow), the scratch that grows with the input;
- * the next compaction makes them again. */
-void spk__sparse_drop_lists(spk__sparse *s);
+/* Release all but the counts (idx, crow, wt, part, cstart): a layer that
+ * takes the GEMM holds no gather scratch; the next gather makes it again. */
+void spk__sparse_drop_scratch(spk__sparse *s);
 
 /* Lists of the nonzero inputs of each row of x [rows, in] (a view); reads
  * back nnz and binary (waits for the queue). out sizes the later calls. */
