@@ -33,7 +33,10 @@ typedef struct spk_network spk_network;
  * inputs spike, adding the weight columns of the active inputs (forward, and
  * the weight gradient only where inputs spiked) beats one dense GEMM over
  * T*B rows. The decision is per forward and covers its backward; a static
- * input (spk_network_set_static_input) always takes the GEMM.
+ * input (spk_network_set_static_input) always takes the GEMM. A bit-packed
+ * input (compact storage or spk_network_set_packed_input, spikes.h) is read
+ * 1 bit per input, and on the GEMM path unpacked into the network's shared
+ * scratch first.
  */
 typedef enum spk_synapse_mode {
     SPK_SYNAPSE_AUTO = 0,   /**< measure each forward's input (one small read-back): gather where it is all 0/1
