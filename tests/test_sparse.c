@@ -278,7 +278,7 @@ static size_t train_steps(spk_context *ctx, spk_synapse_mode mode, int compact, 
 Test(sparse, compact_spike_storage_trains_bit_for_bit_like_f32, .timeout = 600)
 {
     enum { NX = CT * CB * CIN, NP = CH1 * CIN + CH1 + CH2 * CH1 + CH2 + COUT * CH2 + COUT };
-    const spk_synapse_mode modes[3] = {SPK_SYNAPSE_DENSE, SPK_SYNAPSE_SPARSE, SPK_SYNAPSE_AUTO};
+    const spk_synapse_mode modes[4] = {SPK_SYNAPSE_DENSE, SPK_SYNAPSE_SPARSE, SPK_SYNAPSE_AUTO, SPK_SYNAPSE_SPARSE};
     SPK_FOR_EACH_DEVICE_AND_GEMM(ctx, 1)
     {
         spk_test_rng r = {91};
@@ -290,7 +290,9 @@ Test(sparse, compact_spike_storage_trains_bit_for_bit_like_f32, .timeout = 600)
         SPK_ASSERT_OK(ctx, spk_tensor_upload(xt, x, NX * sizeof(float)));
         SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_U8, 3, (size_t[3]){CT, CB, spk_spike_row_bytes(CIN)}, &xb));
         SPK_ASSERT_OK(ctx, spk_spikes_pack(ctx, xt, xb));
-        for (int m = 0; m < 3; m++) {
+        for (int m = 0; m < 4; m++) {
+            if (m == 3) /* sparse once more in the layout GPUs get (CPU devices only take it when asked) */
+                setenv("SPIKECL_SPARSE_GPU_LAYOUT", "1", 1);
             cr_assert_eq(train_steps(ctx, modes[m], 0, xt, NULL, lw, want), (size_t)NP);
             for (int packed = 0; packed <= 1; packed++) {
                 cr_assert_eq(train_steps(ctx, modes[m], 1, xt, packed ? xb : NULL, lg, got), (size_t)NP);
@@ -303,6 +305,7 @@ Test(sparse, compact_spike_storage_trains_bit_for_bit_like_f32, .timeout = 600)
                           packed);
             }
         }
+        unsetenv("SPIKECL_SPARSE_GPU_LAYOUT");
         spk_tensor_free(xt), spk_tensor_free(xb);
         free(x), free(want), free(got);
     }
