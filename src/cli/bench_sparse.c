@@ -31,7 +31,10 @@ static spk_status sparse_step(void *user, double *t)
     spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_MEAN_MEMBRANE);
     const spk_tensor *out = NULL;
     double t0 = bench_now();
-    CLI_TRY(spk_encode_poisson(c->ctx, c->rate, 1.0f, c->stream++, c->spikes));
+    if (spk_tensor_dtype(c->spikes) == SPK_U8) /* compact: the input spikes bit-packed too */
+        CLI_TRY(spk_encode_poisson_bits(c->ctx, c->rate, 1.0f, c->stream++, c->spikes));
+    else
+        CLI_TRY(spk_encode_poisson(c->ctx, c->rate, 1.0f, c->stream++, c->spikes));
     CLI_TRY(spk_network_forward(c->net, c->spikes, &out));
     CLI_TRY(spk_loss(c->ctx, &lp, out, c->labels, c->grad, NULL, NULL));
     CLI_TRY(spk_network_backward(c->net, c->grad));
@@ -65,13 +68,17 @@ static spk_status build(spk_context *ctx, const bench_opts *o, size_t inputs, fl
         in = widths[k];
     }
     CLI_TRY(spk_network_set_compact_spikes(c->net, compact));
+    CLI_TRY(spk_network_set_packed_input(c->net, compact));
     CLI_TRY(spk_network_build(c->net, steps, BATCH, 1, &inputs));
     spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
     op.lr = 1e-3f;
     CLI_TRY(spk_optimizer_create(ctx, &op, &c->opt));
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){BATCH, inputs}, &c->rate));
     CLI_TRY(spk_tensor_fill_f32(c->rate, p));
-    CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){steps, BATCH, inputs}, &c->spikes));
+    if (compact)
+        CLI_TRY(spk_tensor_create(ctx, SPK_U8, 3, (size_t[3]){steps, BATCH, spk_spike_row_bytes(inputs)}, &c->spikes));
+    else
+        CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){steps, BATCH, inputs}, &c->spikes));
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){steps, BATCH, CLASSES}, &c->grad));
     for (size_t b = 0; b < BATCH; b++)
         c->labels[b] = (uint8_t)(bench_word(o->seed, BENCH_STREAM_LABELS, b) % CLASSES);
@@ -106,7 +113,8 @@ static spk_status one_case(spk_context *ctx, const bench_opts *o, size_t inputs,
     sparse_case c = {0};
     double warm;
     bench_rss_reset();
-    spk_status st = build(ctx, o, inputs, p, o->sparse_steps, 0, &c);
+    /* f32 storage unless SPIKECL_COMPACT_SPIKES=1: rows comparable with earlier runs */
+    spk_status st = build(ctx, o, inputs, p, o->sparse_steps, spk_train_compact_spikes(0), &c);
     if (st == SPK_OK)
         st = sparse_step(&c, &warm);
     uint64_t l0 = bench_launches(ctx);
@@ -160,8 +168,9 @@ static spk_status step_peak(spk_context *ctx, const bench_opts *o, size_t inputs
 /* Bytes stored per neuron-step for BPTT (as in the lib suite, bench_lib.c):
  * the growth of one step's device high-water from T/2 to T over the added
  * neuron-steps of the HIDDEN + HIDDEN + CLASSES neurons; f32 storage, then
- * compact (the two hidden layers feed dense layers: their spikes are kept
- * bit-packed). */
+ * compact: the two hidden layers feed dense layers, so their spikes are
+ * kept bit-packed, and the encoder writes the input spikes bit-packed too
+ * (spk_encode_poisson_bits, spk_network_set_packed_input). */
 static spk_status bptt_rows(spk_context *ctx, const bench_opts *o, size_t inputs, float p, bench_table *tab)
 {
     spk_status st = SPK_OK;
