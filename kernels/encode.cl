@@ -2,8 +2,11 @@
  * C reference in src/ref/encode_ref.c. */
 
 /* One work item per input element i; one Philox call gives the uniforms of
- * four consecutive steps: counter (i, t / 4, stream_lo, stream_hi). */
-kernel void encode_poisson(int T, uint F, global const float *intensity, spk_off_t in_off, float gain,
+ * four consecutive steps: counter (i, t / 4, stream_lo, stream_hi). With
+ * SPIKE_BITS (SPIKE_T uint) the spikes go bit-packed (include/spikecl/spikes.h)
+ * into rows of n inputs (F / n samples per step), words zeroed by the host:
+ * an item ORs its bit into its word when it spikes. */
+kernel void encode_poisson(int T, uint F, uint n, global const float *intensity, spk_off_t in_off, float gain,
                            uint seed_lo, uint seed_hi, uint stream_lo, uint stream_hi,
                            global SPIKE_T *spikes, spk_off_t out_off)
 {
@@ -20,8 +23,16 @@ kernel void encode_poisson(int T, uint F, global const float *intensity, spk_off
             r = spk_philox4x32_10(ctr, seed_lo, seed_hi);
         }
         const float u = spk_u32_to_unit(r.v[t & 3]);
+#if SPIKE_BITS
+        const uint words = (n + 31) / 32, b = i / n, j = i % n;
+        if (valid && u < p)
+            atomic_or((volatile global uint *)spikes + out_off + ((spk_off_t)t * (F / n) + b) * words + j / 32,
+                      1u << (j % 32));
+#else
+        (void)n;
         if (valid)
             spikes[out_off + (spk_off_t)t * F + i] = (SPIKE_T)(u < p ? 1 : 0);
+#endif
         STEP_END();
     }
 }

@@ -11,7 +11,7 @@
  *   DETACH     1: no gradient through the spike inside the reset
  *   REFRAC     1: refractory counting compiled in
  *   SURROGATE  0..6 as enum spk_surrogate
- *   SPIKE_T    float or uchar (SPIKE_F32 1 for float)
+ *   SPIKE_T    float, uchar, or uint with SPIKE_BITS 1 (bit-packed, kernels/neuron.clh); SPIKE_F32 1 for float
  *   VW         neurons per vector (kernels/neuron.clh)
  *   CHUNK_MAX  vectors per work item at most (kernels/neuron.clh, TILE_INDEX)
  */
@@ -109,7 +109,8 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
     for (int t = 0; t < T; t++)
     for (int j = 0; j < count; j++) {
         const spk_off_t idx = TILE_IDX(j), o = (spk_off_t)t * BN + idx;
-        LOAD_COEFS(col[j]);
+        const int n = col[j];
+        LOAD_COEFS(n);
         vf I = st[j].I, V = st[j].V, S = st[j].S, rc = st[j].rc;
         const vf xt = VLOADF(x, x_off + o);
 #if CUBA
@@ -144,7 +145,9 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
         V = Vn;
         S = Sn;
         if (has_spikes) {
-#if SPIKE_F32
+#if SPIKE_BITS
+            SPIKE_STORE_BITS(S, spikes, spk_off, t);
+#elif SPIKE_F32
             VSTREAMF(S, spikes, spk_off + o);
 #else
             SPK_STORE(S, spikes, spk_off + o);
@@ -197,7 +200,8 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
 #endif
     for (int j = 0; j < count; j++) {
         const spk_off_t idx = TILE_IDX(j);
-        col[j] = (int)(idx % N);
+        const int n = col[j] = (int)(idx % N);
+        (void)n; /* read by the refractory window */
         /* Gradients flowing back into step t from step t+1. */
         vf gI_next = VZERO, gV_next = VZERO, gS_next = VZERO;
         if (has_gso) {
@@ -216,7 +220,8 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
     for (int j = 0; j < count; j++) {
         const spk_off_t idx = TILE_IDX(j), o = (spk_off_t)t * BN + idx;
         const spk_off_t op = o - BN; /* step t-1, valid when t > 0 */
-        LOAD_COEFS(col[j]);
+        const int n = col[j];
+        LOAD_COEFS(n);
         /* The initial state stands in for step t-1 at t = 0. */
         vf I0 = VZERO, V0 = VZERO, S0 = VZERO, rc0 = VZERO;
         if (t == 0 || REFRAC)
@@ -228,7 +233,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
 #endif
         const vf V = VLOADF(mem, mem_off + o);
         const vf Vp = t > 0 ? VLOADF(mem, mem_off + op) : V0;
-        const vf Sp = t > 0 ? SPK_LOAD(spikes, spk_off + op) : S0;
+        const vf Sp = t > 0 ? SPIKE_LOAD(spikes, spk_off, t - 1, op) : S0;
 #if CUBA
         const vf I = VLOADF(cur, cur_off + o);
         const vf Ip = t > 0 ? VLOADF(cur, cur_off + op) : I0;

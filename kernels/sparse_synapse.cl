@@ -36,8 +36,9 @@ static inline int record_bits(global int *ir, int k, int j, uint m)
     return k;
 }
 
-/* Per-row lists of active inputs: count[r], and idx[r, 0 .. count[r]) the
- * inputs that are nonzero, increasing. stats[0] += the nonzeros;
+/* Per-row lists of active inputs: count[r], and idx[off[r] + 0 .. count[r])
+ * the inputs that are nonzero, increasing; here off[r] = r * in (room for
+ * every input: the floats are scanned once). stats[0] += the nonzeros;
  * stats[1] = 1 where some input is neither 0 nor 1 (the sparse path would
  * be wrong: the host falls back to the GEMM, and the lists and counts are
  * left incomplete). 32 inputs at a time: their nonzeros as a bit mask
@@ -45,11 +46,12 @@ static inline int record_bits(global int *ir, int k, int j, uint m)
  * testing each input, skipping all-zero groups of eight and testing the
  * others, or a mask per 8 (1.3x) or per 64 inputs (same). */
 kernel void sparse_compact(int rows, int in, global const float *x, spk_off_t x_off, global int *count,
-                           global int *idx, volatile global int *stats)
+                           global spk_off_t *off, global int *idx, volatile global int *stats)
 {
     const int r = get_global_id(0);
     if (r >= rows || stats[1]) /* once one row is not binary, the host takes the GEMM: stop scanning */
         return;
+    off[r] = (spk_off_t)r * in;
     global const float *xr = x + x_off + (spk_off_t)r * in;
     global int *ir = idx + (spk_off_t)r * in;
     int8 bad8 = 0;
@@ -75,6 +77,59 @@ kernel void sparse_compact(int rows, int in, global const float *x, spk_off_t x_
         atomic_add(&stats[0], k);
     if (bad)
         atomic_or(&stats[1], 1);
+}
+
+/* The same lists from bit-packed spikes (include/spikecl/spikes.h), packed
+ * tight: count[r] by popcount (sparse_count_bits), off[r] their running sum
+ * (sparse_offsets), then the lists (sparse_compact_bits): the lists take
+ * 4 bytes per spike instead of per input. Bits past `in` are zero by the
+ * format; masked all the same. */
+static inline uint row_word(global const uint *wr, int in, int w)
+{
+    const int left = in - 32 * w;
+    return left >= 32 ? wr[w] : wr[w] & ((1u << left) - 1u);
+}
+
+kernel void sparse_count_bits(int rows, int in, global const uint *bits, spk_off_t bits_off, global int *count,
+                              volatile global int *stats)
+{
+    const int r = get_global_id(0);
+    if (r >= rows)
+        return;
+    const int words = (in + 31) / 32;
+    global const uint *wr = bits + bits_off + (spk_off_t)r * words;
+    int k = 0;
+    for (int w = 0; w < words; w++)
+        k += popcount(row_word(wr, in, w));
+    count[r] = k;
+    if (k)
+        atomic_add(&stats[0], k);
+}
+
+/* off[r] = count[0] + ... + count[r-1]: one item (a few µs per 10^4 rows). */
+kernel void sparse_offsets(int rows, global const int *count, global spk_off_t *off)
+{
+    if (get_global_id(0) != 0)
+        return;
+    spk_off_t s = 0;
+    for (int r = 0; r < rows; r++) {
+        off[r] = s;
+        s += count[r];
+    }
+}
+
+kernel void sparse_compact_bits(int rows, int in, global const uint *bits, spk_off_t bits_off,
+                                global const spk_off_t *off, global int *idx)
+{
+    const int r = get_global_id(0);
+    if (r >= rows)
+        return;
+    const int words = (in + 31) / 32;
+    global const uint *wr = bits + bits_off + (spk_off_t)r * words;
+    global int *ir = idx + off[r];
+    int k = 0;
+    for (int w = 0; w < words; w++)
+        k = record_bits(ir, k, 32 * w, row_word(wr, in, w));
 }
 
 /* wt[j, o] = w[o, j]: the weights of one input contiguous along outputs. */
@@ -126,7 +181,8 @@ static inline void gather_row(int out, int o0, int n, global const int *ir, glob
 #ifndef ROWS_DIM
 #define ROWS_DIM 0
 #endif
-kernel void sparse_forward(int rows, int in, int out, int rb, global const int *count, global const int *idx,
+kernel void sparse_forward(int rows, int in, int out, int rb, global const int *count, global const spk_off_t *off,
+                           global const int *idx,
                            global const float *wt, global const float *b, spk_off_t b_off, int has_b,
                            global float *y, spk_off_t y_off)
 {
@@ -134,31 +190,32 @@ kernel void sparse_forward(int rows, int in, int out, int rb, global const int *
     const int c0 = (int)get_global_id(1 - ROWS_DIM) * CH, step = (int)get_global_size(1 - ROWS_DIM) * CH;
     for (int r = r0; r < min(rows, r0 + rb); r++)
         for (int o0 = c0; o0 < out; o0 += step)
-            gather_row(out, o0, count[r], idx + (spk_off_t)r * in, wt, b, b_off, has_b,
+            gather_row(out, o0, count[r], idx + off[r], wt, b, b_off, has_b,
                        y + y_off + (spk_off_t)r * out);
 }
 
 /* The lists of one tile of R rows turned by input: the rows of input j
- * are crow[r0 * in + cstart[t, j] .. cstart[t, j + 1]), increasing
+ * are crow[off[r0] + cstart[t, j] .. cstart[t, j + 1]), increasing (crow
+ * has the layout of idx)
  * (a counting sort; one item per tile). */
-kernel void sparse_columns(int rows, int in, int R, global const int *count, global const int *idx,
-                           global int *cstart, global int *crow)
+kernel void sparse_columns(int rows, int in, int R, global const int *count, global const spk_off_t *off,
+                           global const int *idx, global int *cstart, global int *crow)
 {
     const int t = get_global_id(0), r0 = t * R, r1 = min(rows, r0 + R);
     if (r0 >= rows)
         return;
     global int *cs = cstart + (spk_off_t)t * (in + 1);
-    global int *cr = crow + (spk_off_t)r0 * in;
+    global int *cr = crow + off[r0];
     for (int j = 0; j <= in; j++)
         cs[j] = 0;
     for (int r = r0; r < r1; r++)
         for (int k = 0; k < count[r]; k++)
-            cs[idx[(spk_off_t)r * in + k] + 1]++;
+            cs[idx[off[r] + k] + 1]++;
     for (int j = 1; j <= in; j++)
         cs[j] += cs[j - 1];
     for (int r = r0; r < r1; r++) /* cs[j] walks to the end of column j */
         for (int k = 0; k < count[r]; k++)
-            cr[cs[idx[(spk_off_t)r * in + k]]++] = r;
+            cr[cs[idx[off[r] + k]]++] = r;
     for (int j = in; j > 0; j--)
         cs[j] = cs[j - 1];
     cs[0] = 0;
@@ -193,7 +250,8 @@ static inline void column_sum(global float *pj, global const float *dy, spk_off_
  * row of dY to the bias row. On CPU devices cw is all outputs (whole rows
  * of dY stream through); on GPUs it is one output (CH = 1). */
 kernel void sparse_weight_grad(int rows, int in, int out, int R, int tiles_per_seg, int cw,
-                               global const int *cstart, global const int *crow, global const float *dy,
+                               global const spk_off_t *off, global const int *cstart, global const int *crow,
+                               global const float *dy,
                                spk_off_t dy_off, global float *part)
 {
     const int o0 = get_global_id(0) * cw, s = get_global_id(1);
@@ -210,7 +268,7 @@ kernel void sparse_weight_grad(int rows, int in, int out, int R, int tiles_per_s
     }
     for (int t = t0; t < min(n_tiles, t0 + tiles_per_seg); t++) {
         global const int *cs = cstart + (spk_off_t)t * (in + 1);
-        global const int *cr = crow + (spk_off_t)t * R * in;
+        global const int *cr = crow + off[t * R];
         for (int j = 0; j < in; j++) {
             const int a = cs[j], e = cs[j + 1];
             if (a == e)

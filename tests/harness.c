@@ -58,10 +58,17 @@ static const unsigned char GUARD_BYTE = 0xA5;
 
 void spk_test_guarded_create(spk_context *ctx, spk_dtype dtype, int ndim, const size_t *shape, spk_test_guarded *g)
 {
+    spk_test_guarded_create_at(ctx, dtype, ndim, shape, SPK_TEST_GUARD, g);
+}
+
+void spk_test_guarded_create_at(spk_context *ctx, spk_dtype dtype, int ndim, const size_t *shape, size_t guard,
+                                spk_test_guarded *g)
+{
     size_t numel = 1;
     for (int i = 0; i < ndim; i++)
         numel *= shape[i];
-    size_t total = numel + 2 * SPK_TEST_GUARD;
+    g->guard = guard;
+    size_t total = numel + 2 * guard;
     size_t es = spk_dtype_size(dtype);
     unsigned char *fill = malloc(total * es);
     cr_assert(fill);
@@ -69,7 +76,7 @@ void spk_test_guarded_create(spk_context *ctx, spk_dtype dtype, int ndim, const 
     g->numel = numel;
     SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, dtype, 1, &total, &g->base));
     SPK_ASSERT_OK(ctx, spk_tensor_upload(g->base, fill, total * es));
-    SPK_ASSERT_OK(ctx, spk_tensor_view(g->base, SPK_TEST_GUARD, ndim, shape, &g->t));
+    SPK_ASSERT_OK(ctx, spk_tensor_view(g->base, guard, ndim, shape, &g->t));
     free(fill);
 }
 
@@ -87,12 +94,12 @@ void spk_test_guarded_download(spk_test_guarded *g, void *host, const char *what
     unsigned char *all = malloc(total * es);
     cr_assert(all);
     SPK_ASSERT_OK(ctx, spk_tensor_download(g->base, all, total * es));
-    for (size_t i = 0; i < SPK_TEST_GUARD * es; i++) {
+    for (size_t i = 0; i < g->guard * es; i++) {
         cr_assert(all[i] == GUARD_BYTE, "%s: write before the start of the buffer (byte %zu)", what, i);
-        cr_assert(all[(SPK_TEST_GUARD + g->numel) * es + i] == GUARD_BYTE,
+        cr_assert(all[(g->guard + g->numel) * es + i] == GUARD_BYTE,
                   "%s: write past the end of the buffer (byte %zu after)", what, i);
     }
-    memcpy(host, all + SPK_TEST_GUARD * es, g->numel * es);
+    memcpy(host, all + g->guard * es, g->numel * es);
     free(all);
 }
 

@@ -50,11 +50,15 @@ typedef struct spk_test_guarded {
     spk_tensor *base;
     spk_tensor *t; /* the view the op uses */
     size_t numel;
+    size_t guard; /* elements on each side */
 } spk_test_guarded;
 
 #define SPK_TEST_GUARD 257
 
 void spk_test_guarded_create(spk_context *ctx, spk_dtype dtype, int ndim, const size_t *shape, spk_test_guarded *g);
+/* The same with `guard` elements on each side (bit-packed spikes start on a 4-byte word: 256). */
+void spk_test_guarded_create_at(spk_context *ctx, spk_dtype dtype, int ndim, const size_t *shape, size_t guard,
+                                spk_test_guarded *g);
 /* Upload host data (numel elements of the tensor's dtype) into the view. */
 void spk_test_guarded_upload(spk_test_guarded *g, const void *host);
 /* Download the view into host memory (numel elements), asserting the guards are intact. */

@@ -659,3 +659,41 @@ Test(encode, direct_vector_widths)
         }
     }
 }
+
+/* Bit-packed output: the same spike trains as the reference, packed. */
+Test(poisson, bits_match_reference_packed)
+{
+    static const size_t shapes[][2] = {{1, 1}, {3, 37}, {2, 64}, {7, 151}};
+    static const size_t Ts[] = {1, 7, 7, 50};
+    SPK_FOR_EACH_DEVICE(ctx, 99)
+    {
+        spk_test_rng rng = {8};
+        for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+            const size_t B = shapes[c][0], n = shapes[c][1], F = B * n, T = Ts[c], rows = T * B;
+            const size_t row_bytes = spk_spike_row_bytes(n), words = row_bytes / 4;
+            float *in = spk_test_alloc(F), *want = spk_test_alloc(T * F);
+            uint32_t *packed = calloc(rows * words, 4), *got = calloc(rows * words, 4);
+            cr_assert(packed && got);
+            fill_intensities(&rng, in, F);
+            spk_test_guarded gi, gb;
+            spk_test_guarded_create(ctx, SPK_F32, 2, (size_t[2]){B, n}, &gi);
+            spk_test_guarded_upload(&gi, in);
+            spk_test_guarded_create_at(ctx, SPK_U8, 3, (size_t[3]){T, B, row_bytes}, 256, &gb);
+            SPK_ASSERT_OK(ctx, spk_encode_poisson_bits(ctx, gi.t, 0.9f, 5 + c, gb.t));
+            spk_test_guarded_download(&gb, got, "bits");
+            spk_ref_encode_poisson(spk_context_seed(ctx), in, F, T, 0.9f, 5 + c, want);
+            spk_ref_spikes_pack(want, rows, n, packed);
+            cr_assert(memcmp(got, packed, rows * row_bytes) == 0, "B=%zu n=%zu T=%zu: packed Poisson spikes differ", B,
+                      n, T);
+            spk_test_guarded_free(&gi), spk_test_guarded_free(&gb);
+            free(in), free(want), free(packed), free(got);
+        }
+        spk_tensor *x = NULL, *bad = NULL;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){3, 40}, &x));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_U8, 3, (size_t[3]){4, 3, 4}, &bad));
+        SPK_ASSERT_STATUS(ctx, spk_encode_poisson_bits(ctx, x, 1.0f, 0, bad), SPK_ERR_SHAPE, "8 bytes each");
+        SPK_ASSERT_STATUS(ctx, spk_encode_poisson_bits(ctx, x, -1.0f, 0, bad), SPK_ERR_INVALID_ARGUMENT, "gain");
+        SPK_ASSERT_STATUS(ctx, spk_encode_poisson_bits(ctx, x, 1.0f, 0, NULL), SPK_ERR_NULL_POINTER, "NULL");
+        spk_tensor_free(x), spk_tensor_free(bad);
+    }
+}

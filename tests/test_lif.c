@@ -23,6 +23,9 @@ typedef struct lif_case {
     int per_neuron_coef;
 } lif_case;
 
+/* spike_dtype of the cases that store the spikes bit-packed (spk_lif_io.spike_bits). */
+#define SPIKE_BITS ((spk_dtype)0x100)
+
 static const lif_case CASES[] = {
     {"cuba exact subtract next-step", SPK_NEURON_CUBA_LIF, SPK_INTEGRATE_EXACT, SPK_RESET_SUBTRACT,
      SPK_RESET_NEXT_STEP, 1, 0, SPK_SURROGATE_FAST_SIGMOID, SPK_F32, 0},
@@ -46,6 +49,12 @@ static const lif_case CASES[] = {
      SPK_RESET_NEXT_STEP, 1, 2, SPK_SURROGATE_FAST_SIGMOID, SPK_F32, 0},
     {"if euler zero immediate attached", SPK_NEURON_IF, SPK_INTEGRATE_EULER, SPK_RESET_ZERO, SPK_RESET_IMMEDIATE, 0,
      0, SPK_SURROGATE_ARCTAN, SPK_F32, 1},
+    {"lif exact subtract next-step bit-packed", SPK_NEURON_LIF, SPK_INTEGRATE_EXACT, SPK_RESET_SUBTRACT,
+     SPK_RESET_NEXT_STEP, 1, 0, SPK_SURROGATE_ARCTAN, SPIKE_BITS, 0},
+    {"cuba exact subtract immediate attached refractory bit-packed", SPK_NEURON_CUBA_LIF, SPK_INTEGRATE_EXACT,
+     SPK_RESET_SUBTRACT, SPK_RESET_IMMEDIATE, 0, 2, SPK_SURROGATE_GAUSSIAN, SPIKE_BITS, 1},
+    {"if zero next-step attached refractory bit-packed", SPK_NEURON_IF, SPK_INTEGRATE_EXACT, SPK_RESET_ZERO,
+     SPK_RESET_NEXT_STEP, 0, 3, SPK_SURROGATE_FAST_SIGMOID, SPIKE_BITS, 0},
     {"li exact", SPK_NEURON_LI, SPK_INTEGRATE_EXACT, SPK_RESET_SUBTRACT, SPK_RESET_NEXT_STEP, 1, 0,
      SPK_SURROGATE_FAST_SIGMOID, SPK_F32, 0},
     {"cuba li euler per-neuron", SPK_NEURON_CUBA_LI, SPK_INTEGRATE_EULER, SPK_RESET_SUBTRACT, SPK_RESET_NEXT_STEP,
@@ -173,12 +182,15 @@ static void run_device(spk_context *ctx, const lif_case *c, const spk_lif_params
     spk_test_guarded_create(ctx, SPK_F32, 3, st, &sin);
     spk_test_guarded_upload(&sin, pb->state_in);
     spk_test_guarded_create(ctx, SPK_F32, 3, st, &sout);
+    const int bits = c->spike_dtype == SPIKE_BITS;
+    const size_t row_bytes = spk_spike_row_bytes(pb->N), packed[3] = {pb->T, pb->B, row_bytes};
     if (spiking(c))
-        spk_test_guarded_create(ctx, c->spike_dtype, 3, seq, &spk);
+        spk_test_guarded_create_at(ctx, bits ? SPK_U8 : c->spike_dtype, 3, bits ? packed : seq,
+                                   bits ? 256 : SPK_TEST_GUARD, &spk);
     spk_test_guarded_create(ctx, SPK_F32, 3, seq, &mem);
     if (cuba(c))
         spk_test_guarded_create(ctx, SPK_F32, 3, seq, &cur);
-    spk_lif_io io = {x.t, coef.t, sin.t, sout.t, spk.t, mem.t, cur.t};
+    spk_lif_io io = {x.t, coef.t, sin.t, sout.t, bits ? NULL : spk.t, mem.t, cur.t, bits ? spk.t : NULL};
     SPK_ASSERT_OK(ctx, spk_lif_forward(ctx, p, &io));
 
     if (spiking(c)) {
@@ -195,7 +207,13 @@ static void run_device(spk_context *ctx, const lif_case *c, const spk_lif_params
     spk_lif_grads g = {gS.t, gV.t, gso.t, gx.t, gsi.t, gc.t};
     SPK_ASSERT_OK(ctx, spk_lif_backward(ctx, p, &io, &g));
 
-    if (spiking(c)) {
+    if (spiking(c) && bits) {
+        uint32_t *w = malloc(pb->T * pb->B * row_bytes);
+        cr_assert(w);
+        spk_test_guarded_download(&spk, w, "spike bits");
+        spk_ref_spikes_unpack(w, pb->T * pb->B, pb->N, r->spikes);
+        free(w);
+    } else if (spiking(c)) {
         spk_test_guarded_download_f32(&spk, r->spikes, "spikes");
     }
     spk_test_guarded_download(&mem, r->mem, "membrane");
@@ -313,6 +331,7 @@ Test(lif, larger_shapes_match_reference, .timeout = 600)
     {
         check_case(ctx, &CASES[0], 200, 16, 300, 7);
         check_case(ctx, &CASES[6], 100, 7, 1000, 8);
+        check_case(ctx, &CASES[11], 100, 7, 1000, 9); /* bit-packed: 31 full words and a partial one per row */
     }
 }
 
@@ -512,7 +531,7 @@ Test(lif, chained_sequences_equal_one_sequence)
         SPK_ASSERT_OK(ctx, spk_tensor_upload(gS, pb.gS, pb.seq * 4));
 
         /* Whole sequence. */
-        spk_lif_io whole = {x, coef, sin, sout, spk, mem, cur};
+        spk_lif_io whole = {x, coef, sin, sout, spk, mem, cur, NULL};
         SPK_ASSERT_OK(ctx, spk_lif_forward(ctx, &p, &whole));
         spk_lif_grads gw = {.grad_spikes = gS, .grad_input = gx, .grad_state_in = gsi};
         SPK_ASSERT_OK(ctx, spk_lif_backward(ctx, &p, &whole, &gw));
@@ -530,8 +549,8 @@ Test(lif, chained_sequences_equal_one_sequence)
         for (int k = 0; k < 2; k++)
             for (int j = 0; j < 6; j++)
                 SPK_ASSERT_OK(ctx, spk_tensor_view(src[j], t0[k] * BN, 3, (size_t[3]){len[k], B, N}, &h[k][j]));
-        spk_lif_io first = {h[0][0], coef, sin, mid, h[0][1], h[0][2], h[0][3]};
-        spk_lif_io second = {h[1][0], coef, mid, sout, h[1][1], h[1][2], h[1][3]};
+        spk_lif_io first = {h[0][0], coef, sin, mid, h[0][1], h[0][2], h[0][3], NULL};
+        spk_lif_io second = {h[1][0], coef, mid, sout, h[1][1], h[1][2], h[1][3], NULL};
         SPK_ASSERT_OK(ctx, spk_lif_forward(ctx, &p, &first));
         SPK_ASSERT_OK(ctx, spk_lif_forward(ctx, &p, &second));
         spk_lif_grads g2 = {.grad_spikes = h[1][4], .grad_input = h[1][5], .grad_state_in = gmid};

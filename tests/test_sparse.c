@@ -2,7 +2,9 @@
  * every device and GEMM backend: forward and weight gradient against the C
  * reference and against the GEMM path, at densities from 0 to 1 and awkward
  * shapes; a spiking network gathering against the same network forced
- * dense; the automatic choice at its threshold; rejected settings.
+ * dense; compact (bit-packed) spike storage training exactly like floats;
+ * the automatic choice at its threshold; rejected settings; bit-packing
+ * (kernels/spikes.cl) against its reference.
  *
  * Criterion runs each test in its own process and CLBlast compiles its
  * kernels in each: the tests loop over their cases inside one test. */
@@ -207,6 +209,108 @@ Test(sparse, spiking_network_gathering_matches_forced_dense, .timeout = 600)
     }
 }
 
+/* ---- (2b) Compact spike storage: the same training, bit for bit ----- */
+
+enum { CT = 20, CB = 6, CIN = 45, CH1 = 40, CH2 = 33, COUT = 4, CSTEPS = 3 };
+
+/* Loss of each of CSTEPS Adam steps and the final parameters of input
+ * spikes x [CT, CB, CIN] through dense -> LIF -> dense -> CUBA-LIF ->
+ * dense -> LI, every dense layer in `mode`, the first hidden layer's rate
+ * regularized; compact: spk_network_set_compact_spikes; packed: the input
+ * handed over bit-packed (x_bits). Returns the parameter count. */
+static size_t train_steps(spk_context *ctx, spk_synapse_mode mode, int compact, const spk_tensor *x,
+                          const spk_tensor *x_bits, float *losses, float *params)
+{
+    spk_network *net = NULL;
+    spk_layer *l = NULL;
+    spk_optimizer *opt = NULL;
+    spk_lif_params lif = spk_lif_params_default(SPK_NEURON_LIF), cuba = spk_lif_params_default(SPK_NEURON_CUBA_LIF);
+    spk_lif_params li = spk_lif_params_default(SPK_NEURON_LI);
+    lif.tau_mem = 5.0f, lif.threshold = 0.3f, lif.refractory_steps = 1;
+    cuba.threshold = 0.2f, cuba.reset = SPK_RESET_ZERO, cuba.detach_reset = 0;
+    const spk_lif_params *neurons[3] = {&lif, &cuba, &li};
+    const size_t widths[3][2] = {{CIN, CH1}, {CH1, CH2}, {CH2, COUT}};
+    SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+    for (int k = 0; k < 3; k++) {
+        spk_dense_params d = spk_dense_params_default(widths[k][0], widths[k][1]);
+        d.seed = 50u + (uint64_t)k, d.synapse = mode;
+        SPK_ASSERT_OK(ctx, spk_dense_create(ctx, &d, &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+        SPK_ASSERT_OK(ctx, spk_neuron_layer_create(ctx, neurons[k], &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+    }
+    SPK_ASSERT_OK(ctx, spk_network_set_compact_spikes(net, compact));
+    SPK_ASSERT_OK(ctx, spk_network_set_packed_input(net, x_bits != NULL));
+    SPK_ASSERT_OK(ctx, spk_network_add_rate_regularizer(net, 1, 0.1f, 0.5f));
+    SPK_ASSERT_OK(ctx, spk_network_build(net, CT, CB, 1, (size_t[1]){CIN}));
+    for (size_t i = 1; i < 4; i += 2) /* the spiking layers feeding dense ones */
+        cr_assert_eq(spk_tensor_dtype(spk_network_layer_output(net, i)), compact ? SPK_U8 : SPK_F32);
+    spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
+    op.lr = 0.05f;
+    SPK_ASSERT_OK(ctx, spk_optimizer_create(ctx, &op, &opt));
+    spk_tensor *grad = NULL;
+    SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){CT, CB, COUT}, &grad));
+    uint8_t labels[CB];
+    for (size_t i = 0; i < CB; i++)
+        labels[i] = (uint8_t)(i % COUT);
+    spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_MEAN_MEMBRANE);
+    for (int step = 0; step < CSTEPS; step++) {
+        const spk_tensor *y = NULL;
+        SPK_ASSERT_OK(ctx, spk_network_forward(net, x_bits ? x_bits : x, &y));
+        SPK_ASSERT_OK(ctx, spk_loss(ctx, &lp, y, labels, grad, &losses[step], NULL));
+        SPK_ASSERT_OK(ctx, spk_network_backward(net, grad));
+        losses[step] += spk_network_regularizer_loss(net);
+        SPK_ASSERT_OK(ctx, spk_network_step(net, opt));
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < spk_network_param_count(net); i++) {
+        spk_param p;
+        SPK_ASSERT_OK(ctx, spk_network_param(net, i, &p));
+        SPK_ASSERT_OK(ctx, spk_tensor_download(p.value, params + n, spk_tensor_bytes(p.value)));
+        n += spk_tensor_numel(p.value);
+    }
+    spk_tensor_free(grad);
+    spk_optimizer_free(opt);
+    spk_network_free(net);
+    return n;
+}
+
+Test(sparse, compact_spike_storage_trains_bit_for_bit_like_f32, .timeout = 600)
+{
+    enum { NX = CT * CB * CIN, NP = CH1 * CIN + CH1 + CH2 * CH1 + CH2 + COUT * CH2 + COUT };
+    const spk_synapse_mode modes[4] = {SPK_SYNAPSE_DENSE, SPK_SYNAPSE_SPARSE, SPK_SYNAPSE_AUTO, SPK_SYNAPSE_SPARSE};
+    SPK_FOR_EACH_DEVICE_AND_GEMM(ctx, 1)
+    {
+        spk_test_rng r = {91};
+        float *x = spk_test_alloc(NX), *want = spk_test_alloc(NP), *got = spk_test_alloc(NP);
+        float lw[CSTEPS], lg[CSTEPS];
+        spikes(&r, x, CT * CB, CIN, 0.1f);
+        spk_tensor *xt = NULL, *xb = NULL;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){CT, CB, CIN}, &xt));
+        SPK_ASSERT_OK(ctx, spk_tensor_upload(xt, x, NX * sizeof(float)));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_U8, 3, (size_t[3]){CT, CB, spk_spike_row_bytes(CIN)}, &xb));
+        SPK_ASSERT_OK(ctx, spk_spikes_pack(ctx, xt, xb));
+        for (int m = 0; m < 4; m++) {
+            if (m == 3) /* sparse once more in the layout GPUs get (CPU devices only take it when asked) */
+                setenv("SPIKECL_SPARSE_GPU_LAYOUT", "1", 1);
+            cr_assert_eq(train_steps(ctx, modes[m], 0, xt, NULL, lw, want), (size_t)NP);
+            for (int packed = 0; packed <= 1; packed++) {
+                cr_assert_eq(train_steps(ctx, modes[m], 1, xt, packed ? xb : NULL, lg, got), (size_t)NP);
+                for (int s = 0; s < CSTEPS; s++)
+                    cr_assert(lg[s] == lw[s], "mode %d, packed input %d: loss of step %d %.9g vs %.9g with f32 "
+                              "spikes", (int)modes[m], packed, s, (double)lg[s], (double)lw[s]);
+                cr_assert(lw[CSTEPS - 1] != lw[0], "the steps train");
+                cr_assert(memcmp(got, want, NP * sizeof(float)) == 0,
+                          "mode %d, packed input %d: trained parameters differ from f32 spike storage", (int)modes[m],
+                          packed);
+            }
+        }
+        unsetenv("SPIKECL_SPARSE_GPU_LAYOUT");
+        spk_tensor_free(xt), spk_tensor_free(xb);
+        free(x), free(want), free(got);
+    }
+}
+
 /* ---- (3) The automatic choice -------------------------------------- */
 
 Test(sparse, auto_gathers_at_or_below_the_threshold_and_only_binary_input, .timeout = 600)
@@ -285,5 +389,101 @@ Test(sparse, invalid_settings_are_rejected_with_a_message)
         SPK_ASSERT_STATUS(ctx, spk_dense_synapse_stats(lif, &s), SPK_ERR_INVALID_ARGUMENT, "not a dense");
         cr_assert_eq(spk_dense_set_synapse(NULL, SPK_SYNAPSE_DENSE, 0.0f), SPK_ERR_NULL_POINTER);
         spk_layer_free(l), spk_layer_free(lif);
+    }
+}
+
+/* ---- (5) Bit-packed spikes: pack and unpack against the reference ---- */
+
+Test(sparse, spikes_pack_and_unpack_match_the_reference, .timeout = 600)
+{
+    const size_t widths[] = {1, 31, 32, 33, 64, 100};
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        for (size_t c = 0; c < sizeof widths / sizeof widths[0]; c++) {
+            const size_t rows = 7, n = widths[c], words = (n + 31) / 32, row_bytes = spk_spike_row_bytes(n);
+            cr_assert_eq(row_bytes, 4 * words);
+            spk_test_rng r = {500 + c};
+            float *s = spk_test_alloc(rows * n), *back = spk_test_alloc(rows * n);
+            unsigned char *u8 = malloc(rows * n);
+            uint32_t *want = calloc(rows * words, 4), *got = calloc(rows * words, 4);
+            cr_assert(u8 && want && got);
+            spikes(&r, s, rows, n, 0.3f);
+            for (size_t i = 0; i < rows * n; i++)
+                u8[i] = (unsigned char)s[i];
+            spk_ref_spikes_pack(s, rows, n, want);
+            spk_test_guarded fs, us, bits, fb;
+            spk_test_guarded_create(ctx, SPK_F32, 2, (size_t[2]){rows, n}, &fs);
+            spk_test_guarded_create(ctx, SPK_U8, 2, (size_t[2]){rows, n}, &us);
+            spk_test_guarded_create_at(ctx, SPK_U8, 2, (size_t[2]){rows, row_bytes}, 256, &bits);
+            spk_test_guarded_create(ctx, SPK_F32, 2, (size_t[2]){rows, n}, &fb);
+            spk_test_guarded_upload(&fs, s);
+            spk_test_guarded_upload(&us, u8);
+            for (int from_u8 = 0; from_u8 <= 1; from_u8++) {
+                SPK_ASSERT_OK(ctx, spk_spikes_pack(ctx, from_u8 ? us.t : fs.t, bits.t));
+                spk_test_guarded_download(&bits, got, "bits");
+                cr_assert(memcmp(got, want, rows * row_bytes) == 0, "n = %zu, from %s: packed bits differ", n,
+                          from_u8 ? "u8" : "f32");
+            }
+            SPK_ASSERT_OK(ctx, spk_spikes_unpack(ctx, bits.t, fb.t));
+            spk_test_guarded_download(&fb, back, "unpacked");
+            cr_assert(memcmp(back, s, rows * n * sizeof(float)) == 0, "n = %zu: unpacked spikes differ", n);
+            spk_test_guarded_free(&fs), spk_test_guarded_free(&us), spk_test_guarded_free(&bits);
+            spk_test_guarded_free(&fb);
+            free(s), free(back), free(u8), free(want), free(got);
+        }
+    }
+}
+
+Test(sparse, packed_spikes_reject_bad_tensors_with_a_message)
+{
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_tensor *s = NULL, *bits = NULL, *odd = NULL, *f32 = NULL, *x = NULL, *mem = NULL;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){2, 3, 40}, &s));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_U8, 3, (size_t[3]){2, 3, 8}, &bits));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){2, 3, 8}, &f32));
+        SPK_ASSERT_STATUS(ctx, spk_spikes_pack(ctx, s, f32), SPK_ERR_DTYPE, "must be u8");
+        SPK_ASSERT_STATUS(ctx, spk_spikes_pack(ctx, s, NULL), SPK_ERR_NULL_POINTER, "NULL");
+        spk_tensor *short_bits = NULL;
+        SPK_ASSERT_OK(ctx, spk_tensor_view(bits, 0, 3, (size_t[3]){2, 3, 4}, &short_bits));
+        SPK_ASSERT_STATUS(ctx, spk_spikes_pack(ctx, s, short_bits), SPK_ERR_SHAPE, "8 bytes each");
+        spk_tensor *room = NULL;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_U8, 1, (size_t[1]){2 * 3 * 8 + 4}, &room));
+        SPK_ASSERT_OK(ctx, spk_tensor_view(room, 1, 2, (size_t[2]){6, 8}, &odd));
+        spk_tensor_free(room);
+        SPK_ASSERT_STATUS(ctx, spk_spikes_unpack(ctx, odd, s), SPK_ERR_SHAPE, "4-byte word");
+        SPK_ASSERT_OK(ctx, spk_spikes_pack(ctx, s, bits));
+        /* the LIF op: one of spikes and spike_bits, bits of the right shape */
+        spk_lif_params p = spk_lif_params_default(SPK_NEURON_LIF);
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){2, 3, 40}, &x));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){2, 3, 40}, &mem));
+        spk_lif_io both = {.input = x, .spikes = s, .membrane = mem, .spike_bits = bits};
+        SPK_ASSERT_STATUS(ctx, spk_lif_forward(ctx, &p, &both), SPK_ERR_INVALID_ARGUMENT, "got both");
+        spk_lif_io wrong = {.input = x, .membrane = mem, .spike_bits = short_bits};
+        SPK_ASSERT_STATUS(ctx, spk_lif_forward(ctx, &p, &wrong), SPK_ERR_SHAPE, "io.spike_bits");
+        spk_lif_params li = spk_lif_params_default(SPK_NEURON_LI);
+        spk_lif_io readout = {.input = x, .membrane = mem, .spike_bits = bits};
+        SPK_ASSERT_STATUS(ctx, spk_lif_forward(ctx, &li, &readout), SPK_ERR_INVALID_ARGUMENT, "no spikes");
+        /* a packed network input needs a dense first layer and u8 bits */
+        spk_network *net = NULL;
+        spk_layer *l = NULL;
+        SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+        SPK_ASSERT_OK(ctx, spk_neuron_layer_create(ctx, &p, &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+        SPK_ASSERT_OK(ctx, spk_network_set_packed_input(net, 1));
+        SPK_ASSERT_STATUS(ctx, spk_network_build(net, 2, 3, 1, (size_t[1]){40}), SPK_ERR_INVALID_ARGUMENT,
+                          "needs a dense first layer");
+        spk_network_free(net);
+        spk_dense_params dp = spk_dense_params_default(40, 5);
+        SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+        SPK_ASSERT_OK(ctx, spk_dense_create(ctx, &dp, &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+        SPK_ASSERT_OK(ctx, spk_network_set_packed_input(net, 1));
+        SPK_ASSERT_OK(ctx, spk_network_build(net, 2, 3, 1, (size_t[1]){40}));
+        SPK_ASSERT_STATUS(ctx, spk_network_forward(net, s, NULL), SPK_ERR_SHAPE, "packed input");
+        SPK_ASSERT_OK(ctx, spk_network_forward(net, bits, NULL));
+        spk_network_free(net);
+        spk_tensor_free(short_bits), spk_tensor_free(odd), spk_tensor_free(s), spk_tensor_free(bits);
+        spk_tensor_free(f32), spk_tensor_free(x), spk_tensor_free(mem);
     }
 }

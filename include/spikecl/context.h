@@ -158,6 +158,19 @@ typedef struct spk_launch_stats {
 
 SPK_API spk_status spk_context_launch_stats(const spk_context *ctx, spk_launch_stats *out);
 
+/** Device memory in spikecl's own buffers: tensors (a view costs nothing)
+ *  and the ops' scratch. Buffers that CLBlast allocates inside its GEMMs are
+ *  not counted. */
+typedef struct spk_memory_stats {
+    uint64_t bytes;      /**< held now */
+    uint64_t peak_bytes; /**< high-water mark since the context was made or spk_context_reset_memory_peak() */
+} spk_memory_stats;
+
+SPK_API spk_status spk_context_memory_stats(const spk_context *ctx, spk_memory_stats *out);
+
+/** Start a new high-water mark from what is held now (e.g. before one training step). Accepts NULL. */
+SPK_API void spk_context_reset_memory_peak(spk_context *ctx);
+
 /**
  * Compile (or load from cache) every kernel program the library uses with its
  * default structural options, so later calls start warm.

@@ -28,6 +28,17 @@ SPK_API spk_status spk_encode_poisson(spk_context *ctx, const spk_tensor *intens
                                       spk_tensor *spikes);
 
 /**
+ * spk_encode_poisson() with the spikes bit-packed (spikes.h): the same spike
+ * trains from the same random bits, 1 bit per input-step, ready for a
+ * network with spk_network_set_packed_input().
+ * @param intensity  [B, F...] F32
+ * @param bits       U8 [T, B, spk_spike_row_bytes(F)], F the inputs per sample (their product)
+ * @return as spk_encode_poisson().
+ */
+SPK_API spk_status spk_encode_poisson_bits(spk_context *ctx, const spk_tensor *intensity, float gain,
+                                           uint64_t stream, spk_tensor *bits);
+
+/**
  * Direct (current) encoding: out[t, i] = gain * x[i] at every step t, the
  * analog input fed as a current.
  * @param x    [B, F...] F32

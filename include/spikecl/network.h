@@ -33,7 +33,10 @@ typedef struct spk_network spk_network;
  * inputs spike, adding the weight columns of the active inputs (forward, and
  * the weight gradient only where inputs spiked) beats one dense GEMM over
  * T*B rows. The decision is per forward and covers its backward; a static
- * input (spk_network_set_static_input) always takes the GEMM.
+ * input (spk_network_set_static_input) always takes the GEMM. A bit-packed
+ * input (compact storage or spk_network_set_packed_input, spikes.h) is read
+ * 1 bit per input, and on the GEMM path unpacked into the network's shared
+ * scratch first.
  */
 typedef enum spk_synapse_mode {
     SPK_SYNAPSE_AUTO = 0,   /**< measure each forward's input (one small read-back): gather where it is all 0/1
@@ -270,6 +273,33 @@ SPK_API spk_status spk_network_add(spk_network *net, spk_layer *layer);
 SPK_API spk_status spk_network_set_static_input(spk_network *net, int static_input);
 
 /**
+ * Compact spike storage (default 0: off). With 1, every spiking neuron layer
+ * whose output feeds a dense layer keeps its spikes for backpropagation
+ * bit-packed (1 bit per neuron-step instead of a 4-byte float; format in
+ * spikes.h): the LIF kernel writes the bits, its backward reads them, the
+ * dense layer gathers from them or, on its GEMM path, unpacks them into one
+ * f32 scratch that the whole network shares, right before each GEMM. Results
+ * are the same as without. spk_network_layer_output() of such a layer then
+ * gives the packed U8 tensor [T, B, spk_spike_row_bytes(N)] (unpack it with
+ * spk_spikes_unpack()); plasticity rules reject it. Compact storage also
+ * keeps only what backward reads: the output of a dense layer feeding a
+ * neuron layer (read by nothing in backward but the neuron layer, element
+ * by element before it writes the same element of its input gradient)
+ * holds that gradient after spk_network_backward (not under a rate
+ * regularizer), and the other gradients between layers share two buffers. Call before spk_network_build. @return SPK_OK, SPK_ERR_NULL_POINTER.
+ */
+SPK_API spk_status spk_network_set_compact_spikes(spk_network *net, int compact);
+
+/**
+ * Take the input as bit-packed spikes (default 0: F32): forward then takes
+ * a U8 tensor [T, B, spk_spike_row_bytes(in_features)] (spikes.h), and the
+ * first layer, which must be dense, gathers straight from the bits (or
+ * unpacks them for its GEMM). Not with a static input. Call before
+ * spk_network_build. @return SPK_OK, SPK_ERR_NULL_POINTER.
+ */
+SPK_API spk_status spk_network_set_packed_input(spk_network *net, int packed);
+
+/**
  * Training (1, the default) or evaluation (0) mode: layers that behave
  * differently, such as dropout, read it at every forward.
  * @return SPK_OK, SPK_ERR_NULL_POINTER.
@@ -341,7 +371,8 @@ SPK_API spk_status spk_network_step(spk_network *net, struct spk_optimizer *opt)
 
 SPK_API size_t spk_network_layer_count(const spk_network *net);
 SPK_API spk_layer *spk_network_layer(spk_network *net, size_t i);
-/** The output of layer @p i from the last forward (spikes or membrane) [T, B, ...]. */
+/** The output of layer @p i from the last forward (spikes or membrane) [T, B, ...]; with compact
+ *  spike storage, a layer kept bit-packed gives U8 [T, B, spk_spike_row_bytes(N)]. */
 SPK_API const spk_tensor *spk_network_layer_output(const spk_network *net, size_t i);
 
 /** The membrane of neuron or recurrent layer @p i from the last forward [T, B, ...] (before

@@ -119,9 +119,11 @@ typedef struct spk_lif_io {
     const spk_tensor *coef;    /**< per-neuron coefficients [SPK_LIF_NCOEF, N] F32, or NULL: from params */
     const spk_tensor *state_in;/**< [SPK_LIF_NSTATE, B, N] F32 initial state, or NULL: all zero */
     spk_tensor *state_out;     /**< [SPK_LIF_NSTATE, B, N] F32 final state, or NULL; must not alias state_in */
-    spk_tensor *spikes;        /**< S [T, B, N] F32 or U8; required for spiking kinds, NULL for LI kinds */
+    spk_tensor *spikes;        /**< S [T, B, N] F32 or U8; spiking kinds need it or @c spike_bits; NULL for LI kinds */
     spk_tensor *membrane;      /**< V [T, B, N] F32 (before reset); required for LI kinds and for backward */
     spk_tensor *current;       /**< I [T, B, N] F32; optional, current-based kinds only; required for their backward */
+    spk_tensor *spike_bits;    /**< S bit-packed, U8 [T, B, spk_spike_row_bytes(N)] (spikecl/spikes.h): instead of
+                                    @c spikes (give one of the two for spiking kinds), 1 bit per neuron-step */
 } spk_lif_io;
 
 /**

@@ -25,11 +25,18 @@ struct spk_context {
     spk__program_entry *programs; /* in-memory program cache, a list */
     spk_cache_stats cache_stats;
     spk_launch_stats launch_stats;
+    spk_memory_stats memory; /* spk__mem_track */
     spk_gemm_backend gemm_backend; /* resolved at creation: CLBLAST or HOST */
     cl_uint native_float_width;    /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, at least 1 */
     cl_ulong cache_bytes;          /* CL_DEVICE_GLOBAL_MEM_CACHE_SIZE (0: unknown) */
     char last_error[SPK_ERROR_DETAIL_MAX];
 };
+
+/* Device memory accounting (spk_context_memory_stats): a buffer of
+ * `bytes` made; release a buffer through spk__mem_release, which counts it
+ * out when this was its last reference (views retain their base's). */
+void spk__mem_made(spk_context *ctx, size_t bytes);
+void spk__mem_release(spk_context *ctx, cl_mem m);
 
 /* Record an OpenCL failure: names the call and the CL error; maps
  * out-of-memory errors to SPK_ERR_DEVICE_OUT_OF_MEMORY. */

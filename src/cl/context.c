@@ -154,6 +154,37 @@ spk_status spk_context_launch_stats(const spk_context *ctx, spk_launch_stats *ou
     return SPK_OK;
 }
 
+spk_status spk_context_memory_stats(const spk_context *ctx, spk_memory_stats *out)
+{
+    if (!ctx || !out)
+        return spk__error(ctx, SPK_ERR_NULL_POINTER, "spk_context_memory_stats: ctx or out is NULL");
+    *out = ctx->memory;
+    return SPK_OK;
+}
+
+void spk_context_reset_memory_peak(spk_context *ctx)
+{
+    if (ctx)
+        ctx->memory.peak_bytes = ctx->memory.bytes;
+}
+
+void spk__mem_made(spk_context *ctx, size_t bytes)
+{
+    ctx->memory.bytes += bytes;
+    if (ctx->memory.bytes > ctx->memory.peak_bytes)
+        ctx->memory.peak_bytes = ctx->memory.bytes;
+}
+
+void spk__mem_release(spk_context *ctx, cl_mem m)
+{
+    cl_uint refs = 0;
+    size_t size = 0;
+    if (clGetMemObjectInfo(m, CL_MEM_REFERENCE_COUNT, sizeof refs, &refs, NULL) == CL_SUCCESS && refs == 1 &&
+        clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof size, &size, NULL) == CL_SUCCESS && size <= ctx->memory.bytes)
+        ctx->memory.bytes -= size;
+    clReleaseMemObject(m);
+}
+
 const char *spk_context_cache_dir(const spk_context *ctx)
 {
     return ctx ? ctx->cache_dir : NULL;

@@ -93,6 +93,12 @@ uint64_t bench_tensor_bytes(const spk_tensor *const *t, size_t n);
 /* Bytes of every parameter, gradient, layer output and membrane of net. */
 uint64_t bench_network_bytes(spk_network *net);
 
+/* A row of bytes stored per neuron-step for BPTT: p1 and p2 are the device
+ * high-waters of one training step at t1 < t2 steps, `neurons` the neurons
+ * per sample of the network; compact says the storage. */
+bench_row *bench_bptt_row(bench_table *tab, spk_context *ctx, const char *suite, const char *config, int compact,
+                          uint64_t p1, uint64_t p2, size_t t1, size_t t2, double neurons_per_step);
+
 /* Kernel launches + GEMM calls queued on ctx so far. */
 uint64_t bench_launches(const spk_context *ctx);
 

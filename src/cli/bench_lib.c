@@ -69,7 +69,7 @@ static spk_status spike_count(const spk_tensor *s, double *count)
     return st;
 }
 
-static spk_status build(spk_context *ctx, const bench_opts *o, size_t n, lib_case *c)
+static spk_status build(spk_context *ctx, const bench_opts *o, size_t n, size_t steps, int compact, lib_case *c)
 {
     spk_status st = SPK_OK;
     spk_layer *l = NULL;
@@ -82,12 +82,13 @@ static spk_status build(spk_context *ctx, const bench_opts *o, size_t n, lib_cas
     CLI_TRY(spk_network_add(c->net, l));
     CLI_TRY(spk_neuron_layer_create(ctx, &lif, &l));
     CLI_TRY(spk_network_add(c->net, l));
-    CLI_TRY(spk_network_build(c->net, o->steps, o->batch, 1, &n));
+    CLI_TRY(spk_network_set_compact_spikes(c->net, compact));
+    CLI_TRY(spk_network_build(c->net, steps, o->batch, 1, &n));
     CLI_TRY(spk_network_param(c->net, 0, &w));
     CLI_TRY(spk_network_param(c->net, 1, &b));
     CLI_TRY(upload_generated(w.value, o->seed, BENCH_STREAM_WEIGHT, 1.0 / sqrt((double)n)));
     CLI_TRY(upload_generated(b.value, o->seed, BENCH_STREAM_BIAS, 1.0 / sqrt((double)n)));
-    size_t shape[3] = {o->steps, o->batch, n};
+    size_t shape[3] = {steps, o->batch, n};
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, shape, &c->x));
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, shape, &c->ones));
     CLI_TRY(upload_generated(c->x, o->seed, BENCH_STREAM_INPUT, 0.0));
@@ -103,6 +104,53 @@ static void free_case(lib_case *c)
     spk_network_free(c->net);
 }
 
+/* Device memory high-water (spk_context_memory_stats) of building the case
+ * at `steps` and running one training step, beyond what the context held
+ * before. */
+static spk_status step_peak(spk_context *ctx, const bench_opts *o, size_t n, size_t steps, int compact,
+                            uint64_t *peak)
+{
+    spk_memory_stats m0, m1;
+    lib_case c = {0};
+    double t[BENCH_MAX_PARTS];
+    spk_context_memory_stats(ctx, &m0);
+    spk_context_reset_memory_peak(ctx);
+    spk_status st = build(ctx, o, n, steps, compact, &c);
+    if (st == SPK_OK)
+        st = lib_run(&c, t);
+    spk_context_memory_stats(ctx, &m1);
+    *peak = m1.peak_bytes - m0.bytes;
+    free_case(&c);
+    return st;
+}
+
+/* Bytes stored per neuron-step for backpropagation through time: the
+ * growth of the step's device high-water from T/2 to T steps over the
+ * (T - T/2) * B * n neuron-steps it adds, as bench/compare/bptt_memory.py
+ * measures PyTorch libraries by their peak RSS. Everything that grows with
+ * T counts: the input and the output gradient, the activations, what the
+ * layers keep, their gradients. One row per storage: f32, compact. */
+static spk_status bptt_rows(spk_context *ctx, const bench_opts *o, size_t n, bench_table *tab)
+{
+    spk_status st = SPK_OK;
+    size_t t1 = o->steps / 2;
+    if (t1 == 0 || t1 == o->steps)
+        return SPK_OK;
+    for (int compact = 0; compact <= 1 && st == SPK_OK; compact++) {
+        uint64_t p1 = 0, p2 = 0;
+        if ((st = step_peak(ctx, o, n, t1, compact, &p1)) != SPK_OK ||
+            (st = step_peak(ctx, o, n, o->steps, compact, &p2)) != SPK_OK) {
+            spk_cli_report(ctx, st, "bench lib: BPTT memory");
+            break;
+        }
+        char config[128];
+        snprintf(config, sizeof config, "n=%zu T=%zu/%zu B=%zu", n, t1, o->steps, o->batch);
+        if (!bench_bptt_row(tab, ctx, "lib", config, compact, p1, p2, t1, o->steps, (double)o->batch * (double)n))
+            break;
+    }
+    return st;
+}
+
 static spk_status one_size(spk_context *ctx, const bench_opts *o, size_t n, bench_table *tab)
 {
     static double t[BENCH_MAX_PARTS][BENCH_MAX_RUNS];
@@ -110,7 +158,7 @@ static spk_status one_size(spk_context *ctx, const bench_opts *o, size_t n, benc
     size_t runs = 0;
     lib_case c = {0};
     bench_rss_reset();
-    spk_status st = build(ctx, o, n, &c);
+    spk_status st = build(ctx, o, n, o->steps, 0, &c);
     uint64_t l0 = bench_launches(ctx);
     double warm[BENCH_MAX_PARTS];
     if (st == SPK_OK)
@@ -146,7 +194,7 @@ static spk_status one_size(spk_context *ctx, const bench_opts *o, size_t n, benc
         snprintf(r->unit, sizeof r->unit, "spikes");
     }
     free_case(&c);
-    return SPK_OK;
+    return bptt_rows(ctx, o, n, tab);
 }
 
 spk_status bench_suite_lib(spk_context *ctx, const bench_opts *o, bench_table *tab)

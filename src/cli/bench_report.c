@@ -32,7 +32,10 @@ void bench_print_table(const bench_table *tab)
     }
     printf("\n/ceil = ceiling time / our time on the same work (1 = at the ceiling); launches = kernel launches +\n"
            "GEMM calls per step; dev MB = tensors visible to the benchmark (inputs, parameters, gradients, layer\n"
-           "outputs); RSS MB = process peak resident memory (VmHWM) during the case.\n");
+           "outputs; BPTT rows: spikecl's device high-water of one training step at the larger T); RSS MB =\n"
+           "process peak resident memory (VmHWM) during the case. BPTT rows: B/n-step = bytes stored per\n"
+           "neuron-step for backpropagation through time, the growth of that high-water from T/2 to T over the\n"
+           "neuron-steps added (f32: every activation a float; compact: spk_network_set_compact_spikes).\n");
 }
 
 static void json_num(FILE *f, const char *key, double v, int valid)

@@ -31,7 +31,10 @@ static spk_status sparse_step(void *user, double *t)
     spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_MEAN_MEMBRANE);
     const spk_tensor *out = NULL;
     double t0 = bench_now();
-    CLI_TRY(spk_encode_poisson(c->ctx, c->rate, 1.0f, c->stream++, c->spikes));
+    if (spk_tensor_dtype(c->spikes) == SPK_U8) /* compact: the input spikes bit-packed too */
+        CLI_TRY(spk_encode_poisson_bits(c->ctx, c->rate, 1.0f, c->stream++, c->spikes));
+    else
+        CLI_TRY(spk_encode_poisson(c->ctx, c->rate, 1.0f, c->stream++, c->spikes));
     CLI_TRY(spk_network_forward(c->net, c->spikes, &out));
     CLI_TRY(spk_loss(c->ctx, &lp, out, c->labels, c->grad, NULL, NULL));
     CLI_TRY(spk_network_backward(c->net, c->grad));
@@ -47,7 +50,8 @@ static spk_status add_layer(spk_network *net, spk_status created, spk_layer *con
     return created == SPK_OK ? spk_network_add(net, *l) : created;
 }
 
-static spk_status build(spk_context *ctx, const bench_opts *o, size_t inputs, float p, sparse_case *c)
+static spk_status build(spk_context *ctx, const bench_opts *o, size_t inputs, float p, size_t steps, int compact,
+                        sparse_case *c)
 {
     spk_status st = SPK_OK;
     spk_layer *l = NULL;
@@ -63,14 +67,19 @@ static spk_status build(spk_context *ctx, const bench_opts *o, size_t inputs, fl
         CLI_TRY(add_layer(c->net, spk_neuron_layer_create(ctx, k < 2 ? &lif : &readout, &l), &l));
         in = widths[k];
     }
-    CLI_TRY(spk_network_build(c->net, o->sparse_steps, BATCH, 1, &inputs));
+    CLI_TRY(spk_network_set_compact_spikes(c->net, compact));
+    CLI_TRY(spk_network_set_packed_input(c->net, compact));
+    CLI_TRY(spk_network_build(c->net, steps, BATCH, 1, &inputs));
     spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
     op.lr = 1e-3f;
     CLI_TRY(spk_optimizer_create(ctx, &op, &c->opt));
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){BATCH, inputs}, &c->rate));
     CLI_TRY(spk_tensor_fill_f32(c->rate, p));
-    CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){o->sparse_steps, BATCH, inputs}, &c->spikes));
-    CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){o->sparse_steps, BATCH, CLASSES}, &c->grad));
+    if (compact)
+        CLI_TRY(spk_tensor_create(ctx, SPK_U8, 3, (size_t[3]){steps, BATCH, spk_spike_row_bytes(inputs)}, &c->spikes));
+    else
+        CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){steps, BATCH, inputs}, &c->spikes));
+    CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){steps, BATCH, CLASSES}, &c->grad));
     for (size_t b = 0; b < BATCH; b++)
         c->labels[b] = (uint8_t)(bench_word(o->seed, BENCH_STREAM_LABELS, b) % CLASSES);
 fail:
@@ -104,7 +113,8 @@ static spk_status one_case(spk_context *ctx, const bench_opts *o, size_t inputs,
     sparse_case c = {0};
     double warm;
     bench_rss_reset();
-    spk_status st = build(ctx, o, inputs, p, &c);
+    /* f32 storage unless SPIKECL_COMPACT_SPIKES=1: rows comparable with earlier runs */
+    spk_status st = build(ctx, o, inputs, p, o->sparse_steps, spk_train_compact_spikes(0), &c);
     if (st == SPK_OK)
         st = sparse_step(&c, &warm);
     uint64_t l0 = bench_launches(ctx);
@@ -136,6 +146,50 @@ static spk_status one_case(spk_context *ctx, const bench_opts *o, size_t inputs,
     return st;
 }
 
+/* Device high-water of building the case at `steps` and one training step,
+ * beyond what the context held before. */
+static spk_status step_peak(spk_context *ctx, const bench_opts *o, size_t inputs, float p, size_t steps, int compact,
+                            uint64_t *peak)
+{
+    spk_memory_stats m0, m1;
+    sparse_case c = {0};
+    double t;
+    spk_context_memory_stats(ctx, &m0);
+    spk_context_reset_memory_peak(ctx);
+    spk_status st = build(ctx, o, inputs, p, steps, compact, &c);
+    if (st == SPK_OK)
+        st = sparse_step(&c, &t);
+    spk_context_memory_stats(ctx, &m1);
+    *peak = m1.peak_bytes - m0.bytes;
+    free_case(&c);
+    return st;
+}
+
+/* Bytes stored per neuron-step for BPTT (as in the lib suite, bench_lib.c):
+ * the growth of one step's device high-water from T/2 to T over the added
+ * neuron-steps of the HIDDEN + HIDDEN + CLASSES neurons; f32 storage, then
+ * compact: the two hidden layers feed dense layers, so their spikes are
+ * kept bit-packed, and the encoder writes the input spikes bit-packed too
+ * (spk_encode_poisson_bits, spk_network_set_packed_input). */
+static spk_status bptt_rows(spk_context *ctx, const bench_opts *o, size_t inputs, float p, bench_table *tab)
+{
+    spk_status st = SPK_OK;
+    size_t t1 = o->sparse_steps / 2, t2 = o->sparse_steps, neurons = 2 * HIDDEN + CLASSES;
+    for (int compact = 0; compact <= 1 && t1 > 0 && st == SPK_OK; compact++) {
+        uint64_t p1 = 0, p2 = 0;
+        if ((st = step_peak(ctx, o, inputs, p, t1, compact, &p1)) != SPK_OK ||
+            (st = step_peak(ctx, o, inputs, p, t2, compact, &p2)) != SPK_OK) {
+            spk_cli_report(ctx, st, "bench sparse: BPTT memory");
+            break;
+        }
+        char config[128];
+        snprintf(config, sizeof config, "in=%zu p=%g T=%zu/%zu B=%d", inputs, (double)p, t1, t2, BATCH);
+        if (!bench_bptt_row(tab, ctx, "sparse", config, compact, p1, p2, t1, t2, (double)BATCH * (double)neurons))
+            break;
+    }
+    return st;
+}
+
 spk_status bench_suite_sparse(spk_context *ctx, const bench_opts *o, bench_table *tab)
 {
     static const size_t INPUTS[2] = {128, 700};
@@ -147,5 +201,6 @@ spk_status bench_suite_sparse(spk_context *ctx, const bench_opts *o, bench_table
             if (st != SPK_OK)
                 worst = st;
         }
-    return worst;
+    spk_status st = bptt_rows(ctx, o, INPUTS[0], RATES[1], tab);
+    return st != SPK_OK ? st : worst;
 }

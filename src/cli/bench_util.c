@@ -131,6 +131,20 @@ uint64_t bench_network_bytes(spk_network *net)
     return b;
 }
 
+bench_row *bench_bptt_row(bench_table *tab, spk_context *ctx, const char *suite, const char *config, int compact,
+                          uint64_t p1, uint64_t p2, size_t t1, size_t t2, double neurons_per_step)
+{
+    bench_row *r = bench_add_row(tab, ctx, suite, config, compact ? "BPTT compact" : "BPTT f32");
+    if (!r)
+        return NULL;
+    r->device_bytes = p2;
+    r->value = ((double)p2 - (double)p1) / ((double)(t2 - t1) * neurons_per_step);
+    snprintf(r->unit, sizeof r->unit, "B/n-step");
+    snprintf(r->note, sizeof r->note, "step high-water %.1f MB at T=%u, %.1f MB at T=%u", (double)p1 / 1e6,
+             (unsigned)t1, (double)p2 / 1e6, (unsigned)t2);
+    return r;
+}
+
 uint64_t bench_launches(const spk_context *ctx)
 {
     spk_launch_stats s = {0};

@@ -31,6 +31,10 @@ int spk_train_config_preset(spk_train_config *c, const char *name);
  * reset at the next step, detached, arctan surrogate with alpha 2. */
 spk_lif_params spk_train_hidden_neurons(void);
 
+/* Compact spike storage for the command's networks: SPIKECL_COMPACT_SPIKES
+ * = 0 or 1 when set (to compare the two), else `fallback`. */
+int spk_train_compact_spikes(int fallback);
+
 /* The preset's network for rows x cols images and `classes` outputs, built
  * for c->steps and c->batch (train, eval and bench share it). */
 spk_status spk_train_build_network(spk_context *ctx, const spk_train_config *c, size_t rows, size_t cols,

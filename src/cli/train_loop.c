@@ -82,6 +82,12 @@ static double now(void)
 }
 
 /* Single-state LIF as in snnTorch's Leaky(beta=0.95) with the arctan surrogate. */
+int spk_train_compact_spikes(int fallback)
+{
+    const char *v = getenv("SPIKECL_COMPACT_SPIKES");
+    return v && (!strcmp(v, "0") || !strcmp(v, "1")) ? v[0] == '1' : fallback;
+}
+
 spk_lif_params spk_train_hidden_neurons(void)
 {
     spk_lif_params p = spk_lif_params_default(SPK_NEURON_LIF);
@@ -134,6 +140,8 @@ spk_status spk_train_build_network(spk_context *ctx, const spk_train_config *c, 
     CLI_TRY(spk_network_create(ctx, &net));
     /* Direct encoding feeds the same pixels at every step: the first layer computes once. */
     CLI_TRY(spk_network_set_static_input(net, c->encoder == ENCODER_DIRECT));
+    /* Hidden spikes kept bit-packed for backward, only what backward reads kept: same results, less memory. */
+    CLI_TRY(spk_network_set_compact_spikes(net, spk_train_compact_spikes(1)));
     if (c->channels1) {
         CLI_TRY(add_conv_stack(ctx, c, net, &neurons, &features));
     } else {

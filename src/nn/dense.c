@@ -91,14 +91,20 @@ fail:
 static spk_status choose_path(dense *d, const spk_tensor *x)
 {
     spk_status st = SPK_OK;
+    spk_layer *l = &d->base;
     d->fwd_sparse = 0;
-    if (d->p.synapse == SPK_SYNAPSE_DENSE || d->base.static_input)
+    if (d->p.synapse == SPK_SYNAPSE_DENSE || l->static_input)
         goto count;
-    SPK_TRY(spk__sparse_compact(d->base.ctx, &d->sparse, x, d->p.out_features));
+    if (l->in_packed) /* from the bits: no floats to scan, binary by construction */
+        SPK_TRY(spk__sparse_compact_bits(l->ctx, &d->sparse, x, l->T * l->B, d->p.in_features, d->p.out_features));
+    else
+        SPK_TRY(spk__sparse_compact(l->ctx, &d->sparse, x, d->p.out_features));
     float threshold = d->p.sparse_threshold > 0.0f ? d->p.sparse_threshold : SPK_SPARSE_THRESHOLD_DEFAULT;
     d->stats.density = (float)((double)d->sparse.nnz / ((double)d->sparse.rows * (double)d->sparse.in));
     d->stats.binary = d->sparse.binary;
     d->fwd_sparse = d->sparse.binary && (d->p.synapse == SPK_SYNAPSE_SPARSE || d->stats.density <= threshold);
+    if (!d->fwd_sparse) /* the GEMM takes it from here: hold no gather scratch until the next gather */
+        spk__sparse_drop_scratch(&d->sparse);
 count:
     d->stats.sparse = d->fwd_sparse;
     if (d->fwd_sparse)
@@ -115,15 +121,18 @@ static spk_status dense_forward(spk_layer *l, const spk_tensor *in, spk_tensor *
     dense *d = (dense *)l;
     size_t rows = gemm_rows(l);
     spk_tensor *x = NULL, *y_view = NULL, *b = NULL, *y = d->y_once;
-    SPK_TRY(spk__view2d(in, rows, d->p.in_features, &x));
+    if (!l->in_packed)
+        SPK_TRY(spk__view2d(in, rows, d->p.in_features, &x));
     if (!l->static_input) {
         SPK_TRY(spk__view2d(out, rows, d->p.out_features, &y_view));
         y = y_view;
     }
-    SPK_TRY(choose_path(d, x));
+    SPK_TRY(choose_path(d, l->in_packed ? in : x));
     if (d->fwd_sparse) {
         SPK_TRY(spk__sparse_forward(l->ctx, &d->sparse, l->params[W], d->p.bias ? l->params[BIAS] : NULL, y));
     } else {
+        if (l->in_packed)
+            SPK_TRY(spk__unpack_input(l, in, rows, d->p.in_features, &x));
         SPK_TRY(spk_gemm(0, 1, 1.0f, x, l->params[W], 0.0f, y));
         if (d->p.bias) {
             SPK_TRY(spk__view2d(l->params[BIAS], 1, d->p.out_features, &b));
@@ -145,7 +154,10 @@ static spk_status dense_backward(spk_layer *l, const spk_tensor *in, const spk_t
     dense *d = (dense *)l;
     size_t rows = gemm_rows(l);
     spk_tensor *x = NULL, *dy = NULL, *dx = NULL, *db = NULL, *dy_t = NULL, *dy_sum = NULL;
-    SPK_TRY(spk__view2d(in, rows, d->p.in_features, &x));
+    if (!l->in_packed)
+        SPK_TRY(spk__view2d(in, rows, d->p.in_features, &x));
+    else if (!d->fwd_sparse) /* the GEMM of dW needs the spikes as floats again */
+        SPK_TRY(spk__unpack_input(l, in, rows, d->p.in_features, &x));
     if (l->static_input) {
         /* dY summed over time: [1, T] x [T, B*out] -> [1, B*out], into y_once */
         SPK_TRY(spk__view2d(grad_out, l->T, l->B * d->p.out_features, &dy_t));
@@ -182,6 +194,11 @@ static void dense_describe(const spk_layer *l, char *buf, size_t cap)
 
 static const spk__layer_vtable DENSE = {"dense", dense_infer, dense_prepare, dense_forward, dense_backward, 1,
                                         dense_describe, dense_destroy};
+
+int spk__is_dense_layer(const spk_layer *l)
+{
+    return l && l->vt == &DENSE;
+}
 
 static spk_status check_synapse(spk_context *ctx, const char *fn, spk_synapse_mode mode, float threshold)
 {

@@ -93,3 +93,18 @@ spk_status spk__init_uniform(spk_tensor *t, float bound, spk__rng *rng)
     spk__free(h);
     return st;
 }
+
+spk_status spk__unpack_input(spk_layer *l, const spk_tensor *in, size_t rows, size_t cols, spk_tensor **out)
+{
+    spk_status st = SPK_OK;
+    *out = NULL;
+    SPK_CHECK(l->ctx, l->unpack_scratch && spk_tensor_numel(l->unpack_scratch) >= rows * cols, SPK_ERR_INVALID_ARGUMENT,
+              "layer %zu: no scratch to unpack its bit-packed input into", l->index);
+    SPK_TRY(spk_tensor_view(l->unpack_scratch, 0, 2, (size_t[2]){rows, cols}, out));
+    SPK_TRY(spk_spikes_unpack(l->ctx, in, *out));
+    return SPK_OK;
+fail:
+    spk_tensor_free(*out);
+    *out = NULL;
+    return st;
+}

@@ -36,6 +36,14 @@ struct spk_layer {
     int static_input; /* first layer of a network fed one input for all steps: in is [B, ...] */
     int training;     /* set by the network before every forward (spk_network_set_training) */
     size_t index;     /* position in the network, set at build (keys dropout's random stream) */
+    /* Compact spike storage (spk_network_set_compact_spikes), set at build:
+     * the input or output sequence is bit-packed spikes, U8
+     * [T, B, spk_spike_row_bytes(numel)] (include/spikecl/spikes.h). A
+     * layer with a packed input unpacks it, where it needs floats, into
+     * unpack_scratch: one f32 tensor of the network shared by all its layers
+     * (borrowed), valid only until the next layer uses it. */
+    int in_packed, out_packed;
+    spk_tensor *unpack_scratch;
 };
 
 /* Allocate a zeroed layer of `size` bytes (a struct starting with spk_layer). */
@@ -43,6 +51,18 @@ spk_status spk__layer_alloc(spk_context *ctx, const spk__layer_vtable *vt, size_
 
 /* Register a parameter of the given shape with a gradient of the same shape. */
 spk_status spk__layer_add_param(spk_layer *l, const char *name, int ndim, const size_t *shape);
+
+/* 1 if l is a LIF-family neuron layer: its backward reads each element of
+ * its input before it writes the same element of the input gradient, and
+ * nothing else of the input, so the two may share one buffer. */
+int spk__is_neuron_layer(const spk_layer *l);
+/* 1 if l is a neuron layer of a spiking kind (its output can be packed). */
+int spk__neuron_layer_spiking(const spk_layer *l);
+/* 1 if l is a dense layer (it reads a packed input). */
+int spk__is_dense_layer(const spk_layer *l);
+/* The packed input `in` of l unpacked into [rows, cols] F32 floats: a view
+ * of l->unpack_scratch (free it). */
+spk_status spk__unpack_input(spk_layer *l, const spk_tensor *in, size_t rows, size_t cols, spk_tensor **out);
 
 /* The membrane of a neuron layer's last forward, NULL for other layers. */
 const spk_tensor *spk__neuron_layer_membrane(const spk_layer *l);

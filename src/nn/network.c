@@ -20,6 +20,11 @@ struct spk_network {
     int built;
     int static_input;
     int training; /* 1 (default): training mode; 0: evaluation */
+    int compact_spikes; /* spiking layers feeding dense ones keep bit-packed spikes */
+    int packed_input;   /* the input is bit-packed spikes */
+    spk_tensor *scratch; /* f32, shared: where layers unpack packed inputs (layer_internal.h) */
+    int grad_in_act[MAX_LAYERS]; /* compact storage: grads[i] is acts[i]'s buffer (see plan_storage) */
+    spk_tensor *grad_pool[2];    /* compact storage: the other grads[i] are views of grad_pool[i % 2] */
     size_t T, B, in_numel;
     char param_names[MAX_PARAMS][48];
     float rate_target[MAX_LAYERS], rate_weight[MAX_LAYERS]; /* firing-rate regularizers (weight 0: none) */
@@ -45,7 +50,12 @@ static void free_activations(spk_network *net)
         spk_tensor_free(net->acts[i]);
         spk_tensor_free(net->grads[i]);
         net->acts[i] = net->grads[i] = NULL;
+        net->layers[i]->in_packed = net->layers[i]->out_packed = 0;
+        net->layers[i]->unpack_scratch = NULL;
     }
+    spk_tensor_free(net->scratch);
+    spk_tensor_free(net->grad_pool[0]), spk_tensor_free(net->grad_pool[1]);
+    net->scratch = net->grad_pool[0] = net->grad_pool[1] = NULL;
     net->built = 0;
     net->input = NULL; /* the last forward's activations are gone */
 }
@@ -86,6 +96,84 @@ spk_status spk_network_set_static_input(spk_network *net, int static_input)
     return SPK_OK;
 }
 
+spk_status spk_network_set_compact_spikes(spk_network *net, int compact)
+{
+    if (!net)
+        return spk__error(NULL, SPK_ERR_NULL_POINTER, "spk_network_set_compact_spikes: net is NULL");
+    free_activations(net);
+    net->compact_spikes = compact != 0;
+    return SPK_OK;
+}
+
+spk_status spk_network_set_packed_input(spk_network *net, int packed)
+{
+    if (!net)
+        return spk__error(NULL, SPK_ERR_NULL_POINTER, "spk_network_set_packed_input: net is NULL");
+    free_activations(net);
+    net->packed_input = packed != 0;
+    return SPK_OK;
+}
+
+/* Compact storage keeps only what backward reads. The output of a dense
+ * layer feeding a LIF-family layer is read by that layer's forward and,
+ * element by element before it writes the same element of its input
+ * gradient, by its backward; the dense layer's own backward does not read
+ * it. That gradient therefore takes the output's buffer (grad_in_act):
+ * one [T, B, N] f32 tensor fewer. Not under a rate regularizer, which reads
+ * the output after the gradient is written. */
+static void plan_storage(spk_network *net)
+{
+    for (size_t i = 0; i < net->n; i++)
+        net->grad_in_act[i] = net->compact_spikes && i + 1 < net->n && spk__is_dense_layer(net->layers[i]) &&
+                              !net->layers[i]->static_input && spk__is_neuron_layer(net->layers[i + 1]) &&
+                              net->rate_weight[i] == 0.0f;
+}
+
+/* Under compact storage the gradients that do not take their output's
+ * buffer share two: grads[i] lives from the backward of layer i + 1, which
+ * writes it, to that of layer i, which reads it and writes grads[i - 1];
+ * so grads of even and of odd i never overlap in time among themselves.
+ * shapes[i] (ndim[i] dims) are their shapes. */
+static spk_status pool_grads(spk_network *net, size_t shapes[][SPK_MAX_DIMS], const int *ndim)
+{
+    spk_status st = SPK_OK;
+    size_t need[2] = {0, 0};
+    for (size_t i = 0; i + 1 < net->n; i++) {
+        size_t n = 1;
+        for (int k = 0; k < ndim[i]; k++)
+            n *= shapes[i][k];
+        if (!net->grad_in_act[i] && n > need[i % 2])
+            need[i % 2] = n;
+    }
+    for (int p = 0; p < 2; p++)
+        if (need[p])
+            SPK_TRY(spk_tensor_create(net->ctx, SPK_F32, 1, &need[p], &net->grad_pool[p]));
+    for (size_t i = 0; i + 1 < net->n; i++)
+        if (!net->grad_in_act[i])
+            SPK_TRY(spk_tensor_view(net->grad_pool[i % 2], 0, ndim[i], shapes[i], &net->grads[i]));
+fail:
+    return st;
+}
+
+/* The one f32 scratch into which the layers with a bit-packed input unpack
+ * it (layer_internal.h), sized for the largest. */
+static spk_status share_scratch(spk_network *net)
+{
+    spk_status st = SPK_OK;
+    size_t n = 0;
+    for (size_t i = 0; i < net->n; i++) {
+        const spk_layer *l = net->layers[i];
+        if (l->in_packed && l->T * l->B * l->in_numel > n)
+            n = l->T * l->B * l->in_numel;
+    }
+    if (n)
+        SPK_TRY(spk_tensor_create(net->ctx, SPK_F32, 1, &n, &net->scratch));
+    for (size_t i = 0; i < net->n; i++)
+        net->layers[i]->unpack_scratch = net->layers[i]->in_packed ? net->scratch : NULL;
+fail:
+    return st;
+}
+
 spk_status spk_network_set_training(spk_network *net, int training)
 {
     if (!net)
@@ -109,10 +197,18 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
     SPK_CHECK(ctx, !net->static_input || net->layers[0]->vt->accepts_static_input, SPK_ERR_INVALID_ARGUMENT,
               "spk_network_build: a static input needs a synapse layer first, not %s",
               spk_layer_describe(net->layers[0], first, sizeof first));
+    SPK_CHECK(ctx, !net->packed_input || (!net->static_input && spk__is_dense_layer(net->layers[0])),
+              SPK_ERR_INVALID_ARGUMENT, "spk_network_build: a bit-packed input needs a dense first layer, not %s%s",
+              spk_layer_describe(net->layers[0], first, sizeof first), net->static_input ? " with a static input" : "");
     for (size_t i = 0; i < net->n; i++) {
         net->layers[i]->static_input = net->static_input && i == 0;
         net->layers[i]->index = i;
+        net->layers[i]->out_packed = net->compact_spikes && i + 1 < net->n &&
+                                     spk__neuron_layer_spiking(net->layers[i]) &&
+                                     spk__is_dense_layer(net->layers[i + 1]);
+        net->layers[i]->in_packed = i ? net->layers[i - 1]->out_packed : net->packed_input;
     }
+    plan_storage(net);
     int ndim = in_ndim;
     size_t shape[SPK_MAX_DIMS];
     memcpy(shape, in_shape, (size_t)in_ndim * sizeof *shape);
@@ -120,6 +216,8 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
     for (int i = 0; i < in_ndim; i++)
         net->in_numel *= in_shape[i];
     char here[160], prev[200];
+    size_t grad_shape[MAX_LAYERS][SPK_MAX_DIMS];
+    int grad_ndim[MAX_LAYERS];
     snprintf(prev, sizeof prev, "the network input");
     for (size_t i = 0; i < net->n; i++) {
         spk_layer *l = net->layers[i];
@@ -144,13 +242,24 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
             SPK_TRY(l->vt->prepare(l, T, B));
         size_t act_shape[SPK_MAX_DIMS] = {T, B};
         memcpy(act_shape + 2, out, (size_t)out_ndim * sizeof *out);
-        SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->acts[i]));
-        if (i + 1 < net->n)
+        if (l->out_packed)
+            SPK_TRY(spk_tensor_create(ctx, SPK_U8, 3, (size_t[3]){T, B, spk_spike_row_bytes(l->out_numel)},
+                                      &net->acts[i]));
+        else
+            SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->acts[i]));
+        memcpy(grad_shape[i], act_shape, sizeof act_shape);
+        grad_ndim[i] = out_ndim + 2;
+        if (net->grad_in_act[i])
+            SPK_TRY(spk_tensor_view(net->acts[i], 0, out_ndim + 2, act_shape, &net->grads[i]));
+        else if (i + 1 < net->n && !net->compact_spikes)
             SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->grads[i]));
         snprintf(prev, sizeof prev, "the output of layer %zu (%.150s)", i, here);
         ndim = out_ndim;
         memcpy(shape, out, (size_t)out_ndim * sizeof *out);
     }
+    SPK_TRY(share_scratch(net));
+    if (net->compact_spikes)
+        SPK_TRY(pool_grads(net, grad_shape, grad_ndim));
     net->T = T, net->B = B;
     net->built = 1;
     return SPK_OK;
@@ -167,7 +276,13 @@ spk_status spk_network_forward(spk_network *net, const spk_tensor *input, const 
     char got[96];
     SPK_CHECK(ctx, net && input, SPK_ERR_NULL_POINTER, "spk_network_forward: net or input is NULL");
     SPK_CHECK(ctx, net->built, SPK_ERR_INVALID_ARGUMENT, "spk_network_forward: call spk_network_build first");
-    if (net->static_input)
+    if (net->packed_input)
+        SPK_CHECK(ctx, spk_tensor_dtype(input) == SPK_U8 &&
+                           spk_tensor_numel(input) == net->T * net->B * spk_spike_row_bytes(net->in_numel),
+                  SPK_ERR_SHAPE, "spk_network_forward: packed input %s is not u8 [T=%zu, B=%zu, %zu bytes of packed "
+                  "spikes]", spk__shape_str(input, got, sizeof got), net->T, net->B,
+                  spk_spike_row_bytes(net->in_numel));
+    else if (net->static_input)
         SPK_CHECK(ctx, spk_tensor_ndim(input) >= 2 && spk_tensor_dim(input, 0) == net->B &&
                            spk_tensor_numel(input) == net->B * net->in_numel,
                   SPK_ERR_SHAPE, "spk_network_forward: static input %s is not [B=%zu, %zu features]",
@@ -178,7 +293,8 @@ spk_status spk_network_forward(spk_network *net, const spk_tensor *input, const 
                            spk_tensor_numel(input) == net->T * net->B * net->in_numel,
                   SPK_ERR_SHAPE, "spk_network_forward: input %s is not [T=%zu, B=%zu, %zu features]",
                   spk__shape_str(input, got, sizeof got), net->T, net->B, net->in_numel);
-    SPK_CHECK(ctx, spk_tensor_dtype(input) == SPK_F32, SPK_ERR_DTYPE, "spk_network_forward: input must be f32");
+    SPK_CHECK(ctx, net->packed_input || spk_tensor_dtype(input) == SPK_F32, SPK_ERR_DTYPE,
+              "spk_network_forward: input must be f32");
     for (size_t i = 0; i < net->n; i++) {
         spk_layer *l = net->layers[i];
         l->training = net->training;
@@ -200,14 +316,17 @@ static spk_status add_rate_regularizer(spk_network *net, size_t i)
 {
     spk_status st = SPK_OK;
     spk_context *ctx = net->ctx;
-    const size_t rows = net->T * net->B, N = spk_tensor_numel(net->acts[i]) / rows;
+    const size_t rows = net->T * net->B, N = net->layers[i]->out_numel;
     spk_tensor *ones = NULL, *vec = NULL, *act = NULL, *grad = NULL;
     float *h = spk__malloc(N * sizeof *h);
     SPK_CHECK(ctx, h != NULL, SPK_ERR_OUT_OF_MEMORY, "rate regularizer: out of host memory");
     SPK_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){rows, 1}, &ones));
     SPK_TRY(spk_tensor_fill_f32(ones, 1.0f));
     SPK_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){1, N}, &vec));
-    SPK_TRY(spk__view2d(net->acts[i], rows, N, &act));
+    if (net->layers[i]->out_packed) /* compact storage: its consumer's scratch is free until its forward */
+        SPK_TRY(spk__unpack_input(net->layers[i + 1], net->acts[i], rows, N, &act));
+    else
+        SPK_TRY(spk__view2d(net->acts[i], rows, N, &act));
     SPK_TRY(spk__view2d(net->grads[i], rows, N, &grad));
     SPK_TRY(spk_gemm(1, 0, 1.0f, ones, act, 0.0f, vec));
     SPK_TRY(spk_tensor_download(vec, h, N * sizeof *h));
@@ -263,6 +382,9 @@ spk_status spk_network_backward(spk_network *net, const spk_tensor *grad_output)
     for (size_t i = net->n; i-- > 0;) {
         spk_layer *l = net->layers[i];
         const spk_tensor *gout = i + 1 == net->n ? grad_output : net->grads[i];
+        SPK_CHECK(ctx, !(net->rate_weight[i] > 0.0f && net->grad_in_act[i]), SPK_ERR_INVALID_ARGUMENT,
+                  "spk_network_backward: layer %zu's rate regularizer was added after a build with compact storage, "
+                  "which reuses that layer's output for its gradient: build again", i);
         if (net->rate_weight[i] > 0.0f)
             SPK_TRY(add_rate_regularizer(net, i));
         SPK_TRY(l->vt->backward(l, i ? net->acts[i - 1] : net->input, net->acts[i], gout,

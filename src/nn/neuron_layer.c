@@ -129,15 +129,17 @@ static spk_status make_io(neuron_layer *nl, const spk_tensor *in, const spk_tens
     spk_status st = SPK_OK;
     spk_layer *l = &nl->base;
     SPK_TRY(spk__view3d(in, l->T, l->B, l->out_numel, x));
-    SPK_TRY(spk__view3d(out, l->T, l->B, l->out_numel, y));
+    /* a packed output (compact spike storage) is U8 [T, B, row bytes]: the bits themselves */
+    SPK_TRY(spk__view3d(out, l->T, l->B, l->out_packed ? spk_spike_row_bytes(l->out_numel) : l->out_numel, y));
     int spiking = spk__lif_is_spiking(nl->p.kind);
     const spk_tensor *coef = NULL;
     SPK_TRY(coef_table(nl, &coef));
     *io = (spk_lif_io){.input = *x,
                        .coef = coef,
-                       .spikes = spiking ? *y : NULL,
+                       .spikes = spiking && !l->out_packed ? *y : NULL,
                        .membrane = spiking ? nl->membrane : *y,
-                       .current = nl->current};
+                       .current = nl->current,
+                       .spike_bits = l->out_packed ? *y : NULL};
 fail:
     return st;
 }
@@ -210,6 +212,16 @@ static void neuron_destroy(spk_layer *l)
 static const spk__layer_vtable NEURON = {"neuron", neuron_infer, neuron_prepare, neuron_forward, neuron_backward, 0,
                                          neuron_describe, neuron_destroy};
 
+
+int spk__is_neuron_layer(const spk_layer *l)
+{
+    return l && l->vt == &NEURON;
+}
+
+int spk__neuron_layer_spiking(const spk_layer *l)
+{
+    return l && l->vt == &NEURON && spk__lif_is_spiking(((const neuron_layer *)l)->p.kind);
+}
 
 const spk_tensor *spk__neuron_layer_membrane(const spk_layer *l)
 {

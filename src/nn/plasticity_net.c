@@ -199,6 +199,9 @@ static spk_status layer_step(spk_network *net, size_t i, plastic_layer *pl, cons
     const spk_tensor *post = NULL, *out = spk_network_layer_output(net, i);
     SPK_CHECK(ctx, in != NULL && out != NULL, SPK_ERR_INVALID_ARGUMENT,
               "spk_network_plasticity_step: no forward to take spikes from");
+    SPK_CHECK(ctx, spk_tensor_dtype(in) == SPK_F32 && spk_tensor_dtype(out) == SPK_F32, SPK_ERR_INVALID_ARGUMENT,
+              "spk_network_plasticity_step: layer %zu's spikes are kept bit-packed (spk_network_set_compact_spikes or "
+              "spk_network_set_packed_input); STDP reads them as floats: turn compact storage off", i);
     SPK_CHECK(ctx, !static_input, SPK_ERR_INVALID_ARGUMENT,
               "spk_network_plasticity_step: layer 0 is plastic but the network has a static input; STDP needs "
               "pre-synaptic spike trains [T, B, ...]");

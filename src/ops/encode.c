@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "ops/ops_internal.h"
+#include "ops/spikes_internal.h"
 
 static const char *spike_options(const spk_context *ctx, spk_dtype d)
 {
@@ -39,21 +40,60 @@ fail:
     return st;
 }
 
+/* The Poisson kernel into `out` (its offset in words when bits), rows of n inputs. */
+static spk_status poisson(spk_context *ctx, const spk_tensor *intensity, float gain, uint64_t stream,
+                          const spk_tensor *out, const char *options, size_t T, size_t n, int bits)
+{
+    spk_status st = SPK_OK;
+    cl_kernel k;
+    SPK_TRY(spk__kernel_get(ctx, "encode.cl", options, "encode_poisson", &k));
+    cl_int cT = (cl_int)T;
+    cl_uint F = (cl_uint)intensity->numel, cn = (cl_uint)n;
+    cl_uint seed_lo = (cl_uint)ctx->seed, seed_hi = (cl_uint)(ctx->seed >> 32);
+    cl_uint stream_lo = (cl_uint)stream, stream_hi = (cl_uint)(stream >> 32);
+    spk__buf in = spk__buf_of(intensity), o = spk__buf_of(out);
+    if (bits)
+        o.offset /= 4;
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(cT), SPK_ARG(F), SPK_ARG(cn), SPK_BUF(in), SPK_ARG(gain), SPK_ARG(seed_lo),
+                         SPK_ARG(seed_hi), SPK_ARG(stream_lo), SPK_ARG(stream_hi), SPK_BUF(o)));
+    SPK_TRY(spk__launch_1d(ctx, k, F));
+fail:
+    return st;
+}
+
 spk_status spk_encode_poisson(spk_context *ctx, const spk_tensor *intensity, float gain, uint64_t stream,
                               spk_tensor *spikes)
 {
     spk_status st = SPK_OK;
-    cl_kernel k;
     SPK_TRY(check_encode(ctx, "spk_encode_poisson", intensity, gain, spikes));
-    SPK_TRY(spk__kernel_get(ctx, "encode.cl", spike_options(ctx, spikes->dtype), "encode_poisson", &k));
-    cl_int T = (cl_int)spikes->shape[0];
-    cl_uint F = (cl_uint)intensity->numel;
-    cl_uint seed_lo = (cl_uint)ctx->seed, seed_hi = (cl_uint)(ctx->seed >> 32);
-    cl_uint stream_lo = (cl_uint)stream, stream_hi = (cl_uint)(stream >> 32);
-    spk__buf in = spk__buf_of(intensity), out = spk__buf_of(spikes);
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(F), SPK_BUF(in), SPK_ARG(gain), SPK_ARG(seed_lo),
-                         SPK_ARG(seed_hi), SPK_ARG(stream_lo), SPK_ARG(stream_hi), SPK_BUF(out)));
-    SPK_TRY(spk__launch_1d(ctx, k, F));
+    SPK_TRY(poisson(ctx, intensity, gain, stream, spikes, spike_options(ctx, spikes->dtype), spikes->shape[0],
+                    intensity->numel, 0));
+fail:
+    return st;
+}
+
+spk_status spk_encode_poisson_bits(spk_context *ctx, const spk_tensor *intensity, float gain, uint64_t stream,
+                                   spk_tensor *bits)
+{
+    spk_status st = SPK_OK;
+    char got[96];
+    SPK_CHECK(ctx, ctx && intensity && bits, SPK_ERR_NULL_POINTER,
+              "spk_encode_poisson_bits: ctx, intensity or bits is NULL");
+    SPK_CHECK(ctx, intensity->ctx == ctx && intensity->dtype == SPK_F32 && intensity->ndim >= 2, SPK_ERR_SHAPE,
+              "spk_encode_poisson_bits: intensity %s must be f32 [B, F...] of this context",
+              spk__shape_str(intensity, got, sizeof got));
+    SPK_CHECK(ctx, gain >= 0.0f && isfinite(gain), SPK_ERR_INVALID_ARGUMENT,
+              "spk_encode_poisson_bits: gain must be finite and >= 0 (got %g)", (double)gain);
+    size_t B = intensity->shape[0], n = intensity->numel / B, T = bits->ndim == 3 ? bits->shape[0] : 0;
+    SPK_CHECK(ctx, bits->ndim == 3 && bits->shape[1] == B && T > 0 && T <= 0x7fffffff &&
+                       intensity->numel <= 0xffffffffu, SPK_ERR_SHAPE,
+              "spk_encode_poisson_bits: bits %s must be u8 [T, B=%zu, %zu]", spk__shape_str(bits, got, sizeof got), B,
+              spk_spike_row_bytes(n));
+    SPK_TRY(spk__check_spike_bits(ctx, bits, "spk_encode_poisson_bits: bits", T * B, n));
+    SPK_TRY(spk_tensor_fill_u8(bits, 0)); /* the kernel sets the bits of the spikes only */
+    char options[96];
+    snprintf(options, sizeof options, "-DSPIKE_T=uint -DSPIKE_BITS=1 -DSTEP_SYNC=%d", spk__step_sync(ctx));
+    SPK_TRY(poisson(ctx, intensity, gain, stream, bits, options, T, n, 1));
 fail:
     return st;
 }

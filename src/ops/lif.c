@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ops/ops_internal.h"
+#include "ops/spikes_internal.h"
 
 static const char *const SURROGATE_NAMES[SPK_SURROGATE_COUNT] = {
     "fast_sigmoid", "arctan", "sigmoid", "triangle", "boxcar", "gaussian", "straight_through"};
@@ -112,14 +113,15 @@ spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_LIF_NCOE
 }
 
 /* The -D options that select the program variant. */
-static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, int vw, char *buf,
-                        size_t cap)
+static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, int bits, int vw,
+                        char *buf, size_t cap)
 {
     snprintf(buf, cap, "-DCUBA=%d -DSPIKING=%d -DRESET=%d -DIMMEDIATE=%d -DDETACH=%d -DREFRAC=%d -DSURROGATE=%d "
-             "-DSPIKE_T=%s -DSPIKE_F32=%d -DCHUNK_MAX=%d -DVW=%d",
+             "-DSPIKE_T=%s -DSPIKE_BITS=%d -DSPIKE_F32=%d -DCHUNK_MAX=%d -DVW=%d",
              spk__lif_is_cuba(p->kind), spk__lif_is_spiking(p->kind), (int)p->reset,
              p->reset_timing == SPK_RESET_IMMEDIATE, p->detach_reset != 0, p->refractory_steps > 0,
-             (int)p->surrogate, spike_dtype == SPK_U8 ? "uchar" : "float", spike_dtype != SPK_U8, spk__tile_max(ctx),
+             (int)p->surrogate, bits ? "uint" : spike_dtype == SPK_U8 ? "uchar" : "float", bits,
+             !bits && spike_dtype != SPK_U8, spk__tile_max(ctx),
              vw);
 }
 
@@ -128,7 +130,7 @@ spk_status spk__lif_warmup(spk_context *ctx)
     spk_lif_params p = spk_lif_params_default(SPK_NEURON_CUBA_LIF);
     char opts[256];
     cl_program prog;
-    lif_options(ctx, &p, SPK_F32, spk__vector_width(ctx, 16), opts, sizeof opts);
+    lif_options(ctx, &p, SPK_F32, 0, spk__vector_width(ctx, 16), opts, sizeof opts);
     return spk__program_get(ctx, "lif.cl", opts, &prog);
 }
 
@@ -163,6 +165,7 @@ typedef struct lif_call {
     size_t T, B, N;
     size_t seq[3], state[3], coef_shape[2];
     spk_dtype spike_dtype;
+    int bits;          /* the spikes are bit-packed (io.spike_bits) */
     int vw;            /* neurons per vector */
     spk__tiling tiles; /* over the B*N / VW vectors */
     char options[256];
@@ -184,13 +187,22 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
         SPK_TRY(spk__check_tensor(ctx, io->coef, "io.coef", SPK_F32, 2, c->coef_shape));
     int spiking = spk__lif_is_spiking(p->kind), cuba = spk__lif_is_cuba(p->kind);
     c->spike_dtype = SPK_F32;
+    c->bits = io->spike_bits != NULL;
     if (spiking) {
-        SPK_CHECK(ctx, io->spikes != NULL, SPK_ERR_INVALID_ARGUMENT, "%s: spiking neurons need io.spikes", fn);
-        SPK_TRY(spk__check_tensor_any(ctx, io->spikes, "io.spikes", 3, c->seq));
-        c->spike_dtype = spk_tensor_dtype(io->spikes);
+        SPK_CHECK(ctx, (io->spikes != NULL) != c->bits, SPK_ERR_INVALID_ARGUMENT,
+                  "%s: spiking neurons need one of io.spikes and io.spike_bits (got %s)", fn,
+                  c->bits ? "both" : "neither");
+        if (c->bits) {
+            char what[64];
+            snprintf(what, sizeof what, "%s: io.spike_bits", fn);
+            SPK_TRY(spk__check_spike_bits(ctx, io->spike_bits, what, c->T * c->B, c->N));
+        } else {
+            SPK_TRY(spk__check_tensor_any(ctx, io->spikes, "io.spikes", 3, c->seq));
+            c->spike_dtype = spk_tensor_dtype(io->spikes);
+        }
     } else {
-        SPK_CHECK(ctx, io->spikes == NULL, SPK_ERR_INVALID_ARGUMENT,
-                  "%s: a leaky integrator readout has no spikes: io.spikes must be NULL", fn);
+        SPK_CHECK(ctx, io->spikes == NULL && !c->bits, SPK_ERR_INVALID_ARGUMENT,
+                  "%s: a leaky integrator readout has no spikes: io.spikes and io.spike_bits must be NULL", fn);
         SPK_CHECK(ctx, io->membrane != NULL, SPK_ERR_INVALID_ARGUMENT,
                   "%s: a leaky integrator readout needs io.membrane (its output)", fn);
     }
@@ -208,7 +220,7 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
                   "%s: backward of a current-based kind needs the forward's io.current", fn);
     }
     const int vw = spk__vector_width(ctx, c->N);
-    lif_options(ctx, p, c->spike_dtype, vw, c->options, sizeof c->options);
+    lif_options(ctx, p, c->spike_dtype, c->bits, vw, c->options, sizeof c->options);
     c->vw = vw;
     c->tiles = spk__tiling_for(ctx, c->B * c->N / (size_t)vw);
 fail:
@@ -229,6 +241,16 @@ static cl_int stream_stores(const spk_context *ctx, const lif_call *c, const spk
     return spk__streaming(ctx, bytes);
 }
 
+/* The spikes as kernel arguments: F32/U8 in elements, bit-packed in words. */
+static spk__buf spike_buf(const spk_lif_io *io)
+{
+    if (!io->spike_bits)
+        return spk__buf_or(io->spikes, io->input);
+    spk__buf b = spk__buf_of(io->spike_bits);
+    b.offset /= 4;
+    return b;
+}
+
 spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_lif_io *io)
 {
     spk_status st = SPK_OK;
@@ -238,13 +260,15 @@ spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_
     SPK_TRY(spk__kernel_get(ctx, "lif.cl", c.options, "lif_forward", &k));
     spk__buf x = spk__buf_of(io->input), coef = spk__buf_or(io->coef, io->input);
     spk__buf si = spk__buf_or(io->state_in, io->input), so = spk__buf_or(io->state_out, io->input);
-    spk__buf sp = spk__buf_or(io->spikes, io->input), mem = spk__buf_or(io->membrane, io->input);
+    spk__buf sp = spike_buf(io), mem = spk__buf_or(io->membrane, io->input);
     spk__buf cur = spk__buf_or(io->current, io->input);
     cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N, refrac = p->refractory_steps;
     cl_float vr = p->v_reset;
     const spk_tensor *outs[] = {io->spikes, io->membrane, io->current};
-    const spk_tensor *seqs[] = {io->input, io->spikes, io->membrane, io->current};
-    cl_int stream = stream_stores(ctx, &c, seqs, 4, outs, 3);
+    const spk_tensor *seqs[] = {io->input, io->spikes, io->spike_bits, io->membrane, io->current};
+    cl_int stream = stream_stores(ctx, &c, seqs, 5, outs, 3);
+    if (c.bits) /* the kernel sets the bits of the spikes only */
+        SPK_TRY(spk_tensor_fill_u8(io->spike_bits, 0));
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
                           SPK_BUF(x), SPK_BUF(coef),
                           SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
@@ -285,7 +309,7 @@ spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk
     SPK_TRY(spk__kernel_get(ctx, "lif.cl", c.options, "lif_backward", &k));
     const spk_tensor *any = fwd->input;
     spk__buf x = spk__buf_of(fwd->input), coef = spk__buf_or(fwd->coef, any);
-    spk__buf si = spk__buf_or(fwd->state_in, any), sp = spk__buf_or(fwd->spikes, any);
+    spk__buf si = spk__buf_or(fwd->state_in, any), sp = spike_buf(fwd);
     spk__buf mem = spk__buf_of(fwd->membrane), cur = spk__buf_or(fwd->current, any);
     spk__buf gs = spk__buf_or(g->grad_spikes, any), gv = spk__buf_or(g->grad_membrane, any);
     spk__buf gso = spk__buf_or(g->grad_state_out, any), gx = spk__buf_or(g->grad_input, any);

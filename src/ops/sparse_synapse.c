@@ -49,11 +49,21 @@ static sparse_variant variant(const spk_context *ctx, size_t out)
 
 void spk__sparse_release(spk__sparse *s)
 {
-    cl_mem *m[] = {&s->count, &s->idx, &s->stats, &s->wt, &s->part, &s->cstart, &s->crow};
+    cl_mem *m[] = {&s->count, &s->off, &s->idx, &s->stats, &s->wt, &s->part, &s->cstart, &s->crow};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         if (*m[i])
-            clReleaseMemObject(*m[i]);
+            spk__mem_release(s->ctx, *m[i]);
     *s = (spk__sparse){0};
+}
+
+void spk__sparse_drop_scratch(spk__sparse *s)
+{
+    cl_mem *m[] = {&s->idx, &s->crow, &s->wt, &s->part, &s->cstart};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (*m[i])
+            spk__mem_release(s->ctx, *m[i]);
+    s->idx = s->crow = s->wt = s->part = s->cstart = NULL;
+    s->cap = s->crow_cap = 0;
 }
 
 static spk_status alloc(spk_context *ctx, size_t bytes, cl_mem *out)
@@ -62,6 +72,7 @@ static spk_status alloc(spk_context *ctx, size_t bytes, cl_mem *out)
     cl_int err = CL_SUCCESS;
     *out = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
     CL_TRY(ctx, err);
+    spk__mem_made(ctx, bytes);
 fail:
     return st;
 }
@@ -93,25 +104,38 @@ static size_t segments(const spk_context *ctx, size_t n_chunks, size_t tiles, si
 static spk_status ensure(spk_context *ctx, spk__sparse *s, size_t rows, size_t in, size_t out)
 {
     spk_status st = SPK_OK;
-    if (s->idx && s->rows == rows && s->in == in && s->out == out)
+    if (s->count && s->rows == rows && s->in == in && s->out == out)
         return SPK_OK;
     spk__sparse_release(s);
+    s->ctx = ctx;
     SPK_CHECK(ctx, rows <= INT_MAX && in <= INT_MAX / 8 && out <= INT_MAX / 8 && in * out <= INT_MAX, SPK_ERR_SHAPE,
               "sparse synapses: [%zu, %zu] -> %zu is too large for the kernels' index range", rows, in, out);
     s->cw = grad_chunk(ctx, out);
     s->tiles = (rows + TILE_ROWS - 1) / TILE_ROWS;
     s->segs = segments(ctx, (out + s->cw - 1) / s->cw, s->tiles, in, out);
     SPK_TRY(alloc(ctx, rows * sizeof(cl_int), &s->count));
-    SPK_TRY(alloc(ctx, rows * in * sizeof(cl_int), &s->idx));
-    SPK_TRY(alloc(ctx, s->tiles * (in + 1) * sizeof(cl_int), &s->cstart));
-    SPK_TRY(alloc(ctx, rows * in * sizeof(cl_int), &s->crow));
-    SPK_TRY(alloc(ctx, 2 * sizeof(cl_int), &s->stats));
-    SPK_TRY(alloc(ctx, in * out * sizeof(float), &s->wt));
-    SPK_TRY(alloc(ctx, s->segs * (in + 1) * out * sizeof(float), &s->part));
+    SPK_TRY(alloc(ctx, rows * sizeof(cl_ulong), &s->off));
+    SPK_TRY(alloc(ctx, 2 * sizeof(cl_int), &s->stats)); /* the rest when the layer gathers */
     s->rows = rows, s->in = in, s->out = out;
     return SPK_OK;
 fail:
     spk__sparse_release(s);
+    return st;
+}
+
+/* *m holding at least n ints (at least 1), *cap their count: grown, never shrunk. */
+static spk_status ensure_ints(spk_context *ctx, cl_mem *m, size_t *cap, size_t n)
+{
+    n = n ? n : 1;
+    if (*m && *cap >= n)
+        return SPK_OK;
+    if (*m)
+        spk__mem_release(ctx, *m);
+    *m = NULL;
+    *cap = 0;
+    spk_status st = alloc(ctx, n * sizeof(cl_int), m);
+    if (st == SPK_OK)
+        *cap = n;
     return st;
 }
 
@@ -127,23 +151,68 @@ fail:
     return st;
 }
 
+/* Clear the counters; after the kernels, read back the nonzeros and the flag. */
+static spk_status stats_clear(spk_context *ctx, spk__sparse *s)
+{
+    spk_status st = SPK_OK;
+    static const cl_int zero[2] = {0, 0}; /* static: the write is not blocking */
+    CL_TRY(ctx, clEnqueueWriteBuffer(ctx->queue, s->stats, CL_FALSE, 0, sizeof zero, zero, 0, NULL, NULL));
+fail:
+    return st;
+}
+
+static spk_status stats_read(spk_context *ctx, spk__sparse *s)
+{
+    spk_status st = SPK_OK;
+    cl_int stats[2];
+    CL_TRY(ctx, clEnqueueReadBuffer(ctx->queue, s->stats, CL_TRUE, 0, sizeof stats, stats, 0, NULL, NULL));
+    s->nnz = (size_t)(cl_uint)stats[0];
+    s->binary = stats[1] == 0;
+fail:
+    return st;
+}
+
 spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tensor *x, size_t out)
 {
     spk_status st = SPK_OK;
     cl_kernel k;
-    cl_int zero[2] = {0, 0}, stats[2];
     SPK_TRY(ensure(ctx, s, spk_tensor_dim(x, 0), spk_tensor_dim(x, 1), out));
+    SPK_TRY(ensure_ints(ctx, &s->idx, &s->cap, s->rows * s->in)); /* room for every input: one scan */
     sparse_variant v = variant(ctx, out);
     SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_compact", &k));
     cl_int rows = (cl_int)s->rows, in = (cl_int)s->in;
     spk__buf xb = spk__buf_of(x);
-    CL_TRY(ctx, clEnqueueWriteBuffer(ctx->queue, s->stats, CL_FALSE, 0, sizeof zero, zero, 0, NULL, NULL));
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(rows), SPK_ARG(in), SPK_BUF(xb), SPK_ARG(s->count), SPK_ARG(s->idx),
-                          SPK_ARG(s->stats)));
+    SPK_TRY(stats_clear(ctx, s));
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(rows), SPK_ARG(in), SPK_BUF(xb), SPK_ARG(s->count), SPK_ARG(s->off),
+                          SPK_ARG(s->idx), SPK_ARG(s->stats)));
     SPK_TRY(spk__launch_1d(ctx, k, s->rows));
-    CL_TRY(ctx, clEnqueueReadBuffer(ctx->queue, s->stats, CL_TRUE, 0, sizeof stats, stats, 0, NULL, NULL));
-    s->nnz = (size_t)(cl_uint)stats[0];
-    s->binary = stats[1] == 0;
+    SPK_TRY(stats_read(ctx, s));
+fail:
+    return st;
+}
+
+spk_status spk__sparse_compact_bits(spk_context *ctx, spk__sparse *s, const spk_tensor *bits, size_t rows, size_t in,
+                                   size_t out)
+{
+    spk_status st = SPK_OK;
+    cl_kernel kc, ko, kl;
+    SPK_TRY(ensure(ctx, s, rows, in, out));
+    sparse_variant v = variant(ctx, out);
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_count_bits", &kc));
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_offsets", &ko));
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_compact_bits", &kl));
+    cl_int r = (cl_int)rows, n = (cl_int)in;
+    spk__buf b = spk__buf_of(bits);
+    b.offset /= 4; /* in words */
+    SPK_TRY(stats_clear(ctx, s));
+    SPK_TRY(SPK_SET_ARGS(ctx, kc, SPK_ARG(r), SPK_ARG(n), SPK_BUF(b), SPK_ARG(s->count), SPK_ARG(s->stats)));
+    SPK_TRY(spk__launch_1d(ctx, kc, rows));
+    SPK_TRY(SPK_SET_ARGS(ctx, ko, SPK_ARG(r), SPK_ARG(s->count), SPK_ARG(s->off)));
+    SPK_TRY(spk__launch_1d(ctx, ko, 1));
+    SPK_TRY(stats_read(ctx, s)); /* the count sizes the lists */
+    SPK_TRY(ensure_ints(ctx, &s->idx, &s->cap, s->nnz));
+    SPK_TRY(SPK_SET_ARGS(ctx, kl, SPK_ARG(r), SPK_ARG(n), SPK_BUF(b), SPK_ARG(s->off), SPK_ARG(s->idx)));
+    SPK_TRY(spk__launch_1d(ctx, kl, rows));
 fail:
     return st;
 }
@@ -158,10 +227,13 @@ spk_status spk__sparse_forward(spk_context *ctx, spk__sparse *s, const spk_tenso
     SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_forward", &kf));
     cl_int rows = (cl_int)s->rows, in = (cl_int)s->in, out = (cl_int)s->out, rb = (cl_int)v.rb;
     spk__buf wb = spk__buf_of(w), bb = spk__buf_or(b, w), yb = spk__buf_of(y);
+    if (!s->wt)
+        SPK_TRY(alloc(ctx, s->in * s->out * sizeof(float), &s->wt));
     SPK_TRY(SPK_SET_ARGS(ctx, kt, SPK_ARG(in), SPK_ARG(out), SPK_BUF(wb), SPK_ARG(s->wt)));
     SPK_TRY(spk__launch_nd(ctx, kt, 2, (size_t[2]){s->out, s->in}));
     SPK_TRY(SPK_SET_ARGS(ctx, kf, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(out), SPK_ARG(rb), SPK_ARG(s->count),
-                          SPK_ARG(s->idx), SPK_ARG(s->wt), SPK_BUF(bb), SPK_ARG(bb.present), SPK_BUF(yb)));
+                          SPK_ARG(s->off), SPK_ARG(s->idx), SPK_ARG(s->wt), SPK_BUF(bb), SPK_ARG(bb.present),
+                          SPK_BUF(yb)));
     size_t blocks = (s->rows + v.rb - 1) / v.rb;
     if (cpu_layout(ctx))
         SPK_TRY(spk__launch_nd(ctx, kf, 2, (size_t[2]){blocks, 1}));
@@ -183,11 +255,16 @@ spk_status spk__sparse_weight_grad(spk_context *ctx, spk__sparse *s, const spk_t
     cl_int rows = (cl_int)s->rows, in = (cl_int)s->in, out = (cl_int)s->out, segs = (cl_int)s->segs;
     cl_int R = TILE_ROWS, per_seg = (cl_int)((s->tiles + s->segs - 1) / s->segs), cw = (cl_int)s->cw;
     spk__buf dyb = spk__buf_of(dy), dwb = spk__buf_of(dw), dbb = spk__buf_or(db, dw);
-    SPK_TRY(SPK_SET_ARGS(ctx, kc, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(R), SPK_ARG(s->count), SPK_ARG(s->idx),
-                          SPK_ARG(s->cstart), SPK_ARG(s->crow)));
+    SPK_TRY(ensure_ints(ctx, &s->crow, &s->crow_cap, s->cap)); /* the layout of idx */
+    if (!s->cstart)
+        SPK_TRY(alloc(ctx, s->tiles * (s->in + 1) * sizeof(cl_int), &s->cstart));
+    if (!s->part)
+        SPK_TRY(alloc(ctx, s->segs * (s->in + 1) * s->out * sizeof(float), &s->part));
+    SPK_TRY(SPK_SET_ARGS(ctx, kc, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(R), SPK_ARG(s->count), SPK_ARG(s->off),
+                          SPK_ARG(s->idx), SPK_ARG(s->cstart), SPK_ARG(s->crow)));
     SPK_TRY(launch_items(ctx, kc, s->tiles, 1));
     SPK_TRY(SPK_SET_ARGS(ctx, kg, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(out), SPK_ARG(R), SPK_ARG(per_seg), SPK_ARG(cw),
-                          SPK_ARG(s->cstart), SPK_ARG(s->crow), SPK_BUF(dyb), SPK_ARG(s->part)));
+                          SPK_ARG(s->off), SPK_ARG(s->cstart), SPK_ARG(s->crow), SPK_BUF(dyb), SPK_ARG(s->part)));
     SPK_TRY(launch_items(ctx, kg, (s->out + s->cw - 1) / s->cw, s->segs));
     SPK_TRY(SPK_SET_ARGS(ctx, kr, SPK_ARG(in), SPK_ARG(out), SPK_ARG(segs), SPK_ARG(s->part), SPK_BUF(dwb),
                           SPK_BUF(dbb), SPK_ARG(dbb.present)));

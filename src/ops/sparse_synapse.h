@@ -6,16 +6,23 @@
 
 /* Scratch of one layer, made on first use for its shape: the per-row lists
  * of active inputs of the last compaction, W^T, the per-segment weight
- * gradients. */
+ * gradients. The lists start at off[r] in idx: r * in after a compaction of
+ * floats (one scan), packed tight after one of bits (4 bytes per spike).
+ * idx and crow grow to the lists' size; they, wt, part and cstart are made
+ * when the layer first gathers and released by spk__sparse_drop_scratch. */
 typedef struct spk__sparse {
+    spk_context *ctx; /* of the buffers, NULL before the first */
     size_t rows, in, out;
     cl_mem count; /* [rows] int */
-    cl_mem idx;   /* [rows, in] int */
+    cl_mem off;   /* [rows] ulong: where each row's list starts in idx */
+    cl_mem idx;   /* [cap] int: the lists */
+    size_t cap;   /* ints that idx and crow hold */
+    size_t crow_cap;
     cl_mem stats; /* [2] int: nonzeros, non-binary flag */
     cl_mem wt;    /* [in, out] float */
     cl_mem part;  /* [segs, in + 1, out] float: partial dW^T and db */
     cl_mem cstart; /* [tiles, in + 1] int: the lists of each tile of rows by input */
-    cl_mem crow;   /* [rows, in] int: their rows */
+    cl_mem crow;   /* [cap] int: their rows, laid out as idx (made by the weight gradient) */
     size_t tiles;
     size_t segs;  /* runs of tiles of the weight gradient */
     size_t cw;    /* outputs per weight-gradient work item */
@@ -24,10 +31,18 @@ typedef struct spk__sparse {
 } spk__sparse;
 
 void spk__sparse_release(spk__sparse *s);
+/* Release all but the counts (idx, crow, wt, part, cstart): a layer that
+ * takes the GEMM holds no gather scratch; the next gather makes it again. */
+void spk__sparse_drop_scratch(spk__sparse *s);
 
 /* Lists of the nonzero inputs of each row of x [rows, in] (a view); reads
  * back nnz and binary (waits for the queue). out sizes the later calls. */
 spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tensor *x, size_t out);
+
+/* The same lists from bit-packed spikes (include/spikecl/spikes.h) of rows
+ * x in: a U8 tensor of rows packed rows; binary by construction. */
+spk_status spk__sparse_compact_bits(spk_context *ctx, spk__sparse *s, const spk_tensor *bits, size_t rows, size_t in,
+                                   size_t out);
 
 /* y [rows, out] = b + the sum of the columns of w [out, in] of each row's
  * active inputs (b may be NULL); valid after a compaction of binary input. */

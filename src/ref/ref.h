@@ -191,4 +191,10 @@ void spk_ref_sparse_forward(const int *count, const int *idx, size_t rows, size_
 /* dW[o, j] = the sum of dy[r, o] over the rows r whose list holds j; returns 0 when out of host memory. */
 int spk_ref_sparse_weight_grad(const int *count, const int *idx, size_t rows, size_t in, const float *dy, size_t out,
                                float *dW);
+
+/* Bit-packed spikes (kernels/spikes.cl, include/spikecl/spikes.h): rows of
+ * n spikes s (nonzero: a spike) as (n + 31) / 32 words w per row, spike j
+ * at bit j % 32 of word j / 32, bits past n zero; and back to 0/1 floats. */
+void spk_ref_spikes_pack(const float *s, size_t rows, size_t n, uint32_t *w);
+void spk_ref_spikes_unpack(const uint32_t *w, size_t rows, size_t n, float *s);
 #endif

@@ -76,6 +76,7 @@ spk_status spk_tensor_create(spk_context *ctx, spk_dtype dtype, int ndim, const 
         st = spk__cl_error(ctx, err, "clCreateBuffer");
         goto fail;
     }
+    spk__mem_made(ctx, bytes);
     t->ctx = ctx;
     t->dtype = dtype;
     t->ndim = ndim;
@@ -118,7 +119,7 @@ void spk_tensor_free(spk_tensor *t)
     if (!t)
         return;
     if (t->buf)
-        clReleaseMemObject(t->buf);
+        spk__mem_release(t->ctx, t->buf);
     spk__free(t);
 }
 

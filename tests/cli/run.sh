@@ -60,8 +60,10 @@ out=$("$spikecl" bench --quick --suites lib --sizes 64 --json "$tmp/bench.json" 
 printf '%s\n' "$out" | grep -q "lib .*fwd+bwd" || fail "bench printed no table: $out"
 python3 -c 'import json, sys
 rows = [r for r in json.load(open(sys.argv[1]))["rows"] if r["suite"] == "lib"]
-assert [r["what"] for r in rows] == ["forward", "backward", "fwd+bwd"], rows
-assert all(r["median_ms"] > 0 and r["runs"] >= 3 and r["launches_per_step"] > 0 for r in rows), rows' \
+assert [r["what"] for r in rows] == ["forward", "backward", "fwd+bwd", "BPTT f32", "BPTT compact"], rows
+assert all(r["median_ms"] > 0 and r["runs"] >= 3 and r["launches_per_step"] > 0 for r in rows[:3]), rows
+f32, compact = rows[3]["value"], rows[4]["value"]
+assert rows[3]["unit"] == "B/n-step" and 0 < compact < f32, rows' \
     "$tmp/bench.json" || fail "bench --json wrote unexpected JSON"
 expect_error 2 "unknown suite" "$spikecl" bench --suites nope
 expect_error 2 "expects an integer" "$spikecl" bench --sizes 64,zero
