@@ -10,6 +10,7 @@ the check is printed. Not run by CI or the tests.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -18,6 +19,9 @@ import lib_compare
 from lib_compare import ALL, HERE, PEERS, med
 
 CHECK_LOSS_RTOL = 1e-5  # float32 rounding of the mean membrane and the softmax
+# SpikingJelly's own CPU op orders its float32 operations differently from the plain loop that
+# checks it: a neuron within rounding of the threshold may flip (measured: 7 of 4e5 spikes).
+CHECK_SPIKES_RTOL_OWN_OP = 1e-4
 
 
 def run_spikecl(a, inputs, p, env):
@@ -40,18 +44,23 @@ def run_python(a, lib, inputs, p, env):
 
 
 def check(r, base):
-    """The first step against spikecl's: 'ok', or what differs (SpikingJelly: against the
-    plain loop run with its reset convention, see lib_bench.py)."""
+    """The first step against spikecl's: 'ok' (spike counts equal, loss within rounding), or
+    what differs. SpikingJelly: against the plain loop run with its reset convention (see
+    lib_bench.py), where rounding may flip a few spikes."""
     ref_spikes, ref_loss = r.get("reference_spikes"), r.get("reference_loss")
-    if ref_spikes is None:
+    own = ref_spikes is not None
+    if not own:
         if base is None:
             return "no spikecl"
         ref_spikes, ref_loss = base["layer_spikes"], base["first_loss"]
-    d_spikes = max(abs(x - y) / max(y, 1.0) for x, y in zip(r["layer_spikes"], ref_spikes))
+    diff = [x - y for x, y in zip(r["layer_spikes"], ref_spikes)]
+    d_spikes = max(abs(d) / max(y, 1.0) for d, y in zip(diff, ref_spikes))
     d_loss = abs(r["first_loss"] - ref_loss) / abs(ref_loss)
-    ok = d_spikes == 0 and d_loss <= CHECK_LOSS_RTOL
-    what = "ok" if ok else f"DIFF spikes {d_spikes:.1e} loss {d_loss:.1e}"
-    return what + (" (vs its own reset in the torch loop)" if r.get("reference_spikes") is not None else "")
+    if d_loss > CHECK_LOSS_RTOL or d_spikes > (CHECK_SPIKES_RTOL_OWN_OP if own else 0.0):
+        what = f"DIFF spikes {'/'.join(f'{d:+.0f}' for d in diff)} loss {d_loss:.1e}"
+    else:
+        what = "ok" if d_spikes == 0 else f"ok within rounding (spikes {'/'.join(f'{d:+.0f}' for d in diff)})"
+    return what + (" vs the torch loop with its reset" if own else "")
 
 
 def main():
@@ -70,7 +79,10 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", help="spikecl --device")
     ap.add_argument("--json", help="write every round's results here")
+    ap.add_argument("--report", metavar="JSON", help="only print the tables of an earlier run's --json file")
     a = ap.parse_args()
+    if a.report:
+        return report_from_json(a.report)
     try:
         configs = [(int(n), float(p)) for n in a.inputs.split(",") for p in a.rates.split(",")]
     except ValueError:
@@ -111,6 +123,17 @@ def main():
                                         "loadavg_end": os.getloadavg()})
 
 
+def report_from_json(path):
+    with open(path) as f:
+        doc = json.load(f)
+    results = {}
+    for key, v in doc["results"].items():
+        n, p = key.split(",")
+        results[(int(n), float(p))] = v
+    print(f"{path}: {doc['args']}; load at the end {doc.get('loadavg_end')}")
+    report(list(results), doc["args"]["libs"].split(","), results, doc["unavailable"])
+
+
 def report(configs, libs, results, unavailable):
     summary = {}
     for inputs, p in configs:
@@ -130,6 +153,10 @@ def report(configs, libs, results, unavailable):
             s1, s2 = r["layer_spikes"][:2]
             print(f"{lib:13s} {r['step_ms']:9.1f} {1e3 / r['step_ms']:8.2f} {r['x']:7.2f} {r['rss_mb']:7.0f} "
                   f"{s1:10.0f} {s2:10.0f} {r['first_loss']:10.6f}  {r['check']}; {r['desc']}")
+        for lib, r in rows.items():  # the same round's spikecl time: the least disturbed ratio
+            per = [x["step_ms"] / b["step_ms"] for x, b in zip(results[(inputs, p)][lib],
+                                                                results[(inputs, p)].get("spikecl", []))]
+            r["x_rounds"] = per
         peers = [(rows[l]["step_ms"], l) for l in PEERS if l in rows]
         line = {"rows": rows}
         if base and peers:
@@ -149,17 +176,23 @@ def ratio_table(configs, libs, summary):
     others = [l for l in libs if l != "spikecl"]
     if "spikecl" not in libs or not others:
         return
-    print("\nspikecl's speed-up (peer ms/step / spikecl ms/step; > 1: spikecl faster)")
-    print(f"{'inputs':>6s} {'p':>5s} {'spikecl ms':>10s} " + " ".join(f"{l:>12s}" for l in others) + "  fastest peer")
+    print("\nspikecl's speed-up (peer ms/step / spikecl ms/step, medians over rounds; > 1: spikecl faster);"
+          "\nin brackets the lowest and highest ratio within one round")
+    print(f"{'inputs':>6s} {'p':>5s} {'spikecl ms':>10s} " + " ".join(f"{l:>20s}" for l in others) + "  fastest peer")
     for inputs, p in configs:
         line = summary[f"{inputs},{p}"]
         rows = line["rows"]
         if "spikecl" not in rows:
             continue
-        cells = " ".join(f"{rows[l]['x']:12.2f}" if l in rows else f"{'-':>12s}" for l in others)
+        cells = " ".join(f"{cell(rows[l]):>20s}" if l in rows else f"{'-':>20s}" for l in others)
         fast = f"{line['vs_fastest_peer']:.2f}x ({line['fastest_peer']})" if "fastest_peer" in line else "-"
         print(f"{inputs:6d} {p:5g} {rows['spikecl']['step_ms']:10.1f} {cells}  {fast}")
 
 
+def cell(r):
+    per = r.get("x_rounds") or []
+    return f"{r['x']:.2f} [{min(per):.1f}-{max(per):.1f}]" if per else f"{r['x']:.2f}"
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

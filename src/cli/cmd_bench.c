@@ -58,7 +58,7 @@ static int parse_list(const char *opt, const char *v, size_t *n, int (*one)(cons
             return -1;
     }
     if (*n == 0) {
-        fprintf(stderr, "spikecl bench: %s expects a comma-separated list such as 128,700\n", opt);
+        fprintf(stderr, "spikecl bench: %s expects a comma-separated list, got '%s'\n", opt, v);
         return -1;
     }
     return 0;
