@@ -18,10 +18,12 @@ import time
 import lib_compare
 from lib_compare import ALL, HERE, PEERS, med
 
-CHECK_LOSS_RTOL = 1e-5  # float32 rounding of the mean membrane and the softmax
-# SpikingJelly's own CPU op orders its float32 operations differently from the plain loop that
-# checks it: a neuron within rounding of the threshold may flip (measured: 7 of 4e5 spikes).
-CHECK_SPIKES_RTOL_OWN_OP = 1e-4
+# Exact agreement is the rule. Float32 sums in another order (GEMM blocks, gathers of the active
+# inputs, SpikingJelly's own CPU op) can flip a neuron that sits within rounding of the
+# threshold: measured 2 of 15332 spikes (hidden 512) and 1 of 2e5. A wrong model (another reset,
+# leak or threshold) moves the counts by percents.
+CHECK_SPIKES_RTOL = 1e-3
+CHECK_LOSS_RTOL = 1e-4
 
 
 def run_spikecl(a, inputs, p, env):
@@ -44,9 +46,9 @@ def run_python(a, lib, inputs, p, env):
 
 
 def check(r, base):
-    """The first step against spikecl's: 'ok' (spike counts equal, loss within rounding), or
-    what differs. SpikingJelly: against the plain loop run with its reset convention (see
-    lib_bench.py), where rounding may flip a few spikes."""
+    """The first step against spikecl's: 'ok' (spike counts equal, loss equal to float32
+    rounding), 'ok within rounding' with the differences, or DIFF. SpikingJelly: against the
+    plain loop run with its reset convention (see lib_bench.py)."""
     ref_spikes, ref_loss = r.get("reference_spikes"), r.get("reference_loss")
     own = ref_spikes is not None
     if not own:
@@ -56,10 +58,13 @@ def check(r, base):
     diff = [x - y for x, y in zip(r["layer_spikes"], ref_spikes)]
     d_spikes = max(abs(d) / max(y, 1.0) for d, y in zip(diff, ref_spikes))
     d_loss = abs(r["first_loss"] - ref_loss) / abs(ref_loss)
-    if d_loss > CHECK_LOSS_RTOL or d_spikes > (CHECK_SPIKES_RTOL_OWN_OP if own else 0.0):
-        what = f"DIFF spikes {'/'.join(f'{d:+.0f}' for d in diff)} loss {d_loss:.1e}"
+    spikes = "/".join(f"{d:+.0f}" for d in diff)
+    if d_loss > CHECK_LOSS_RTOL or d_spikes > CHECK_SPIKES_RTOL:
+        what = f"DIFF spikes {spikes} loss {d_loss:.1e}"
+    elif d_spikes == 0 and d_loss <= 1e-6:
+        what = "ok"
     else:
-        what = "ok" if d_spikes == 0 else f"ok within rounding (spikes {'/'.join(f'{d:+.0f}' for d in diff)})"
+        what = f"ok within rounding (spikes {spikes}, loss {d_loss:.0e})"
     return what + (" vs the torch loop with its reset" if own else "")
 
 
