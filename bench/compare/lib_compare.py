@@ -22,18 +22,25 @@ PEERS = ["snntorch", "norse", "norse-cell", "spikingjelly"]
 ALL = ["spikecl"] + PEERS + ["torch"]
 
 
-def run_spikecl(a, n, env):
+def spikecl_rows(a, args, env):
+    """`spikecl bench ARGS --runs --min-time [--device] --json`: its rows, or {"error": ...}."""
     with tempfile.TemporaryDirectory() as d:
-        out = os.path.join(d, "lib.json")
-        cmd = [a.spikecl, "bench", "--suites", "lib", "--sizes", str(n), "--steps", str(a.steps),
-               "--batch", str(a.batch), "--runs", str(a.runs), "--min-time", str(a.min_time), "--json", out]
+        out = os.path.join(d, "bench.json")
+        cmd = [a.spikecl, "bench", *args, "--runs", str(a.runs), "--min-time", str(a.min_time), "--json", out]
         if a.device:
             cmd += ["--device", a.device]
         p = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if p.returncode != 0:
             return {"error": f"exit {p.returncode}: {p.stderr.strip()[-500:]}"}
         with open(out) as f:
-            rows = json.load(f)["rows"]
+            return json.load(f)["rows"]
+
+
+def run_spikecl(a, n, env):
+    rows = spikecl_rows(a, ["--suites", "lib", "--sizes", str(n), "--steps", str(a.steps), "--batch", str(a.batch)],
+                        env)
+    if isinstance(rows, dict):  # an error
+        return rows
     by = {r["what"]: r for r in rows if r["suite"] == "lib"}
     r = by["fwd+bwd"]
     return {"desc": f"spikecl ({r['device']}, gemm {r['gemm_backend']})", "forward_ms": by["forward"]["median_ms"],
@@ -41,15 +48,45 @@ def run_spikecl(a, n, env):
             "peak_rss_bytes": r["peak_rss_bytes"], "runs": r["runs"], "launches": r["launches_per_step"]}
 
 
-def run_python(a, lib, n, env):
-    cmd = [sys.executable, os.path.join(HERE, "lib_bench.py"), "--lib", lib, "--n", str(n), "--steps", str(a.steps),
-           "--batch", str(a.batch), "--runs", str(a.runs), "--min-time", str(a.min_time), "--threads", str(a.threads)]
+def run_json(cmd, env):
+    """Run one measuring process; its last JSON line, or {"error": ...}."""
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=HERE)
     lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
     if not lines:
         return {"error": f"exit {p.returncode}: {p.stderr.strip()[-500:]}"}
     r = json.loads(lines[-1])
     return r if p.returncode == 0 else {"error": r.get("error", f"exit {p.returncode}")}
+
+
+def run_python(a, lib, n, env):
+    cmd = [sys.executable, os.path.join(HERE, "lib_bench.py"), "--lib", lib, "--n", str(n), "--steps", str(a.steps),
+           "--batch", str(a.batch), "--runs", str(a.runs), "--min-time", str(a.min_time), "--threads", str(a.threads)]
+    return run_json(cmd, env)
+
+
+def add_thread_args(ap):
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--omp-wait", choices=["passive", "default"], default="passive",
+                    help="PyTorch's OpenMP threads sleep while waiting (passive, default) or spin (libgomp's "
+                         "default, up to 30x slower on a shared 2-core machine: see RESULTS.md)")
+
+
+def thread_env(a):
+    """The same threads on every side: torch's OpenMP, OpenBLAS, PoCL's CPU device."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads),
+               MKL_NUM_THREADS=str(a.threads), POCL_MAX_PTHREAD_COUNT=str(a.threads))
+    if a.omp_wait == "passive":
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    print(f"date {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}; {platform.node()}; {os.cpu_count()} CPUs; "
+          f"threads {a.threads}; OMP_WAIT_POLICY {env.get('OMP_WAIT_POLICY', 'default')}; load {os.getloadavg()}")
+    return env
+
+
+def write_json(path, doc):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=1)
+    os.replace(tmp, path)
 
 
 def med(vals):
@@ -64,13 +101,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--runs", type=int, default=3, help="timed runs per process after one warm-up")
     ap.add_argument("--min-time", type=float, default=2.0, help="and at least this many seconds per process")
-    ap.add_argument("--threads", type=int, default=2)
+    add_thread_args(ap)
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--device", help="spikecl --device")
-    ap.add_argument("--omp-wait", choices=["passive", "default"], default="passive",
-                    help="PyTorch's OpenMP threads sleep while waiting (passive, default) or spin (libgomp's "
-                         "default, up to 30x slower on a shared 2-core machine: see RESULTS.md)")
     ap.add_argument("--json", help="write every round's results here")
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
@@ -78,13 +112,7 @@ def main():
     bad = [l for l in libs if l not in ALL]
     if bad or not sizes or min(sizes) < 1 or a.rounds < 1:
         ap.error(f"unknown libs {bad} or bad sizes/rounds")
-    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads),
-               MKL_NUM_THREADS=str(a.threads), POCL_MAX_PTHREAD_COUNT=str(a.threads))
-    if a.omp_wait == "passive":
-        env["OMP_WAIT_POLICY"] = "PASSIVE"
-
-    print(f"date {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}; {platform.node()}; {os.cpu_count()} CPUs; "
-          f"threads {a.threads}; OMP_WAIT_POLICY {env.get('OMP_WAIT_POLICY', 'default')}; load {os.getloadavg()}")
+    env = thread_env(a)
     print(f"T={a.steps} B={a.batch}; rounds {a.rounds}, each process: 1 warm-up + >= {a.runs} runs, >= {a.min_time} s")
     results = {n: {l: [] for l in libs} for n in sizes}
     unavailable = {}
@@ -105,11 +133,8 @@ def main():
     print(f"load at the end {os.getloadavg()}")
     summary = report(a, sizes, libs, results, unavailable)
     if a.json:
-        tmp = a.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump({"args": vars(a), "results": {str(k): v for k, v in results.items()}, "summary": summary,
-                       "unavailable": unavailable, "loadavg_end": os.getloadavg()}, f, indent=1)
-        os.replace(tmp, a.json)
+        write_json(a.json, {"args": vars(a), "results": {str(k): v for k, v in results.items()}, "summary": summary,
+                            "unavailable": unavailable, "loadavg_end": os.getloadavg()})
 
 
 def report(a, sizes, libs, results, unavailable):

@@ -12,9 +12,18 @@
 #   bench/compare/run.sh --lib                              # n = 512, 1024; 3 rounds; 2 threads
 #   bench/compare/run.sh --lib --sizes 4096 --rounds 2 --json lib4096.json
 #
+# With --sparse first: the sparse-input comparison (BENCHMARKS.md §2), one training step of
+# `spikecl bench --suites sparse --sparse-input shared` against the same network in the same
+# peers (see sparse_compare.py --help):
+#   bench/compare/run.sh --sparse                           # inputs 128, 700; p 0.01, 0.05, 0.2
+#   bench/compare/run.sh --sparse --inputs 128 --rounds 2 --libs spikecl,snntorch,torch
+#   SPIKECL=/path/to/spikecl VENV=/path/to/.venv bench/compare/run.sh --sparse --hidden 512
+#
 # Creates bench/compare/.venv first if needed (setup.sh: torch, snntorch, numpy from PyPI,
 # about 5.4 GB with torch's CUDA dependencies, then norse and spikingjelly) and builds
-# $BUILD_DIR (default build-bench, release). Other options go to compare.py or lib_compare.py
+# $BUILD_DIR (default build-bench, release). Environment: VENV, an existing venv to use
+# instead (nothing is installed then); SPIKECL, a spikecl binary to measure instead of
+# building $BUILD_DIR. Other options go to compare.py, lib_compare.py or sparse_compare.py
 # (--help). Not run by CI or the test suite.
 set -eu
 
@@ -22,21 +31,31 @@ cd "$(dirname "$0")/../.."
 BUILD_DIR=${BUILD_DIR:-build-bench}
 case "${1:-}" in
 -h | --help)
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 esac
 script=compare.py
-if [ "${1:-}" = --lib ]; then
-    script=lib_compare.py
-    shift
-fi
+case "${1:-}" in
+--lib) script=lib_compare.py && shift ;;
+--sparse) script=sparse_compare.py && shift ;;
+esac
 
-bench/compare/setup.sh
-if [ ! -d "$BUILD_DIR" ]; then
-    echo "+ meson setup $BUILD_DIR --buildtype=release"
-    meson setup "$BUILD_DIR" --buildtype=release
+if [ -n "${VENV:-}" ]; then
+    [ -x "$VENV/bin/python" ] || { echo "run.sh: VENV=$VENV has no bin/python" >&2; exit 2; }
+else
+    VENV=bench/compare/.venv
+    bench/compare/setup.sh
 fi
-echo "+ ninja -C $BUILD_DIR src/spikecl"
-ninja -C "$BUILD_DIR" src/spikecl
-exec bench/compare/.venv/bin/python "bench/compare/$script" --spikecl "$BUILD_DIR/src/spikecl" "$@"
+if [ -n "${SPIKECL:-}" ]; then
+    [ -x "$SPIKECL" ] || { echo "run.sh: SPIKECL=$SPIKECL is not an executable" >&2; exit 2; }
+else
+    if [ ! -d "$BUILD_DIR" ]; then
+        echo "+ meson setup $BUILD_DIR --buildtype=release"
+        meson setup "$BUILD_DIR" --buildtype=release
+    fi
+    echo "+ ninja -C $BUILD_DIR src/spikecl"
+    ninja -C "$BUILD_DIR" src/spikecl
+    SPIKECL=$BUILD_DIR/src/spikecl
+fi
+exec "$VENV/bin/python" "bench/compare/$script" --spikecl "$SPIKECL" "$@"

@@ -14,6 +14,7 @@ enum { SUITE_LIB = 1, SUITE_SPARSE = 2, SUITE_FMNIST = 4, SUITE_CEILING = 8, SUI
 #define BENCH_MAX_ROWS 512
 #define BENCH_MAX_RUNS 1000
 #define BENCH_MAX_PARTS 2
+#define BENCH_MAX_CHECKS 4
 
 typedef struct bench_opts {
     unsigned suites;              /* SUITE_* bits */
@@ -21,6 +22,12 @@ typedef struct bench_opts {
     size_t n_sizes;
     size_t steps, batch;          /* lib and ceiling: T and B */
     size_t sparse_steps;          /* sparse: T */
+    size_t sparse_inputs[BENCH_MAX_SIZES]; /* sparse: input widths (default 128, 700) */
+    size_t n_sparse_inputs;
+    double sparse_rates[BENCH_MAX_SIZES];  /* sparse: input spike probabilities (default 0.01, 0.05, 0.2) */
+    size_t n_sparse_rates;
+    size_t sparse_hidden;         /* sparse: width of both LIF layers (default 128) */
+    int sparse_shared;            /* sparse: one fixed batch and the weights from the shared generator */
     size_t runs;                  /* at least this many timed runs ... */
     double min_time;              /* ... lasting at least this many seconds together */
     int quick;
@@ -42,6 +49,12 @@ typedef struct bench_row {
     double value;          /* spikes, steps/s, img/s, GFLOP/s or GB/s, by unit */
     char unit[16];
     char note[96];
+    /* What bench/compare checks against the Python peers (sparse suite with
+     * --sparse-input shared): the first step's loss and the spike count of
+     * each LIF layer in its forward; n_check_spikes = 0 when not recorded. */
+    double check_loss;
+    double check_spikes[BENCH_MAX_CHECKS];
+    size_t n_check_spikes;
 } bench_row;
 
 typedef struct bench_table {
@@ -75,11 +88,22 @@ uint64_t bench_rss_peak(void);
  *   u(i) = ((word >> 40) + 0.5) / 2^24                (in (0, 1))
  *   uniform: (2 u(i) - 1) * bound                       (in double, then float)
  *   normal:  sqrt(-2 ln u(2i)) * cos(2 pi u(2i+1))      (in double, then float)
+ *   bernoulli: 1 if u(i) < p else 0
  * bench/compare/lib_common.py has the same in numpy. */
 enum { BENCH_STREAM_INPUT = 0, BENCH_STREAM_WEIGHT = 1, BENCH_STREAM_BIAS = 2, BENCH_STREAM_LABELS = 3 };
 uint64_t bench_word(uint64_t seed, unsigned stream, uint64_t i);
+/* Bernoulli spikes: x[i] = 1 where u(i) < p (compared in double), else 0. */
+void bench_fill_bernoulli(float *x, size_t n, double p, uint64_t seed, unsigned stream);
 void bench_fill_normal(float *x, size_t n, uint64_t seed, unsigned stream);
 void bench_fill_uniform(float *x, size_t n, double bound, uint64_t seed, unsigned stream);
+
+/* Fill a tensor from the shared generator: normal (param unused), uniform in
+ * +-param, or Bernoulli with probability param. */
+typedef enum bench_gen { BENCH_GEN_NORMAL, BENCH_GEN_UNIFORM, BENCH_GEN_BERNOULLI } bench_gen;
+spk_status bench_upload_generated(spk_tensor *t, bench_gen kind, double param, uint64_t seed, unsigned stream);
+
+/* Sum of a F32 tensor's elements (in double), downloaded to the host: spike counts. */
+spk_status bench_tensor_sum(const spk_tensor *t, double *sum);
 
 /* The suites: each adds its rows; a failure is reported on stderr. */
 spk_status bench_suite_lib(spk_context *ctx, const bench_opts *o, bench_table *tab);

@@ -38,37 +38,6 @@ fail:
     return st;
 }
 
-/* Upload host data of the shared generator into a parameter or input. */
-static spk_status upload_generated(spk_tensor *t, uint64_t seed, unsigned stream, double bound)
-{
-    size_t n = spk_tensor_numel(t);
-    float *h = malloc(n * sizeof *h);
-    if (!h)
-        return SPK_ERR_OUT_OF_MEMORY;
-    if (bound > 0)
-        bench_fill_uniform(h, n, bound, seed, stream);
-    else
-        bench_fill_normal(h, n, seed, stream);
-    spk_status st = spk_tensor_upload(t, h, n * sizeof *h);
-    free(h);
-    return st;
-}
-
-static spk_status spike_count(const spk_tensor *s, double *count)
-{
-    size_t n = spk_tensor_numel(s);
-    float *h = malloc(n * sizeof *h);
-    if (!h)
-        return SPK_ERR_OUT_OF_MEMORY;
-    spk_status st = spk_tensor_download(s, h, n * sizeof *h);
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++)
-        sum += h[i];
-    free(h);
-    *count = sum;
-    return st;
-}
-
 static spk_status build(spk_context *ctx, const bench_opts *o, size_t n, size_t steps, int compact, lib_case *c)
 {
     spk_status st = SPK_OK;
@@ -86,12 +55,12 @@ static spk_status build(spk_context *ctx, const bench_opts *o, size_t n, size_t 
     CLI_TRY(spk_network_build(c->net, steps, o->batch, 1, &n));
     CLI_TRY(spk_network_param(c->net, 0, &w));
     CLI_TRY(spk_network_param(c->net, 1, &b));
-    CLI_TRY(upload_generated(w.value, o->seed, BENCH_STREAM_WEIGHT, 1.0 / sqrt((double)n)));
-    CLI_TRY(upload_generated(b.value, o->seed, BENCH_STREAM_BIAS, 1.0 / sqrt((double)n)));
+    CLI_TRY(bench_upload_generated(w.value, BENCH_GEN_UNIFORM, 1.0 / sqrt((double)n), o->seed, BENCH_STREAM_WEIGHT));
+    CLI_TRY(bench_upload_generated(b.value, BENCH_GEN_UNIFORM, 1.0 / sqrt((double)n), o->seed, BENCH_STREAM_BIAS));
     size_t shape[3] = {steps, o->batch, n};
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, shape, &c->x));
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, shape, &c->ones));
-    CLI_TRY(upload_generated(c->x, o->seed, BENCH_STREAM_INPUT, 0.0));
+    CLI_TRY(bench_upload_generated(c->x, BENCH_GEN_NORMAL, 0.0, o->seed, BENCH_STREAM_INPUT));
     CLI_TRY(spk_tensor_fill_f32(c->ones, 1.0f));
 fail:
     return st;
@@ -167,7 +136,7 @@ static spk_status one_size(spk_context *ctx, const bench_opts *o, size_t n, benc
     if (st == SPK_OK)
         st = bench_measure(o, lib_run, &c, 2, t, &runs);
     if (st == SPK_OK)
-        st = spike_count(c.out, &spikes);
+        st = bench_tensor_sum(c.out, &spikes);
     if (st != SPK_OK) {
         char what[64];
         snprintf(what, sizeof what, "bench lib n=%zu", n);

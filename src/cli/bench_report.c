@@ -65,6 +65,13 @@ static void json_row(FILE *f, const bench_row *r)
     json_num(f, "device_bytes", (double)r->device_bytes, 1);
     json_num(f, "peak_rss_bytes", (double)r->peak_rss, r->peak_rss > 0);
     json_num(f, "value", r->value, 1);
+    if (r->n_check_spikes) { /* sparse: what bench/compare compares with the Python peers */
+        json_num(f, "first_loss", r->check_loss, 1);
+        fputs(", \"layer_spikes\": [", f);
+        for (size_t k = 0; k < r->n_check_spikes; k++)
+            fprintf(f, "%s%.12g", k ? ", " : "", r->check_spikes[k]);
+        fputc(']', f);
+    }
     fputc('}', f);
 }
 
@@ -98,9 +105,10 @@ int bench_write_json(const bench_table *tab, const bench_opts *o, const char *pa
     json_env(f, "OPENBLAS_NUM_THREADS");
     json_env(f, "POCL_MAX_PTHREAD_COUNT");
     fprintf(f, ",\n \"options\": {\"steps\": %zu, \"batch\": %zu, \"sparse_steps\": %zu, \"runs\": %zu, "
-               "\"min_time_s\": %g, \"seed\": %llu, \"quick\": %s},\n \"rows\": [\n",
+               "\"min_time_s\": %g, \"seed\": %llu, \"quick\": %s, \"sparse_hidden\": %zu, \"sparse_input\": \"%s\"},\n"
+               " \"rows\": [\n",
             o->steps, o->batch, o->sparse_steps, o->runs, o->min_time, (unsigned long long)o->seed,
-            o->quick ? "true" : "false");
+            o->quick ? "true" : "false", o->sparse_hidden, o->sparse_shared ? "shared" : "encode");
     for (size_t i = 0; i < tab->n; i++) {
         fputs("  ", f);
         json_row(f, &tab->rows[i]);

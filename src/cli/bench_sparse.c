@@ -1,10 +1,15 @@
 /* spikecl bench, suite "sparse": training on sparse spiking input, after
  * BENCHMARKS.md §2 (SHD-like, nothing downloaded). Bernoulli input spikes at
- * rate p, two LIF layers of 128, a leaky-integrator readout of 20, batch
- * 128, cross-entropy on the mean membrane, one Adam step per batch. A step
- * is: encode a new batch on the device, forward, loss, backward, Adam. The
+ * rate p, two LIF layers of 128 (--sparse-hidden), a leaky-integrator
+ * readout of 20, batch 128, cross-entropy on the mean membrane, one Adam
+ * step per batch. A step is: encode a new batch on the device, forward,
+ * loss, backward, Adam. With --sparse-input shared, the batch and the
+ * weights come from the shared generator instead (bench.h), the same batch
+ * every step and no encode, so that bench/compare runs the same numbers in
+ * PyTorch; the row then records the first step's loss and spike counts. The
  * dense layers choose gather or GEMM themselves (SPK_SYNAPSE_AUTO); the row
  * says what they chose. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -13,7 +18,7 @@
 #include "cli/cli.h"
 #include "cli/train_common.h"
 
-enum { HIDDEN = 128, CLASSES = 20, BATCH = 128 };
+enum { CLASSES = 20, BATCH = 128, LAYERS = 3 };
 
 typedef struct sparse_case {
     spk_context *ctx;
@@ -22,6 +27,8 @@ typedef struct sparse_case {
     spk_tensor *rate, *spikes, *grad;
     uint8_t labels[BATCH];
     uint64_t stream;
+    int encode; /* a new Poisson batch each step, or one fixed batch */
+    float loss; /* of the latest step */
 } sparse_case;
 
 static spk_status sparse_step(void *user, double *t)
@@ -31,12 +38,12 @@ static spk_status sparse_step(void *user, double *t)
     spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_MEAN_MEMBRANE);
     const spk_tensor *out = NULL;
     double t0 = bench_now();
-    if (spk_tensor_dtype(c->spikes) == SPK_U8) /* compact: the input spikes bit-packed too */
+    if (c->encode && spk_tensor_dtype(c->spikes) == SPK_U8) /* compact: the input spikes bit-packed too */
         CLI_TRY(spk_encode_poisson_bits(c->ctx, c->rate, 1.0f, c->stream++, c->spikes));
-    else
+    else if (c->encode)
         CLI_TRY(spk_encode_poisson(c->ctx, c->rate, 1.0f, c->stream++, c->spikes));
     CLI_TRY(spk_network_forward(c->net, c->spikes, &out));
-    CLI_TRY(spk_loss(c->ctx, &lp, out, c->labels, c->grad, NULL, NULL));
+    CLI_TRY(spk_loss(c->ctx, &lp, out, c->labels, c->grad, &c->loss, NULL));
     CLI_TRY(spk_network_backward(c->net, c->grad));
     CLI_TRY(spk_network_step(c->net, c->opt));
     CLI_TRY(spk_context_finish(c->ctx));
@@ -50,6 +57,26 @@ static spk_status add_layer(spk_network *net, spk_status created, spk_layer *con
     return created == SPK_OK ? spk_network_add(net, *l) : created;
 }
 
+/* Weights and biases of every dense layer from the shared generator: layer k
+ * (0, 1, 2) draws W [out, in] and b with seed 8 * seed + k, in
+ * U(-1/sqrt(in), 1/sqrt(in)) like PyTorch's default Linear. */
+static spk_status upload_shared_weights(spk_network *net, const size_t *fan_in, uint64_t seed)
+{
+    spk_status st = SPK_OK;
+    for (size_t k = 0; k < LAYERS; k++) {
+        spk_param w, b;
+        double bound = 1.0 / sqrt((double)fan_in[k]);
+        CLI_TRY(spk_network_param(net, 2 * k, &w));
+        CLI_TRY(spk_network_param(net, 2 * k + 1, &b));
+        CLI_TRY(bench_upload_generated(w.value, BENCH_GEN_UNIFORM, bound, seed * 8 + k, BENCH_STREAM_WEIGHT));
+        CLI_TRY(bench_upload_generated(b.value, BENCH_GEN_UNIFORM, bound, seed * 8 + k, BENCH_STREAM_BIAS));
+    }
+fail:
+    return st;
+}
+
+/* compact: hidden spikes kept bit-packed, and the encoded input too (the
+ * shared input stays f32: it is uploaded as floats). */
 static spk_status build(spk_context *ctx, const bench_opts *o, size_t inputs, float p, size_t steps, int compact,
                         sparse_case *c)
 {
@@ -57,29 +84,35 @@ static spk_status build(spk_context *ctx, const bench_opts *o, size_t inputs, fl
     spk_layer *l = NULL;
     spk_lif_params lif = spk_train_hidden_neurons(), readout = lif;
     readout.kind = SPK_NEURON_LI;
-    size_t widths[3] = {HIDDEN, HIDDEN, CLASSES}, in = inputs;
+    size_t widths[LAYERS] = {o->sparse_hidden, o->sparse_hidden, CLASSES}, fan_in[LAYERS], in = inputs;
     c->ctx = ctx;
+    c->encode = !o->sparse_shared;
     CLI_TRY(spk_network_create(ctx, &c->net));
-    for (int k = 0; k < 3; k++) {
+    for (size_t k = 0; k < LAYERS; k++) {
         spk_dense_params d = spk_dense_params_default(in, widths[k]);
-        d.seed = o->seed * 8 + (uint64_t)k;
+        d.seed = o->seed * 8 + k;
         CLI_TRY(add_layer(c->net, spk_dense_create(ctx, &d, &l), &l));
         CLI_TRY(add_layer(c->net, spk_neuron_layer_create(ctx, k < 2 ? &lif : &readout, &l), &l));
+        fan_in[k] = in;
         in = widths[k];
     }
     CLI_TRY(spk_network_set_compact_spikes(c->net, compact));
-    CLI_TRY(spk_network_set_packed_input(c->net, compact));
+    CLI_TRY(spk_network_set_packed_input(c->net, compact && c->encode));
     CLI_TRY(spk_network_build(c->net, steps, BATCH, 1, &inputs));
     spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
     op.lr = 1e-3f;
     CLI_TRY(spk_optimizer_create(ctx, &op, &c->opt));
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){BATCH, inputs}, &c->rate));
     CLI_TRY(spk_tensor_fill_f32(c->rate, p));
-    if (compact)
+    if (compact && c->encode)
         CLI_TRY(spk_tensor_create(ctx, SPK_U8, 3, (size_t[3]){steps, BATCH, spk_spike_row_bytes(inputs)}, &c->spikes));
     else
         CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){steps, BATCH, inputs}, &c->spikes));
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){steps, BATCH, CLASSES}, &c->grad));
+    if (o->sparse_shared) {
+        CLI_TRY(upload_shared_weights(c->net, fan_in, o->seed));
+        CLI_TRY(bench_upload_generated(c->spikes, BENCH_GEN_BERNOULLI, p, o->seed, BENCH_STREAM_INPUT));
+    }
     for (size_t b = 0; b < BATCH; b++)
         c->labels[b] = (uint8_t)(bench_word(o->seed, BENCH_STREAM_LABELS, b) % CLASSES);
 fail:
@@ -117,6 +150,10 @@ static spk_status one_case(spk_context *ctx, const bench_opts *o, size_t inputs,
     spk_status st = build(ctx, o, inputs, p, o->sparse_steps, spk_train_compact_spikes(0), &c);
     if (st == SPK_OK)
         st = sparse_step(&c, &warm);
+    float first_loss = c.loss;
+    double spikes[2] = {0.0, 0.0}; /* of the two LIF layers in the first forward */
+    for (size_t k = 0; k < 2 && st == SPK_OK; k++)
+        st = bench_tensor_sum(spk_network_layer_output(c.net, 2 * k + 1), &spikes[k]);
     uint64_t l0 = bench_launches(ctx);
     if (st == SPK_OK)
         st = sparse_step(&c, &warm);
@@ -124,7 +161,8 @@ static spk_status one_case(spk_context *ctx, const bench_opts *o, size_t inputs,
     if (st == SPK_OK)
         st = bench_measure(o, sparse_step, &c, 1, t, &runs);
     char config[64];
-    snprintf(config, sizeof config, "in=%zu p=%g T=%zu B=%d", inputs, (double)p, o->sparse_steps, BATCH);
+    snprintf(config, sizeof config, "in=%zu h=%zu p=%g T=%zu B=%d%s", inputs, o->sparse_hidden, (double)p,
+             o->sparse_steps, BATCH, o->sparse_shared ? " shared" : "");
     if (st != SPK_OK) {
         char what[96];
         snprintf(what, sizeof what, "bench sparse %s", config);
@@ -140,6 +178,9 @@ static spk_status one_case(spk_context *ctx, const bench_opts *o, size_t inputs,
             r->value = 1e3 / r->median_ms;
             snprintf(r->unit, sizeof r->unit, "steps/s");
             synapse_note(c.net, r->note, sizeof r->note);
+            r->check_loss = first_loss;
+            r->check_spikes[0] = spikes[0], r->check_spikes[1] = spikes[1];
+            r->n_check_spikes = 2;
         }
     }
     free_case(&c);
@@ -167,14 +208,14 @@ static spk_status step_peak(spk_context *ctx, const bench_opts *o, size_t inputs
 
 /* Bytes stored per neuron-step for BPTT (as in the lib suite, bench_lib.c):
  * the growth of one step's device high-water from T/2 to T over the added
- * neuron-steps of the HIDDEN + HIDDEN + CLASSES neurons; f32 storage, then
+ * neuron-steps of the two hidden layers and the readout; f32 storage, then
  * compact: the two hidden layers feed dense layers, so their spikes are
  * kept bit-packed, and the encoder writes the input spikes bit-packed too
  * (spk_encode_poisson_bits, spk_network_set_packed_input). */
 static spk_status bptt_rows(spk_context *ctx, const bench_opts *o, size_t inputs, float p, bench_table *tab)
 {
     spk_status st = SPK_OK;
-    size_t t1 = o->sparse_steps / 2, t2 = o->sparse_steps, neurons = 2 * HIDDEN + CLASSES;
+    size_t t1 = o->sparse_steps / 2, t2 = o->sparse_steps, neurons = 2 * o->sparse_hidden + CLASSES;
     for (int compact = 0; compact <= 1 && t1 > 0 && st == SPK_OK; compact++) {
         uint64_t p1 = 0, p2 = 0;
         if ((st = step_peak(ctx, o, inputs, p, t1, compact, &p1)) != SPK_OK ||
@@ -192,15 +233,16 @@ static spk_status bptt_rows(spk_context *ctx, const bench_opts *o, size_t inputs
 
 spk_status bench_suite_sparse(spk_context *ctx, const bench_opts *o, bench_table *tab)
 {
-    static const size_t INPUTS[2] = {128, 700};
-    static const float RATES[3] = {0.01f, 0.05f, 0.2f};
     spk_status worst = SPK_OK;
-    for (int i = 0; i < (o->quick ? 1 : 2); i++)
-        for (int k = o->quick ? 1 : 0; k < (o->quick ? 2 : 3); k++) {
-            spk_status st = one_case(ctx, o, INPUTS[i], RATES[k], tab);
+    for (size_t i = 0; i < o->n_sparse_inputs; i++)
+        for (size_t k = 0; k < o->n_sparse_rates; k++) {
+            spk_status st = one_case(ctx, o, o->sparse_inputs[i], (float)o->sparse_rates[k], tab);
             if (st != SPK_OK)
                 worst = st;
         }
-    spk_status st = bptt_rows(ctx, o, INPUTS[0], RATES[1], tab);
+    if (o->sparse_shared || o->n_sparse_inputs == 0 || o->n_sparse_rates == 0)
+        return worst; /* the comparison harness (shared input) times the steps only */
+    /* the first width at the second rate (0.05 by default) */
+    spk_status st = bptt_rows(ctx, o, o->sparse_inputs[0], (float)o->sparse_rates[o->n_sparse_rates > 1], tab);
     return st != SPK_OK ? st : worst;
 }

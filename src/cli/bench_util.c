@@ -1,6 +1,7 @@
 /* spikecl bench: rows, the timing loop, peak memory, the shared generator. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench_common.h"
@@ -103,10 +104,48 @@ void bench_fill_normal(float *x, size_t n, uint64_t seed, unsigned stream)
         x[i] = (float)(sqrt(-2.0 * log(unit(seed, stream, 2 * i))) * cos(two_pi * unit(seed, stream, 2 * i + 1)));
 }
 
+void bench_fill_bernoulli(float *x, size_t n, double p, uint64_t seed, unsigned stream)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = unit(seed, stream, i) < p ? 1.0f : 0.0f;
+}
+
 void bench_fill_uniform(float *x, size_t n, double bound, uint64_t seed, unsigned stream)
 {
     for (size_t i = 0; i < n; i++)
         x[i] = (float)((2.0 * unit(seed, stream, i) - 1.0) * bound);
+}
+
+spk_status bench_upload_generated(spk_tensor *t, bench_gen kind, double param, uint64_t seed, unsigned stream)
+{
+    size_t n = spk_tensor_numel(t);
+    float *h = malloc(n * sizeof *h);
+    if (!h)
+        return SPK_ERR_OUT_OF_MEMORY;
+    if (kind == BENCH_GEN_UNIFORM)
+        bench_fill_uniform(h, n, param, seed, stream);
+    else if (kind == BENCH_GEN_BERNOULLI)
+        bench_fill_bernoulli(h, n, param, seed, stream);
+    else
+        bench_fill_normal(h, n, seed, stream);
+    spk_status st = spk_tensor_upload(t, h, n * sizeof *h);
+    free(h);
+    return st;
+}
+
+spk_status bench_tensor_sum(const spk_tensor *t, double *sum)
+{
+    size_t n = spk_tensor_numel(t);
+    float *h = malloc(n * sizeof *h);
+    if (!h)
+        return SPK_ERR_OUT_OF_MEMORY;
+    spk_status st = spk_tensor_download(t, h, n * sizeof *h);
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += h[i];
+    free(h);
+    *sum = s;
+    return st;
 }
 
 uint64_t bench_tensor_bytes(const spk_tensor *const *t, size_t n)

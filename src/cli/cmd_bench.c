@@ -24,9 +24,15 @@ static void usage(void)
            "  --steps T          lib and ceiling time steps (default 500)\n"
            "  --batch B          lib and ceiling batch (default 16)\n"
            "  --sparse-steps T   sparse time steps (default 256)\n"
+           "  --sparse-inputs L  sparse input widths (default 128,700)\n"
+           "  --sparse-rates L   sparse input spike probabilities in (0, 1] (default 0.01,0.05,0.2)\n"
+           "  --sparse-hidden N  sparse: width of both LIF layers (default 128)\n"
+           "  --sparse-input M   sparse: encode (default: a new Poisson batch on the device each step) or shared\n"
+           "                     (one fixed batch and the weights from the generator of docs/benchmarks.md, as\n"
+           "                     bench/compare reproduces them; records the first step's loss and spike counts)\n"
            "  --runs N           at least N timed runs after one warm-up (default 3)\n"
            "  --min-time S       and at least S seconds of timed runs (default 2)\n"
-           "  --quick            smoke run: n=512, T=50, sparse T=32, one sparse case, 0.2 s\n"
+           "  --quick            smoke run: n=512, T=50, sparse T=32, 128 inputs at p 0.05, 0.2 s\n"
            "  --seed N           seed of inputs and weights (default 0; see docs/benchmarks.md)\n"
            "  --gemm B           GEMM backend: auto (default), clblast or host\n"
            "  --device SEL       only this device: p:d, gpu, cpu or a name substring\n"
@@ -35,23 +41,53 @@ static void usage(void)
            SPK_FASHION_MNIST_DIR);
 }
 
-static int parse_sizes(const char *v, bench_opts *o)
+/* A comma-separated list of at most BENCH_MAX_SIZES items, each parsed by
+ * one(opt, token, i); *n receives the count. 0 or -1 (message printed). */
+static int parse_list(const char *opt, const char *v, size_t *n, int (*one)(const char *, const char *, size_t, void *),
+                      void *dst)
 {
     char buf[256];
     snprintf(buf, sizeof buf, "%s", v);
-    o->n_sizes = 0;
+    *n = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (o->n_sizes == BENCH_MAX_SIZES) {
-            fprintf(stderr, "spikecl bench: --sizes takes at most %d sizes\n", BENCH_MAX_SIZES);
+        if (*n == BENCH_MAX_SIZES) {
+            fprintf(stderr, "spikecl bench: %s takes at most %d values\n", opt, BENCH_MAX_SIZES);
             return -1;
         }
-        if (spk_cli_parse_size("--sizes", tok, 1, 65536, &o->sizes[o->n_sizes++]))
+        if (one(opt, tok, (*n)++, dst))
             return -1;
     }
-    if (o->n_sizes == 0) {
-        fprintf(stderr, "spikecl bench: --sizes expects a comma-separated list such as 512,1024\n");
+    if (*n == 0) {
+        fprintf(stderr, "spikecl bench: %s expects a comma-separated list, got '%s'\n", opt, v);
         return -1;
     }
+    return 0;
+}
+
+static int one_size(const char *opt, const char *tok, size_t i, void *dst)
+{
+    return spk_cli_parse_size(opt, tok, 1, 65536, &((size_t *)dst)[i]);
+}
+
+static int one_rate(const char *opt, const char *tok, size_t i, void *dst)
+{
+    char *end = NULL;
+    double p = strtod(tok, &end);
+    if (!*tok || *end || !(p > 0.0 && p <= 1.0)) {
+        fprintf(stderr, "spikecl bench: %s expects probabilities in (0, 1], got '%s'\n", opt, tok);
+        return -1;
+    }
+    ((double *)dst)[i] = p;
+    return 0;
+}
+
+static int parse_sparse_input(const char *v, bench_opts *o)
+{
+    if (strcmp(v, "encode") != 0 && strcmp(v, "shared") != 0) {
+        fprintf(stderr, "spikecl bench: --sparse-input expects encode or shared, got '%s'\n", v);
+        return -1;
+    }
+    o->sparse_shared = strcmp(v, "shared") == 0;
     return 0;
 }
 
@@ -86,7 +122,15 @@ static int parse_value(const char *a, const char *v, bench_opts *o, unsigned *gi
     if (strcmp(a, "--suites") == 0)
         return parse_suites(v, o);
     if (strcmp(a, "--sizes") == 0)
-        return *given |= 1, parse_sizes(v, o);
+        return *given |= 1, parse_list(a, v, &o->n_sizes, one_size, o->sizes);
+    if (strcmp(a, "--sparse-inputs") == 0)
+        return *given |= 32, parse_list(a, v, &o->n_sparse_inputs, one_size, o->sparse_inputs);
+    if (strcmp(a, "--sparse-rates") == 0)
+        return *given |= 64, parse_list(a, v, &o->n_sparse_rates, one_rate, o->sparse_rates);
+    if (strcmp(a, "--sparse-hidden") == 0)
+        return spk_cli_parse_size(a, v, 1, 65536, &o->sparse_hidden);
+    if (strcmp(a, "--sparse-input") == 0)
+        return parse_sparse_input(v, o);
     if (strcmp(a, "--steps") == 0)
         return *given |= 2, spk_cli_parse_size(a, v, 1, 100000, &o->steps);
     if (strcmp(a, "--batch") == 0)
@@ -127,10 +171,13 @@ static int parse_value(const char *a, const char *v, bench_opts *o, unsigned *gi
 /* 1: help printed, 0: run, -1: bad options (message printed). */
 static int parse_args(int argc, char **argv, bench_opts *o)
 {
-    static const size_t SIZES[] = {512, 1024, 2048, 4096};
+    static const size_t SIZES[] = {512, 1024, 2048, 4096}, INPUTS[] = {128, 700};
+    static const double RATES[] = {0.01, 0.05, 0.2};
     *o = (bench_opts){.suites = SUITE_ALL, .n_sizes = 4, .steps = 500, .batch = 16, .sparse_steps = 256,
-                      .runs = 3, .min_time = 2.0};
+                      .n_sparse_inputs = 2, .n_sparse_rates = 3, .sparse_hidden = 128, .runs = 3, .min_time = 2.0};
     memcpy(o->sizes, SIZES, sizeof SIZES);
+    memcpy(o->sparse_inputs, INPUTS, sizeof INPUTS);
+    memcpy(o->sparse_rates, RATES, sizeof RATES);
     unsigned given = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -159,6 +206,10 @@ static int parse_args(int argc, char **argv, bench_opts *o)
             o->sparse_steps = 32;
         if (!(given & 16))
             o->min_time = 0.2;
+        if (!(given & 32))
+            o->n_sparse_inputs = 1, o->sparse_inputs[0] = 128;
+        if (!(given & 64))
+            o->n_sparse_rates = 1, o->sparse_rates[0] = 0.05;
     }
     return 0;
 }

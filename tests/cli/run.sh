@@ -65,9 +65,21 @@ assert all(r["median_ms"] > 0 and r["runs"] >= 3 and r["launches_per_step"] > 0 
 f32, compact = rows[3]["value"], rows[4]["value"]
 assert rows[3]["unit"] == "B/n-step" and 0 < compact < f32, rows' \
     "$tmp/bench.json" || fail "bench --json wrote unexpected JSON"
+# The sparse suite with the shared generator (what bench/compare gives the Python peers): the
+# first step's spike counts and loss match an independent plain-Python reference.
+here=$(cd "$(dirname "$0")" && pwd)
+out=$("$spikecl" bench --suites sparse --sparse-input shared --sparse-inputs 40 --sparse-rates 0.05 \
+    --sparse-hidden 24 --sparse-steps 16 --seed 3 --runs 1 --min-time 0 --json "$tmp/sparse.json" 2>&1) ||
+    fail "bench --sparse-input shared: $out"
+out=$(python3 "$here/sparse_reference.py" "$tmp/sparse.json" 40 24 0.05 16 3 2>&1) ||
+    fail "sparse shared run against the reference: $out"
 expect_error 2 "unknown suite" "$spikecl" bench --suites nope
 expect_error 2 "expects an integer" "$spikecl" bench --sizes 64,zero
 expect_error 2 "auto, clblast or host" "$spikecl" bench --gemm fast
+expect_error 2 "probabilities in (0, 1]" "$spikecl" bench --suites sparse --sparse-rates 0.05,1.5
+expect_error 2 "probabilities in (0, 1]" "$spikecl" bench --suites sparse --sparse-rates 0
+expect_error 2 "encode or shared" "$spikecl" bench --suites sparse --sparse-input dense
+expect_error 2 "expects an integer" "$spikecl" bench --suites sparse --sparse-inputs 128,x
 expect_error 1 "cannot write" "$spikecl" bench --quick --suites lib --sizes 16 --json "$tmp/nowhere/b.json"
 expect_error 2 "auto, clblast or host" "$spikecl" train --gemm cublas
 expect_error 1 "SPIKECL_GEMM=cublas" env SPIKECL_GEMM=cublas "$spikecl" train --limit-train 64 --batch 32
