@@ -103,6 +103,8 @@ void spk_context_free(spk_context *ctx)
         return;
     if (ctx->queue)
         clFinish(ctx->queue);
+    if (ctx->cache_dir)
+        spk__programs_save(ctx);
     spk__programs_free(ctx);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
@@ -149,6 +151,17 @@ spk_status spk_context_launch_stats(const spk_context *ctx, spk_launch_stats *ou
         return spk__error(ctx, SPK_ERR_NULL_POINTER, "spk_context_launch_stats: ctx or out is NULL");
     *out = ctx->launch_stats;
     return SPK_OK;
+}
+
+spk_status spk_context_cache_save(spk_context *ctx)
+{
+    spk_status st = SPK_OK;
+    SPK_CHECK(ctx, ctx != NULL, SPK_ERR_NULL_POINTER, "spk_context_cache_save: ctx is NULL");
+    CL_TRY(ctx, clFinish(ctx->queue)); /* the launches' code is generated when they run */
+    if (ctx->cache_dir)
+        spk__programs_save(ctx);
+fail:
+    return st;
 }
 
 const char *spk_context_cache_dir(const spk_context *ctx)
