@@ -3,6 +3,8 @@
 # or more builds, alternated round by round (A B A B ...) so that each sees
 # the same load. Cold: fresh SPIKECL_CACHE_DIR and POCL_CACHE_DIR (new temp
 # directories for every run). Warm: the same two directories again, twice.
+# Warm-spk: spikecl's directory again with a fresh POCL_CACHE_DIR: only
+# spikecl's own disk cache is warm (as for a user whose driver keeps no cache).
 #
 # usage: bench/cold_start.sh [--rounds N] [--preset P] BUILD_DIR...
 #   BUILD_DIR: a meson build directory holding src/spikecl (release builds)
@@ -14,7 +16,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --rounds) rounds=$2; shift 2 ;;
     --preset) preset=$2; shift 2 ;;
-    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
     *) break ;;
     esac
 done
@@ -38,11 +40,11 @@ run() {
     rest=$(sed -E 's/.*then ([0-9.]+) s for.*/\1/' <<<"$line")
     compiled=$(sed -E 's/.*programs: ([0-9]+) compiled.*/\1/' <<<"$line")
     disk=$(sed -E 's/.*, ([0-9]+) from the disk cache.*/\1/' <<<"$line")
-    printf '%-28s %-5s %7s %6s %6s %9s %5s %6s\n' "$1" "$2" "$total" "$data" "$rest" "$compiled" "$disk" \
+    printf '%-28s %-8s %7s %6s %6s %9s %5s %6s\n' "$1" "$2" "$total" "$data" "$rest" "$compiled" "$disk" \
         "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
-printf '%-28s %-5s %7s %6s %6s %9s %5s %6s\n' build kind total_s data_s rest_s compiled disk load
+printf '%-28s %-8s %7s %6s %6s %9s %5s %6s\n' build kind total_s data_s rest_s compiled disk load
 for ((r = 1; r <= rounds; r++)); do
     for b in "$@"; do
         spk="$scratch/spk-$r-${b//\//_}" pocl="$scratch/pocl-$r-${b//\//_}"
@@ -50,5 +52,7 @@ for ((r = 1; r <= rounds; r++)); do
         run "$b" cold "$spk" "$pocl"
         run "$b" warm "$spk" "$pocl"
         run "$b" warm "$spk" "$pocl"
+        mkdir -p "$pocl-fresh"
+        run "$b" warm-spk "$spk" "$pocl-fresh"
     done
 done
