@@ -116,7 +116,9 @@ SPK_API spk_context_options spk_context_options_default(void);
 SPK_API spk_status spk_context_create(const spk_context_options *opts, spk_context **out);
 
 /** Free a context and everything cached in it. Accepts NULL. All objects
- *  created from the context must be freed first. */
+ *  created from the context must be freed first. Programs it compiled that
+ *  are not on disk yet are written to the disk cache first (see
+ *  spk_context_cache_save), which can take seconds after a cold start. */
 SPK_API void spk_context_free(spk_context *ctx);
 
 /**
