@@ -410,6 +410,7 @@ int main(int argc, char **argv)
     static series warm_disk = {.name = "warmup warm (disk, same process)"};
     static series warm_mem = {.name = "warmup warm (in-memory)"};
     static series launch_cold = {.name = "first launch after cold warmup"};
+    static series save_cold = {.name = "cache save after that launch"};
     static series launch_warm = {.name = "first launch after disk (same pr.)"};
     static series proc_ctx = {.name = "new process: context create"};
     static series proc_warm = {.name = "new process: warmup (disk)"};
@@ -482,6 +483,12 @@ int main(int argc, char **argv)
             goto out;
         }
         series_add(&launch_cold, tl);
+        t0 = bench_now();
+        if ((st = spk_context_cache_save(ctx)) != SPK_OK) {
+            bench_report(ctx, st, "spk_context_cache_save");
+            goto out;
+        }
+        series_add(&save_cold, bench_now() - t0);
         spk_context_free(ctx);
         ctx = NULL;
     }
@@ -560,6 +567,7 @@ int main(int argc, char **argv)
     print_row(&warm_disk, 1);
     print_row(&warm_mem, 1);
     print_row(&launch_cold, 0);
+    print_row(&save_cold, 0);
     print_row(&launch_warm, 0);
     print_row(&launch_again, 0);
     print_row(&proc_ctx, 0);
@@ -595,6 +603,7 @@ int main(int argc, char **argv)
         json_series(f, &warm_disk, "warmup_warm_disk", 0);
         json_series(f, &warm_mem, "warmup_warm_memory", 0);
         json_series(f, &launch_cold, "first_launch_after_cold", 0);
+        json_series(f, &save_cold, "cache_save_after_cold_launch", 0);
         json_series(f, &launch_warm, "first_launch_after_disk", 0);
         json_series(f, &launch_again, "second_launch", 0);
         json_series(f, &proc_ctx, "new_process_context_create", 0);

@@ -449,6 +449,7 @@ Test(context, accessors_and_null)
     cr_assert(spk_context_cache_stats(NULL, &stats) == SPK_ERR_NULL_POINTER);
     cr_assert(spk_context_finish(NULL) == SPK_ERR_NULL_POINTER);
     cr_assert(spk_context_warmup(NULL, NULL) == SPK_ERR_NULL_POINTER);
+    cr_assert(spk_context_cache_save(NULL) == SPK_ERR_NULL_POINTER);
     cr_assert(strstr(spk_context_last_error(NULL), "ctx") != NULL, "detail '%s' does not mention ctx",
               spk_context_last_error(NULL));
     cr_assert(spk_tensor_ndim(NULL) == 0 && spk_tensor_numel(NULL) == 0 && spk_tensor_bytes(NULL) == 0 &&
@@ -470,7 +471,8 @@ Test(context, accessors_and_null)
         cr_assert(strlen(info.device_name) > 0, "empty device name");
         SPK_ASSERT_OK(ctx, spk_context_finish(ctx));
         SPK_ASSERT_OK(ctx, spk_context_cache_stats(ctx, &stats));
-        cr_assert(stats.compiles == 0 && stats.disk_hits == 0 && stats.memory_hits == 0 && stats.disk_rejects == 0,
+        cr_assert(stats.compiles == 0 && stats.disk_hits == 0 && stats.memory_hits == 0 && stats.disk_rejects == 0 &&
+                      stats.disk_writes == 0,
                   "fresh context has non-zero cache counters");
     }
 }
@@ -831,7 +833,7 @@ Test(cache, disk_memory_and_corruption)
         char dir[256];
         make_tmpdir(dir, sizeof dir, "cache");
 
-        /* Cold: everything compiled, written to disk. */
+        /* Cold: everything compiled; written to disk only when saved. */
         spk_context *ctx = context_with(sels[d], dir, NULL, 77);
         cr_assert(spk_context_cache_dir(ctx) != NULL && strcmp(spk_context_cache_dir(ctx), dir) == 0,
                   "cache dir is '%s', expected '%s'", spk_context_cache_dir(ctx) ? spk_context_cache_dir(ctx) : "(off)",
@@ -842,8 +844,19 @@ Test(cache, disk_memory_and_corruption)
         ASSERT_STATS(ctx, "cold warmup", 0, 0, np, 0);
         char files[16][512];
         size_t nf = list_files(dir, ".clbin", files, 16);
-        cr_assert(nf == np, "%zu cache files in %s after building %zu programs", nf, dir, np);
+        cr_assert(nf == 0 && stats_of(ctx).disk_writes == 0,
+                  "%zu cache files in %s (%llu written) before spk_context_cache_save", nf, dir,
+                  (unsigned long long)stats_of(ctx).disk_writes);
+        SPK_ASSERT_OK(ctx, spk_context_cache_save(ctx));
+        nf = list_files(dir, ".clbin", files, 16);
+        cr_assert(nf == np && stats_of(ctx).disk_writes == np,
+                  "%zu cache files in %s (%llu written) after saving %zu programs", nf, dir,
+                  (unsigned long long)stats_of(ctx).disk_writes, np);
         cr_assert(list_files(dir, ".tmp", files, 16) == 0, "temporary files left in %s", dir);
+        /* Saved programs are not written again. */
+        SPK_ASSERT_OK(ctx, spk_context_cache_save(ctx));
+        cr_assert(stats_of(ctx).disk_writes == np, "a second save wrote %llu programs in all, expected %zu",
+                  (unsigned long long)stats_of(ctx).disk_writes, np);
         /* Second warmup in the same context: memory hits only. */
         SPK_ASSERT_OK(ctx, spk_context_warmup(ctx, NULL));
         ASSERT_STATS(ctx, "second warmup in one context", np, 0, np, 0);
@@ -905,7 +918,8 @@ Test(cache, disk_memory_and_corruption)
         check_poisson_matches_reference(ctx, "poisson after rebuilding corrupt entries");
         spk_context_free(ctx);
 
-        /* The rebuilt entries replaced the corrupt ones. */
+        /* The rebuilt entries replaced the corrupt ones: spk_context_free
+         * saved them (no spk_context_cache_save above). */
         ctx = context_with(sels[d], dir, NULL, 77);
         SPK_ASSERT_OK(ctx, spk_context_warmup(ctx, NULL));
         ASSERT_STATS(ctx, "warmup after the rebuild", 0, np, 0, 0);
@@ -929,6 +943,9 @@ Test(cache, off_and_default_location)
         size_t np = 0;
         SPK_ASSERT_OK(ctx, spk_context_warmup(ctx, &np));
         ASSERT_STATS(ctx, "warmup with the cache off", 0, 0, np, 0);
+        SPK_ASSERT_OK(ctx, spk_context_cache_save(ctx));
+        cr_assert(stats_of(ctx).disk_writes == 0, "cache 'off' counted %llu writes",
+                  (unsigned long long)stats_of(ctx).disk_writes);
         char files[4][512];
         cr_assert(list_files(envdir, NULL, files, 4) == 0, "cache 'off' wrote %s", files[0]);
         spk_context_free(ctx);
@@ -977,6 +994,9 @@ Test(cache, off_and_default_location)
         ctx = context_with(sels[d], "/proc/spikecl-cannot-write-here", NULL, 0);
         SPK_ASSERT_OK(ctx, spk_context_warmup(ctx, NULL));
         ASSERT_STATS(ctx, "warmup with an unwritable cache", 0, 0, np, 0);
+        SPK_ASSERT_OK(ctx, spk_context_cache_save(ctx)); /* a logged warning per program, not an error */
+        cr_assert(stats_of(ctx).disk_writes == 0, "an unwritable cache counted %llu writes",
+                  (unsigned long long)stats_of(ctx).disk_writes);
         spk_context_free(ctx);
     }
     remove_tree(envdir);

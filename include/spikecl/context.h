@@ -116,7 +116,9 @@ SPK_API spk_context_options spk_context_options_default(void);
 SPK_API spk_status spk_context_create(const spk_context_options *opts, spk_context **out);
 
 /** Free a context and everything cached in it. Accepts NULL. All objects
- *  created from the context must be freed first. */
+ *  created from the context must be freed first. Programs it compiled that
+ *  are not on disk yet are written to the disk cache first (see
+ *  spk_context_cache_save), which can take seconds after a cold start. */
 SPK_API void spk_context_free(spk_context *ctx);
 
 /**
@@ -145,6 +147,7 @@ typedef struct spk_cache_stats {
     uint64_t disk_hits;    /**< program binary loaded from the disk cache */
     uint64_t compiles;     /**< program compiled from source */
     uint64_t disk_rejects; /**< disk entries ignored as corrupt or mismatched */
+    uint64_t disk_writes;  /**< programs written to the disk cache (spk_context_cache_save) */
 } spk_cache_stats;
 
 SPK_API spk_status spk_context_cache_stats(const spk_context *ctx, spk_cache_stats *out);
@@ -177,6 +180,22 @@ SPK_API void spk_context_reset_memory_peak(spk_context *ctx);
  * @param n_programs  optional, receives the number of programs built
  */
 SPK_API spk_status spk_context_warmup(spk_context *ctx, size_t *n_programs);
+
+/**
+ * Write the programs this context compiled from source to the disk cache;
+ * spk_context_free does it for any left. Compiling does not write them at
+ * once: on PoCL, making a program's binary generates code for every kernel
+ * in it, which takes longer than the compile, so a cold start would pay it
+ * before its first result. Written later, after the kernels ran, a binary
+ * also holds the code PoCL generated for their work-group sizes, so a new
+ * process launches them without generating any. Call it after the first
+ * results (spikecl train does, after the first training step) so that a run
+ * that is killed still leaves its programs on disk. Waits for the queue.
+ * A program that cannot be written is a logged warning, not an error, and
+ * is not tried again.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, or an OpenCL error of the queue
+ */
+SPK_API spk_status spk_context_cache_save(spk_context *ctx);
 
 /** The directory of the disk cache in use, or NULL when it is off. */
 SPK_API const char *spk_context_cache_dir(const spk_context *ctx);

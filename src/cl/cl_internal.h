@@ -65,6 +65,10 @@ spk_status spk__kernel_get(spk_context *ctx, const char *file, const char *optio
 /* Build (or fetch) a whole program; used by warm-up and the kernel lookup. */
 spk_status spk__program_get(spk_context *ctx, const char *file, const char *options, cl_program *out);
 
+/* Write the programs compiled from source in this context to the disk
+ * cache (best effort; each is tried once). */
+void spk__programs_save(spk_context *ctx);
+
 void spk__programs_free(spk_context *ctx);
 
 /* Kernel arguments, set in order by SPK_SET_ARGS(ctx, kernel, SPK_ARG(a), ...). */

@@ -106,6 +106,8 @@ void spk_context_free(spk_context *ctx)
         return;
     if (ctx->queue)
         clFinish(ctx->queue);
+    if (ctx->cache_dir)
+        spk__programs_save(ctx);
     spk__programs_free(ctx);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
@@ -183,6 +185,17 @@ void spk__mem_release(spk_context *ctx, cl_mem m)
         clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof size, &size, NULL) == CL_SUCCESS && size <= ctx->memory.bytes)
         ctx->memory.bytes -= size;
     clReleaseMemObject(m);
+}
+
+spk_status spk_context_cache_save(spk_context *ctx)
+{
+    spk_status st = SPK_OK;
+    SPK_CHECK(ctx, ctx != NULL, SPK_ERR_NULL_POINTER, "spk_context_cache_save: ctx is NULL");
+    CL_TRY(ctx, clFinish(ctx->queue)); /* the launches' code is generated when they run */
+    if (ctx->cache_dir)
+        spk__programs_save(ctx);
+fail:
+    return st;
 }
 
 const char *spk_context_cache_dir(const spk_context *ctx)

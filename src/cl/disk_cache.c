@@ -30,7 +30,7 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 
 #define FNV_OFFSET 14695981039346656037ull
 
-static char *make_key(const spk_context *ctx, const spk__source_text *src, const char *options)
+char *spk__disk_cache_key(const spk_context *ctx, const spk__source_text *src, const char *options)
 {
     uint64_t h1 = FNV_OFFSET, h2 = 0x9e3779b97f4a7c15ull;
     size_t total = 0;
@@ -65,16 +65,15 @@ static int read_exact(FILE *f, void *dst, size_t n)
     return fread(dst, 1, n, f) == n;
 }
 
-spk_status spk__disk_cache_load(spk_context *ctx, const spk__source_text *src, const char *options, cl_program *out)
+spk_status spk__disk_cache_load(spk_context *ctx, const char *key, const char *options, cl_program *out)
 {
     char path[4096];
-    char *key = make_key(ctx, src, options);
     char *stored_key = NULL;
     unsigned char *bin = NULL;
     FILE *f = NULL;
     spk_status st = SPK_ERR_CORRUPT;
     int reject = 0; /* the file exists but is unusable */
-    if (!key || !entry_path(ctx, key, path, sizeof path))
+    if (!entry_path(ctx, key, path, sizeof path))
         goto done;
     f = fopen(path, "rb");
     if (!f)
@@ -121,7 +120,6 @@ done:
         fclose(f);
     spk__free(bin);
     spk__free(stored_key);
-    spk__free(key);
     return st;
 }
 
@@ -145,14 +143,14 @@ static int make_dirs(const char *dir)
     return 1;
 }
 
-void spk__disk_cache_store(spk_context *ctx, const spk__source_text *src, const char *options, cl_program prog)
+int spk__disk_cache_store(spk_context *ctx, const char *key, cl_program prog)
 {
     char path[4096], tmp_path[4200];
-    char *key = make_key(ctx, src, options);
     unsigned char *bin = NULL;
     FILE *f = NULL;
     size_t bin_size = 0;
-    if (!key || !entry_path(ctx, key, path, sizeof path) || !make_dirs(ctx->cache_dir))
+    int written = 0;
+    if (!entry_path(ctx, key, path, sizeof path) || !make_dirs(ctx->cache_dir))
         goto done;
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof bin_size, &bin_size, NULL) != CL_SUCCESS ||
         bin_size == 0)
@@ -176,8 +174,10 @@ void spk__disk_cache_store(spk_context *ctx, const spk__source_text *src, const 
     if (!ok || rename(tmp_path, path) != 0) {
         remove(tmp_path);
         spk__log(ctx, SPK_LOG_WARN, "spikecl: could not write cache entry %s", path);
+    } else {
+        written = 1;
     }
 done:
     spk__free(bin);
-    spk__free(key);
+    return written;
 }

@@ -5,12 +5,16 @@
 /* Bumped whenever the file layout or the key changes. */
 #define SPK_DISK_CACHE_FORMAT 1
 
-/* Load a program binary matching (source, options, device, driver,
- * platform, format). Anything missing, corrupt or mismatched is not an
- * error: it returns non-OK and the caller compiles from source. */
-spk_status spk__disk_cache_load(spk_context *ctx, const spk__source_text *src, const char *options,
-                                cl_program *out);
+/* The key of a program: source hash, build options, device, driver,
+ * platform and format, as text. NULL when out of host memory. */
+char *spk__disk_cache_key(const spk_context *ctx, const spk__source_text *src, const char *options);
 
-/* Write the program's binary atomically (temp file, then rename). */
-void spk__disk_cache_store(spk_context *ctx, const spk__source_text *src, const char *options, cl_program prog);
+/* Load the program binary stored under `key`. Anything missing, corrupt or
+ * mismatched is not an error: it returns non-OK and the caller compiles
+ * from source. */
+spk_status spk__disk_cache_load(spk_context *ctx, const char *key, const char *options, cl_program *out);
+
+/* Write the program's binary atomically (temp file, then rename). Best
+ * effort: returns 1 when written, 0 (with a logged warning) otherwise. */
+int spk__disk_cache_store(spk_context *ctx, const char *key, cl_program prog);
 #endif

@@ -1,5 +1,13 @@
 /* Program building with two cache layers: per context in memory, and on
- * disk keyed by everything that can change the binary (see disk_cache.c). */
+ * disk keyed by everything that can change the binary (see disk_cache.c).
+ *
+ * A program compiled from source is written to disk later, by
+ * spk__programs_save (spk_context_cache_save, spk_context_free), not at
+ * once: PoCL makes a binary by generating code for every kernel of the
+ * program, which costs more than the compile itself, and PoCL generates a
+ * kernel's code for its work-group size only at the first launch. Written
+ * after the launches, the binary holds that code too (bench/RESULTS.md,
+ * "Cold start"). */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +21,7 @@ struct spk__program_entry {
     char *file;
     char *options;
     cl_program program;
+    char *disk_key; /* compiled from source, not yet on disk: its cache key */
     size_t n_kernels;
     char *kernel_names[MAX_KERNELS_PER_PROGRAM];
     cl_kernel kernels[MAX_KERNELS_PER_PROGRAM];
@@ -31,6 +40,7 @@ static void entry_free(spk__program_entry *e)
         clReleaseProgram(e->program);
     spk__free(e->file);
     spk__free(e->options);
+    spk__free(e->disk_key);
     spk__free(e);
 }
 
@@ -88,23 +98,43 @@ static spk_status build_from_source(spk_context *ctx, const spk__source_text *sr
     return SPK_OK;
 }
 
-static spk_status build_program(spk_context *ctx, const char *file, const char *options, cl_program *out)
+/* The program from the disk cache, else compiled from source; then
+ * *unsaved receives its cache key (NULL with the cache off). */
+static spk_status build_program(spk_context *ctx, const char *file, const char *options, cl_program *out,
+                                char **unsaved)
 {
     spk_status st = SPK_OK;
     spk__source_text src = {0};
     cl_program prog = NULL;
+    char *key = NULL;
     SPK_TRY(spk__source_load(ctx, file, &src));
-    if (ctx->cache_dir && spk__disk_cache_load(ctx, &src, options, &prog) == SPK_OK) {
+    if (ctx->cache_dir) {
+        key = spk__disk_cache_key(ctx, &src, options);
+        SPK_CHECK(ctx, key != NULL, SPK_ERR_OUT_OF_MEMORY, "program cache: out of host memory");
+    }
+    if (key && spk__disk_cache_load(ctx, key, options, &prog) == SPK_OK) {
         ctx->cache_stats.disk_hits++;
     } else {
         SPK_TRY(build_from_source(ctx, &src, file, options, &prog));
-        if (ctx->cache_dir)
-            spk__disk_cache_store(ctx, &src, options, prog); /* best effort: a cache miss next time is fine */
+        *unsaved = key;
+        key = NULL;
     }
     *out = prog;
 fail:
+    spk__free(key);
     spk__source_free(&src);
     return st;
+}
+
+void spk__programs_save(spk_context *ctx)
+{
+    for (spk__program_entry *e = ctx->programs; e; e = e->next)
+        if (e->disk_key) {
+            if (spk__disk_cache_store(ctx, e->disk_key, e->program))
+                ctx->cache_stats.disk_writes++;
+            spk__free(e->disk_key); /* written, or logged as unwritable: not tried again */
+            e->disk_key = NULL;
+        }
 }
 
 static spk__program_entry *find_entry(spk_context *ctx, const char *file, const char *options)
@@ -129,7 +159,7 @@ static spk_status entry_get(spk_context *ctx, const char *file, const char *opti
     e->file = spk__strdup(file);
     e->options = spk__strdup(options);
     SPK_CHECK(ctx, e->file && e->options, SPK_ERR_OUT_OF_MEMORY, "program cache: out of host memory");
-    SPK_TRY(build_program(ctx, file, options, &e->program));
+    SPK_TRY(build_program(ctx, file, options, &e->program, &e->disk_key));
     e->next = ctx->programs;
     ctx->programs = e;
     *out = e;

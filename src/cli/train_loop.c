@@ -265,7 +265,9 @@ static void shuffle(size_t *idx, size_t n, uint64_t *state)
 }
 
 /* Time to the end of the first training step (warm start: kernels from the
- * disk cache), split into data loading and the rest. */
+ * disk cache), split into data loading and the rest. Then the programs
+ * compiled for it go to the disk cache: after the step, so that their
+ * binaries hold the code generated at its launches (spk_context_cache_save). */
 static spk_status report_startup(spk_context *ctx, double t_start, double t_setup)
 {
     spk_status st = spk_context_finish(ctx);
@@ -276,6 +278,12 @@ static spk_status report_startup(spk_context *ctx, double t_start, double t_setu
            "step (programs: %llu compiled, %llu from the disk cache)\n",
            t - t_start, t_setup - t_start, t - t_setup, (unsigned long long)cs.compiles,
            (unsigned long long)cs.disk_hits);
+    if (st == SPK_OK && cs.compiles > 0 && spk_context_cache_dir(ctx)) {
+        st = spk_context_cache_save(ctx);
+        spk_context_cache_stats(ctx, &cs);
+        printf("%llu programs written to the disk cache %s in %.2f s\n", (unsigned long long)cs.disk_writes,
+               spk_context_cache_dir(ctx), now() - t);
+    }
     return st;
 }
 
