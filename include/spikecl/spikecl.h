@@ -30,6 +30,7 @@
 #include "spikecl/context.h"
 #include "spikecl/tensor.h"
 #include "spikecl/blas.h"
+#include "spikecl/tune.h"
 #include "spikecl/neuron.h"
 #include "spikecl/neuron_models.h"
 #include "spikecl/encode.h"
