@@ -134,6 +134,22 @@ SPK_API spk_status spk_tune(spk_context *ctx, const spk_tune_options *opts, spk_
 SPK_API spk_status spk_tune_store(spk_context *ctx, const spk_tune_params *params, char *path, size_t path_cap);
 
 /**
+ * Apply @p params on the context's device for this process without storing
+ * them (checked as spk_tune_store() checks them). Benchmarks use it with
+ * spk_tune_clblast_defaults() to compare both sets in one process.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT, SPK_ERR_BLAS.
+ */
+SPK_API spk_status spk_tune_apply(spk_context *ctx, const spk_tune_params *params);
+
+/**
+ * CLBlast's own parameters of the tuned kernels on the context's device, as
+ * they were before spikecl first overrode them in this process.
+ * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_UNSUPPORTED (a CLBlast whose
+ *         kernels have other parameters than spikecl knows).
+ */
+SPK_API spk_status spk_tune_clblast_defaults(spk_context *ctx, spk_tune_params *out);
+
+/**
  * The tuned parameters state of a context, as one line: "loaded from PATH",
  * "none: no file PATH (run 'spikecl tune')", "off (...)", or "ignored PATH:
  * <reason>; using CLBlast's own parameters".

@@ -115,19 +115,46 @@ spk_status spk__tune_load(spk_context *ctx, spk_clblast_tuning mode)
     return SPK_OK;
 }
 
+/* Check params as a caller-given set, then apply them. */
+static spk_status check_and_apply(spk_context *ctx, const spk_tune_params *params, const char *fn)
+{
+    spk_status st = SPK_OK;
+    char why[1024];
+    SPK_CHECK(ctx, ctx && params, SPK_ERR_NULL_POINTER, "%s: ctx or params is NULL", fn);
+    SPK_CHECK(ctx, params->n <= SPK_TUNE_MAX_PARAMS, SPK_ERR_INVALID_ARGUMENT, "%s: %zu parameters, at most %d", fn,
+              params->n, SPK_TUNE_MAX_PARAMS);
+    SPK_CHECK(ctx, spk__tune_params_check(ctx, params, why, sizeof why), SPK_ERR_INVALID_ARGUMENT, "%s: %s", fn,
+              why);
+    st = spk__tune_apply(ctx, params, why, sizeof why);
+    SPK_CHECK(ctx, st == SPK_OK, st, "%s: %s", fn, why);
+fail:
+    return st;
+}
+
+spk_status spk_tune_apply(spk_context *ctx, const spk_tune_params *params)
+{
+    return check_and_apply(ctx, params, "spk_tune_apply");
+}
+
+spk_status spk_tune_clblast_defaults(spk_context *ctx, spk_tune_params *out)
+{
+    spk_status st = SPK_OK;
+    char why[1024];
+    SPK_CHECK(ctx, ctx && out, SPK_ERR_NULL_POINTER, "spk_tune_clblast_defaults: ctx or out is NULL");
+    st = spk__tune_defaults(ctx, out, why, sizeof why);
+    SPK_CHECK(ctx, st == SPK_OK, st, "spk_tune_clblast_defaults: %s", why);
+fail:
+    return st;
+}
+
 spk_status spk_tune_store(spk_context *ctx, const spk_tune_params *params, char *path_out, size_t path_cap)
 {
     spk_status st = SPK_OK;
-    char path[1100], why[1024];
+    char path[1100];
     SPK_CHECK(ctx, ctx && params, SPK_ERR_NULL_POINTER, "spk_tune_store: ctx or params is NULL");
-    SPK_CHECK(ctx, params->n <= SPK_TUNE_MAX_PARAMS, SPK_ERR_INVALID_ARGUMENT,
-              "spk_tune_store: %zu parameters, at most %d", params->n, SPK_TUNE_MAX_PARAMS);
-    SPK_CHECK(ctx, spk__tune_params_check(ctx, params, why, sizeof why), SPK_ERR_INVALID_ARGUMENT,
-              "spk_tune_store: %s", why);
     SPK_CHECK(ctx, spk__tune_file_path(ctx, path, sizeof path), SPK_ERR_UNSUPPORTED,
               "spk_tune_store: the context's disk cache is off: nowhere to store tuned parameters");
-    st = spk__tune_apply(ctx, params, why, sizeof why);
-    SPK_CHECK(ctx, st == SPK_OK, st, "spk_tune_store: %s", why);
+    SPK_TRY(check_and_apply(ctx, params, "spk_tune_store"));
     SPK_TRY(spk__tune_file_write(ctx, path, params));
     if (path_out && path_cap)
         spk__copy_str(path_out, path_cap, path);
