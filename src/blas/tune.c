@@ -2,9 +2,10 @@
  *
  *  1. CLBlast's own Xgemm (all shapes forced through the tiled kernel) and
  *     XgemmDirect (all forced direct) set the baselines;
- *  2. Xgemm candidates, then XgemmDirect candidates, drawn at random from
- *     CLBlast's tuner ranges, each timed on every shape after its result was
- *     checked; the score is the geometric mean of the speed-ups over the
+ *  2. Xgemm candidates, then XgemmDirect candidates, drawn alternately at
+ *     random from CLBlast's tuner ranges and as neighbours of the best so far
+ *     (one or two parameters redrawn), each timed on every shape after its
+ *     result was checked; the score is the geometric mean of the speed-ups over the
  *     baseline; the budget is split in halves between the two kernels;
  *  3. the switch size XGEMM_MIN_INDIRECT_SIZE that sends each shape to the
  *     faster of the two winners;
@@ -114,6 +115,26 @@ static double speedup(const tuner *t, const double *base, const double *sec)
     return exp(log_sum / (double)t->n);
 }
 
+#define MAX_TRIED 512
+
+/* The next candidate: alternately drawn at random (exploring) and a
+ * neighbour of the best so far (refining); never one already tried. */
+static int next_candidate(const tuner *t, spk__tune_kernel k, size_t i, uint64_t *rng, const spk__kernel_values *best,
+                          spk__kernel_values *tried, size_t n_tried, spk__kernel_values *out)
+{
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        int ok = i % 2 == 0 ? spk__tune_mutate(k, rng, &t->lim, best, out) : spk__tune_draw(k, rng, &t->lim, out);
+        if (!ok)
+            return 0;
+        int seen = memcmp(out, best, sizeof *out) == 0;
+        for (size_t j = 0; j < n_tried && !seen; j++)
+            seen = memcmp(out, &tried[j], sizeof *out) == 0;
+        if (!seen)
+            return 1;
+    }
+    return 0;
+}
+
 /* Search kernel k with the routine forced to it; *best starts as the
  * baseline's values and times and ends as the winner's. */
 static spk_status search(tuner *t, spk__tune_kernel k, spk_tune_params *cfg, const double *base, double *best_sec,
@@ -123,14 +144,17 @@ static spk_status search(tuner *t, spk__tune_kernel k, spk_tune_params *cfg, con
     const char *name = spk__tune_kernel_name(k);
     uint64_t rng = t->opts->seed * 0x9e3779b97f4a7c15ull + (uint64_t)k;
     spk__kernel_values best, cand;
+    spk__kernel_values *tried = spk__malloc(MAX_TRIED * sizeof *tried);
+    size_t n_tried = 0;
     double best_score = 1.0, sec[SPK_TUNE_MAX_SHAPES];
     char msg[512], desc[512];
+    SPK_CHECK(t->ctx, tried != NULL, SPK_ERR_OUT_OF_MEMORY, "spk_tune: out of host memory");
     spk__tune_extract(cfg, k, &best, NULL, 0);
     for (size_t i = 1; t->opts->max_candidates == 0 || i <= t->opts->max_candidates; i++) {
-        if (spk__tune_now() >= deadline)
+        if (spk__tune_now() >= deadline || !next_candidate(t, k, i, &rng, &best, tried, n_tried, &cand))
             break;
-        if (!spk__tune_draw(k, &rng, &t->lim, &cand))
-            break;
+        if (n_tried < MAX_TRIED)
+            tried[n_tried++] = cand;
         spk_tune_params trial = *cfg;
         spk__tune_put(&trial, k, &cand);
         spk__tune_describe(k, &cand, desc, sizeof desc);
@@ -152,7 +176,8 @@ static spk_status search(tuner *t, spk__tune_kernel k, spk_tune_params *cfg, con
             continue;
         }
         double score = speedup(t, base, sec);
-        progress(t, "%s candidate %zu: %.2fx CLBlast's own (%.1f s)%s: %s", name, i, score, spk__tune_now() - c0,
+        progress(t, "%s candidate %zu (%s): %.2fx CLBlast's own (%.1f s)%s: %s", name, i,
+                 i % 2 == 0 ? "neighbour of the best" : "random", score, spk__tune_now() - c0,
                  score > best_score ? ", best so far" : "", desc);
         if (score > best_score) {
             best_score = score;
@@ -162,6 +187,7 @@ static spk_status search(tuner *t, spk__tune_kernel k, spk_tune_params *cfg, con
     }
     spk__tune_put(cfg, k, &best);
 fail:
+    spk__free(tried);
     return st;
 }
 
@@ -196,17 +222,17 @@ static size_t choose_switch(const tuner *t, const double *direct, const double *
             best_split = split;
         }
     }
-    /* Direct below the split: lo^3 <= mnk of the last direct shape < size^3 <= mnk of the first indirect one. */
-    double lo = best_split > 0 ? cbrt(mnk(&t->cases[order[best_split - 1]].s)) : 0;
-    double hi = best_split < t->n ? cbrt(mnk(&t->cases[order[best_split]].s)) : (double)FORCE_DIRECT;
-    size_t size = (size_t)own;
-    if (!((double)own > lo && (double)own <= hi))
-        size = (size_t)floor(best_split == 0 ? hi : best_split == t->n ? lo + 1 : sqrt(lo * hi) + 0.5);
-    while ((double)size * size * size <= (lo * lo * lo) * (1 + 1e-12) && best_split > 0)
+    /* Direct below the split: last direct m*n*k < size^3 <= first indirect m*n*k. */
+    const double lo = best_split > 0 ? mnk(&t->cases[order[best_split - 1]].s) : 0;
+    const double hi = best_split < t->n ? mnk(&t->cases[order[best_split]].s) : INFINITY;
+    double size = (double)own;
+    if (!(size * size * size > lo && size * size * size <= hi))
+        size = floor(best_split == 0 ? cbrt(hi) : best_split == t->n ? cbrt(lo) + 1 : sqrt(cbrt(lo) * cbrt(hi)) + 0.5);
+    while (size * size * size <= lo && size < FORCE_DIRECT)
         size++;
-    while (size > 1 && (double)size * size * size > hi * hi * hi * (1 + 1e-12) && best_split < t->n)
-        size--;
-    return size < 1 ? 1 : size > FORCE_DIRECT ? FORCE_DIRECT : size;
+    while (size > 1 && size * size * size > hi)
+        size--; /* no integer between the two: the last direct shape goes indirect */
+    return (size_t)(size < 1 ? 1 : size);
 }
 
 static int cmp_double(const void *a, const void *b)

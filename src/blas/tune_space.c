@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "blas/tune_space.h"
+#include "core/core.h"
 
 enum { GEMMK, KREG, KWG, KWI, MDIMA, MDIMC, MWG, NDIMB, NDIMC, NWG, SA, SB, STRM, STRN, VWM, VWN, N_XGEMM };
 static const char *const XGEMM_NAMES[N_XGEMM] = {"GEMMK", "KREG",  "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB",
@@ -177,39 +178,70 @@ static uint64_t splitmix64(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-#define PICK(rng, arr) ((arr)[splitmix64(rng) % (sizeof(arr) / sizeof((arr)[0]))])
+/* The values the search draws from: CLBlast's random-sampling tuner ranges
+ * (xgemm variation 2, GEMMK = 0; xgemm_direct variation 2). */
+typedef struct value_range {
+    int index;
+    size_t n;
+    size_t v[6];
+} value_range;
 
-/* CLBlast's random-sampling ranges (xgemm variation 2, GEMMK=0; xgemm_direct variation 2). */
-static void draw_xgemm(uint64_t *rng, size_t *v)
+static const value_range XGEMM_RANGES[] = {
+    {GEMMK, 1, {0}},          {KREG, 1, {1}},         {KWI, 1, {2}},
+    {MWG, 4, {16, 32, 64, 128}}, {NWG, 4, {16, 32, 64, 128}}, {KWG, 2, {16, 32}},
+    {MDIMC, 3, {8, 16, 32}},  {NDIMC, 3, {8, 16, 32}}, {MDIMA, 3, {8, 16, 32}}, {NDIMB, 3, {8, 16, 32}},
+    {VWM, 4, {1, 2, 4, 8}},   {VWN, 4, {1, 2, 4, 8}},  {STRM, 2, {0, 1}},      {STRN, 2, {0, 1}},
+    {SA, 2, {0, 1}},          {SB, 2, {0, 1}},
+};
+
+static const value_range DIRECT_RANGES[] = {
+    {WGD, 4, {8, 16, 32, 64}}, {KWID, 3, {2, 8, 16}},   {MDIMCD, 3, {8, 16, 32}}, {NDIMCD, 3, {8, 16, 32}},
+    {MDIMAD, 3, {8, 16, 32}},  {NDIMBD, 3, {8, 16, 32}}, {VWMD, 4, {1, 2, 4, 8}},  {VWND, 4, {1, 2, 4, 8}},
+    {PADA, 2, {0, 1}},         {PADB, 2, {0, 1}},
+};
+
+static const value_range *ranges(spk__tune_kernel k, size_t *n)
 {
-    static const size_t wg[] = {16, 32, 64, 128}, kwg[] = {16, 32}, dim[] = {8, 16, 32}, vw[] = {1, 2, 4, 8},
-                        flag[] = {0, 1};
-    v[GEMMK] = 0, v[KREG] = 1, v[KWI] = 2;
-    v[MWG] = PICK(rng, wg), v[NWG] = PICK(rng, wg), v[KWG] = PICK(rng, kwg);
-    v[MDIMC] = PICK(rng, dim), v[NDIMC] = PICK(rng, dim), v[MDIMA] = PICK(rng, dim), v[NDIMB] = PICK(rng, dim);
-    v[VWM] = PICK(rng, vw), v[VWN] = PICK(rng, vw);
-    v[STRM] = PICK(rng, flag), v[STRN] = PICK(rng, flag), v[SA] = PICK(rng, flag), v[SB] = PICK(rng, flag);
+    *n = k == SPK__XGEMM ? SPK_ARRAY_LEN(XGEMM_RANGES) : SPK_ARRAY_LEN(DIRECT_RANGES);
+    return k == SPK__XGEMM ? XGEMM_RANGES : DIRECT_RANGES;
 }
 
-static void draw_direct(uint64_t *rng, size_t *v)
+static size_t pick(uint64_t *rng, const value_range *r)
 {
-    static const size_t wgd[] = {8, 16, 32, 64}, dim[] = {8, 16, 32}, kwid[] = {2, 8, 16}, vw[] = {1, 2, 4, 8},
-                        flag[] = {0, 1};
-    v[WGD] = PICK(rng, wgd), v[KWID] = PICK(rng, kwid);
-    v[MDIMCD] = PICK(rng, dim), v[NDIMCD] = PICK(rng, dim), v[MDIMAD] = PICK(rng, dim), v[NDIMBD] = PICK(rng, dim);
-    v[VWMD] = PICK(rng, vw), v[VWND] = PICK(rng, vw), v[PADA] = PICK(rng, flag), v[PADB] = PICK(rng, flag);
+    return r->v[splitmix64(rng) % r->n];
 }
+
+/* About 1 in 200 random sets meets the constraints; 100000 tries find one almost surely. */
+#define MAX_TRIES 100000
 
 int spk__tune_draw(spk__tune_kernel k, uint64_t *rng, const spk__device_limits *lim, spk__kernel_values *out)
 {
-    /* About 1 in 200 draws meets the constraints; 100000 draws find one almost surely. */
-    for (int tries = 0; tries < 100000; tries++) {
+    size_t n;
+    const value_range *r = ranges(k, &n);
+    for (int tries = 0; tries < MAX_TRIES; tries++) {
         memset(out, 0, sizeof *out);
-        if (k == SPK__XGEMM)
-            draw_xgemm(rng, out->v);
-        else
-            draw_direct(rng, out->v);
+        for (size_t i = 0; i < n; i++)
+            out->v[r[i].index] = pick(rng, &r[i]);
         if (spk__tune_valid(k, out, lim, NULL, 0))
+            return 1;
+    }
+    return 0;
+}
+
+int spk__tune_mutate(spk__tune_kernel k, uint64_t *rng, const spk__device_limits *lim, const spk__kernel_values *from,
+                     spk__kernel_values *out)
+{
+    size_t n;
+    const value_range *r = ranges(k, &n);
+    for (int tries = 0; tries < MAX_TRIES; tries++) {
+        *out = *from;
+        /* One or two parameters: some constraints tie pairs (a tile and its vector width). */
+        int changes = 1 + (int)(splitmix64(rng) % 2);
+        for (int c = 0; c < changes; c++) {
+            const value_range *p = &r[splitmix64(rng) % n];
+            out->v[p->index] = pick(rng, p);
+        }
+        if (memcmp(out, from, sizeof *out) != 0 && spk__tune_valid(k, out, lim, NULL, 0))
             return 1;
     }
     return 0;

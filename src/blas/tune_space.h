@@ -43,6 +43,10 @@ int spk__tune_valid(spk__tune_kernel k, const spk__kernel_values *v, const spk__
  * set was found in many draws. */
 int spk__tune_draw(spk__tune_kernel k, uint64_t *rng, const spk__device_limits *lim, spk__kernel_values *out);
 
+/* A valid neighbour of `from`: one or two parameters redrawn. 0 when none was found. */
+int spk__tune_mutate(spk__tune_kernel k, uint64_t *rng, const spk__device_limits *lim, const spk__kernel_values *from,
+                     spk__kernel_values *out);
+
 /* Kernel k's values taken from a parameter set: 1 when all its parameters
  * are there, 0 when none are; -1 (and why in msg) when only some are. */
 int spk__tune_extract(const spk_tune_params *p, spk__tune_kernel k, spk__kernel_values *out, char *msg,
