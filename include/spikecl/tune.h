@@ -99,7 +99,10 @@ typedef struct spk_tune_report {
     size_t n_shapes;
     spk_tune_shape_result shapes[SPK_TUNE_MAX_SHAPES];
     spk_tune_params defaults; /**< CLBlast's own parameters for the device */
-    spk_tune_params tuned;    /**< the winners (a kernel whose defaults won keeps them) */
+    spk_tune_params tuned;    /**< the winners (a kernel whose defaults won keeps them); stored and applied */
+    double speedup;           /**< geometric mean over the shapes of tuned / default GFLOP/s */
+    int kept_own;             /**< 1 when the winners lost the final A/B (speedup < 1): tuned is then
+                                   empty, CLBlast's own parameters are stored and applied */
     size_t candidates_timed;  /**< candidates measured, CLBlast's own parameters included */
     size_t candidates_failed; /**< rejected: CLBlast refused them or their results were wrong */
     double seconds;           /**< the whole run, final A/B included */

@@ -20,8 +20,8 @@
 #include "blas/tune_measure.h"
 #include "blas/tune_space.h"
 
-#define MIN_TIME_S 0.1 /* per shape and candidate */
-#define AB_ROUNDS 3
+#define MIN_TIME_S 0.25 /* per shape and candidate */
+#define AB_ROUNDS 5
 #define FORCE_INDIRECT 1         /* m*n*k < 1: never direct */
 #define FORCE_DIRECT (1u << 21)  /* its cube exceeds any GEMM spikecl runs */
 
@@ -57,6 +57,8 @@ typedef struct tuner {
     size_t n;
     spk__device_limits lim;
     spk_tune_params defaults;
+    spk_tune_params stored; /* the device's tuning file, if valid: tried first */
+    double nat[SPK_TUNE_MAX_SHAPES]; /* per shape, CLBlast's own parameters and switch */
     double t0;
     size_t timed, failed;
 } tuner;
@@ -106,22 +108,29 @@ static spk_status time_all(tuner *t, const spk_tune_params *p, const double *bes
     return st;
 }
 
-/* Geometric mean of base[i] / sec[i]. */
-static double speedup(const tuner *t, const double *base, const double *sec)
+/* The score of a set of times of one kernel: the geometric mean over the
+ * shapes of the speed-up over CLBlast's own parameters, each shape taking
+ * the faster of `sec` and `other` (the best times of the other kernel),
+ * as the switch size chosen at the end can make it. */
+static double speedup(const tuner *t, const double *sec, const double *other)
 {
     double log_sum = 0;
     for (size_t i = 0; i < t->n; i++)
-        log_sum += log(base[i] / sec[i]);
+        log_sum += log(t->nat[i] / (sec[i] < other[i] ? sec[i] : other[i]));
     return exp(log_sum / (double)t->n);
 }
 
 #define MAX_TRIED 512
 
 /* The next candidate: alternately drawn at random (exploring) and a
- * neighbour of the best so far (refining); never one already tried. */
+ * neighbour of the best so far (refining); never one already tried.
+ * Returns 0 when none is left, 2 for the stored file's values, else 1. */
 static int next_candidate(const tuner *t, spk__tune_kernel k, size_t i, uint64_t *rng, const spk__kernel_values *best,
                           spk__kernel_values *tried, size_t n_tried, spk__kernel_values *out)
 {
+    /* A file from an earlier run goes first: tuning continues from it. */
+    if (i == 1 && spk__tune_extract(&t->stored, k, out, NULL, 0) == 1 && memcmp(out, best, sizeof *out) != 0)
+        return 2;
     for (int attempt = 0; attempt < 1000; attempt++) {
         int ok = i % 2 == 0 ? spk__tune_mutate(k, rng, &t->lim, best, out) : spk__tune_draw(k, rng, &t->lim, out);
         if (!ok)
@@ -135,9 +144,10 @@ static int next_candidate(const tuner *t, spk__tune_kernel k, size_t i, uint64_t
     return 0;
 }
 
-/* Search kernel k with the routine forced to it; *best starts as the
- * baseline's values and times and ends as the winner's. */
-static spk_status search(tuner *t, spk__tune_kernel k, spk_tune_params *cfg, const double *base, double *best_sec,
+/* Search kernel k with the routine forced to it (set in *cfg); *cfg and
+ * best_sec start as CLBlast's own values and times and end as the
+ * winner's; other: the best times of the other kernel. */
+static spk_status search(tuner *t, spk__tune_kernel k, spk_tune_params *cfg, const double *other, double *best_sec,
                          double deadline)
 {
     spk_status st = SPK_OK;
@@ -146,12 +156,13 @@ static spk_status search(tuner *t, spk__tune_kernel k, spk_tune_params *cfg, con
     spk__kernel_values best, cand;
     spk__kernel_values *tried = spk__malloc(MAX_TRIED * sizeof *tried);
     size_t n_tried = 0;
-    double best_score = 1.0, sec[SPK_TUNE_MAX_SHAPES];
+    double best_score = speedup(t, best_sec, other), sec[SPK_TUNE_MAX_SHAPES];
     char msg[512], desc[512];
     SPK_CHECK(t->ctx, tried != NULL, SPK_ERR_OUT_OF_MEMORY, "spk_tune: out of host memory");
     spk__tune_extract(cfg, k, &best, NULL, 0);
     for (size_t i = 1; t->opts->max_candidates == 0 || i <= t->opts->max_candidates; i++) {
-        if (spk__tune_now() >= deadline || !next_candidate(t, k, i, &rng, &best, tried, n_tried, &cand))
+        int got = spk__tune_now() < deadline ? next_candidate(t, k, i, &rng, &best, tried, n_tried, &cand) : 0;
+        if (!got)
             break;
         if (n_tried < MAX_TRIED)
             tried[n_tried++] = cand;
@@ -175,10 +186,10 @@ static spk_status search(tuner *t, spk__tune_kernel k, spk_tune_params *cfg, con
                      spk__tune_now() - c0, desc);
             continue;
         }
-        double score = speedup(t, base, sec);
+        double score = speedup(t, sec, other);
         progress(t, "%s candidate %zu (%s): %.2fx CLBlast's own (%.1f s)%s: %s", name, i,
-                 i % 2 == 0 ? "neighbour of the best" : "random", score, spk__tune_now() - c0,
-                 score > best_score ? ", best so far" : "", desc);
+                 got == 2 ? "from the stored file" : i % 2 == 0 ? "neighbour of the best" : "random",
+                 score, spk__tune_now() - c0, score > best_score ? ", best so far" : "", desc);
         if (score > best_score) {
             best_score = score;
             best = cand;
@@ -330,25 +341,21 @@ static void report_baseline(const tuner *t, const char *what, const double *sec)
     progress(t, "%s (GFLOP/s):%s", what, line);
 }
 
-/* Kernel k with every shape forced to it (routine set to `force`):
- * CLBlast's own values time the baseline, then the search until deadline;
- * *cfg receives the winner, best[] its times. */
-static spk_status tune_kernel(tuner *t, spk__tune_kernel k, size_t force, spk_tune_params *cfg, double *base,
-                              double *best, double deadline)
+/* CLBlast's own parameters with every shape forced through kernel k
+ * (routine set to `force`): the baseline times. */
+static spk_status baseline(tuner *t, spk__tune_kernel k, size_t force, double *sec)
 {
-    char why[1024];
+    char why[1024], what[64];
     int pruned;
-    set_routine(cfg, force);
-    spk_status st = time_all(t, cfg, NULL, 0, base, &pruned, why, sizeof why);
+    spk_tune_params cfg = t->defaults;
+    set_routine(&cfg, force);
+    spk_status st = time_all(t, &cfg, NULL, 0, sec, &pruned, why, sizeof why);
     SPK_CHECK(t->ctx, st != SPK_ERR_BLAS, st, "spk_tune: CLBlast's own %s parameters: %s", spk__tune_kernel_name(k),
               why);
     SPK_TRY(st);
     t->timed++;
-    char what[64];
     snprintf(what, sizeof what, "CLBlast's own %s", spk__tune_kernel_name(k));
-    report_baseline(t, what, base);
-    memcpy(best, base, t->n * sizeof *best);
-    st = search(t, k, cfg, base, best, deadline);
+    report_baseline(t, what, sec);
 fail:
     return st;
 }
@@ -378,14 +385,26 @@ spk_status spk_tune(spk_context *ctx, const spk_tune_options *opts_in, spk_tune_
     st = spk__tune_defaults(ctx, &t->defaults, why, sizeof why);
     SPK_CHECK(ctx, st == SPK_OK, st, "spk_tune: %s", why);
     out->defaults = t->defaults;
+    if (have_path && spk__tune_file_read(ctx, out->path, &t->stored, why, sizeof why) == SPK_OK)
+        progress(t, "continuing from %s (%zu parameters)", out->path, t->stored.n);
     for (; t->n < n_shapes; t->n++)
         SPK_TRY(spk__tune_case_init(ctx, &shapes[t->n], opts.seed, &t->cases[t->n]));
     spk__kernel_values own_switch;
     spk__tune_extract(&t->defaults, SPK__GEMM_ROUTINE, &own_switch, NULL, 0);
 
+    SPK_TRY(baseline(t, SPK__XGEMM, FORCE_INDIRECT, base_ind));
+    SPK_TRY(baseline(t, SPK__XGEMM_DIRECT, FORCE_DIRECT, base_dir));
+    for (size_t i = 0; i < t->n; i++) {
+        double cube = (double)own_switch.v[0] * (double)own_switch.v[0] * (double)own_switch.v[0];
+        t->nat[i] = mnk(&t->cases[i].s) < cube ? base_dir[i] : base_ind[i];
+    }
+    memcpy(best_ind, base_ind, sizeof best_ind);
+    memcpy(best_dir, base_dir, sizeof best_dir);
     spk_tune_params cfg = t->defaults;
-    SPK_TRY(tune_kernel(t, SPK__XGEMM, FORCE_INDIRECT, &cfg, base_ind, best_ind, t->t0 + opts.budget_s / 2));
-    SPK_TRY(tune_kernel(t, SPK__XGEMM_DIRECT, FORCE_DIRECT, &cfg, base_dir, best_dir, t->t0 + opts.budget_s));
+    set_routine(&cfg, FORCE_INDIRECT);
+    SPK_TRY(search(t, SPK__XGEMM, &cfg, best_dir, best_ind, t->t0 + opts.budget_s / 2));
+    set_routine(&cfg, FORCE_DIRECT);
+    SPK_TRY(search(t, SPK__XGEMM_DIRECT, &cfg, best_ind, best_dir, t->t0 + opts.budget_s));
 
     size_t sw = choose_switch(t, best_dir, best_ind, own_switch.v[0]);
     set_routine(&cfg, sw);
@@ -393,6 +412,16 @@ spk_status spk_tune(spk_context *ctx, const spk_tune_options *opts_in, spk_tune_
              own_switch.v[0]);
     SPK_TRY(final_ab(t, &cfg, out));
     changed_only(&cfg, &t->defaults, &out->tuned);
+    /* Never keep a set that lost the A/B: noise can crown a loser on a busy machine. */
+    double log_sum = 0;
+    for (size_t i = 0; i < out->n_shapes; i++)
+        log_sum += log(out->shapes[i].tuned_gflops / out->shapes[i].default_gflops);
+    out->speedup = exp(log_sum / (double)out->n_shapes);
+    if (out->speedup < 1.0) {
+        progress(t, "the tuned parameters lost the A/B (%.2fx): keeping CLBlast's own", out->speedup);
+        memset(&out->tuned, 0, sizeof out->tuned);
+        out->kept_own = 1;
+    }
     /* Leave the tuned parameters in force, as a context loading them would. */
     st = spk__tune_apply(ctx, &t->defaults, why, sizeof why);
     if (st == SPK_OK)
