@@ -58,10 +58,11 @@ typedef struct spk_tune_params {
 } spk_tune_params;
 
 /**
- * The shapes spk_tune() uses without --shapes: the GEMMs of the mlp preset
- * (dense 784->256->10 at batch 128 over 25 steps: forward, weight gradient,
- * input gradient) and of the library comparison network at n = 512
- * (T*B = 8000 rows: forward and weight gradient).
+ * The shapes spk_tune() uses without --shapes: every GEMM of a training
+ * step of the mlp preset (784 -> 256 -> 10 at batch 128 over 25 steps:
+ * forward, bias, weight, bias and input gradients) and the dense layer of
+ * the library comparison network at n = 512 (T*B = 8000 rows: forward,
+ * weight and input gradients).
  * @param count  receives the number of shapes
  * @return a static array
  */

@@ -25,13 +25,25 @@
 #define FORCE_INDIRECT 1         /* m*n*k < 1: never direct */
 #define FORCE_DIRECT (1u << 21)  /* its cube exceeds any GEMM spikecl runs */
 
+/* Every GEMM of one training step of the mlp preset (784 -> 256 -> 10,
+ * batch 128, T = 25, the first layer on static input), and the dense layer
+ * of the library comparison network at n = 512 (T*B = 8000 rows). The tiny
+ * bias GEMMs count as much as the large ones: they are as many, and a
+ * tile tuned for large GEMMs can make them slower. */
 static const spk_gemm_shape DEFAULT_SHAPES[] = {
-    {0, 1, 128, 256, 784},  /* mlp dense 784->256 forward, B = 128 per step */
+    {0, 1, 128, 256, 784},  /* mlp dense1 forward, once per batch (static input) */
+    {0, 0, 128, 256, 1},    /* its bias */
+    {0, 0, 1, 32768, 25},   /* its output gradient summed over T */
     {1, 0, 256, 784, 128},  /* its weight gradient */
-    {0, 1, 3200, 10, 256},  /* dense 256->10 forward over T*B = 25*128 */
+    {1, 0, 256, 1, 128},    /* its bias gradient */
+    {0, 1, 3200, 10, 256},  /* mlp dense2 forward over T*B = 3200 */
+    {0, 0, 3200, 10, 1},    /* its bias */
+    {1, 0, 10, 256, 3200},  /* its weight gradient */
+    {1, 0, 10, 1, 3200},    /* its bias gradient */
     {0, 0, 3200, 256, 10},  /* its input gradient */
-    {0, 1, 8000, 512, 512}, /* library comparison n = 512 forward, T*B = 8000 */
-    {1, 0, 512, 512, 8000}, /* its weight gradient */
+    {0, 1, 8000, 512, 512}, /* library comparison n = 512: forward */
+    {1, 0, 512, 512, 8000}, /* weight gradient */
+    {0, 0, 8000, 512, 512}, /* input gradient */
 };
 
 const spk_gemm_shape *spk_tune_default_shapes(size_t *count)
