@@ -21,7 +21,7 @@ BUILD=${SPIKECL_BUILD_DIR:-build}
 
 # Everything the build, the tests and PoCL (OpenCL on the CPU) need.
 PACKAGES=(
-    gcc libc6-dev pkg-config meson ninja-build python3 # toolchain; python3 embeds the kernels
+    gcc g++ libc6-dev pkg-config meson ninja-build python3 # toolchain (g++: one file reads CLBlast's C++ API); python3 embeds the kernels
     ocl-icd-opencl-dev opencl-headers                  # OpenCL ICD loader and headers
     pocl-opencl-icd                                    # an OpenCL device on any CPU
     libclblast-dev                                     # GEMM on every OpenCL device

@@ -1,8 +1,11 @@
 /* GEMM backends side by side on the shapes spikecl runs: spk_gemm through
  * CLBlast, spk_gemm through the host BLAS on mapped device buffers, and
  * OpenBLAS called directly on malloc'd arrays (the ceiling: same library,
- * no OpenCL around it). Repetitions are interleaved (A B C A B C ...) so
- * the ratios come from one sitting on a shared machine.
+ * no OpenCL around it); and, when the cache directory holds tuned CLBlast
+ * parameters for the device ('spikecl tune'), CLBlast with CLBlast's own
+ * parameters and with the tuned ones, switched before each repetition.
+ * Repetitions are interleaved (A B C D A B C D ...) so the ratios come from
+ * one sitting on a shared machine.
  *
  * usage: bench_gemm_backends [--device SEL] [--reps N] [--min-rep-s S]
  *                            [--max-clblast-gflop G] [--only SUBSTR] [--json FILE]
@@ -28,12 +31,17 @@ static const shape SHAPES[] = {
     {"lib n=512 fwd (T*B=8000)", 0, 1, 8000, 512, 512},
     {"lib n=512 dW", 1, 0, 512, 512, 8000},
     {"lib n=1024 fwd (T*B=8000)", 0, 1, 8000, 1024, 1024},
+    {"lib n=1024 dW", 1, 0, 1024, 1024, 8000},
     {"lib n=4096 fwd (T*B=8000)", 0, 1, 8000, 4096, 4096},
 };
 #define N_SHAPES (sizeof SHAPES / sizeof SHAPES[0])
 
-enum { RAW = 0, HOST = 1, CLBLAST = 2, N_WAYS = 3 };
-static const char *const WAY_NAMES[N_WAYS] = {"openblas", "spk host", "spk clblast"};
+enum { RAW = 0, HOST = 1, CLBLAST = 2, TUNED = 3, N_WAYS = 4 };
+static const char *const WAY_NAMES[N_WAYS] = {"openblas", "spk host", "spk clblast", "clblast tuned"};
+
+/* CLBlast's parameters for the CLBLAST and TUNED ways: process-wide per
+ * device, so each rep applies its own set first. */
+static spk_tune_params clblast_params[N_WAYS];
 
 typedef struct operands {
     spk_context *ctx;
@@ -70,6 +78,8 @@ static spk_status run_once(bench_case *bc, int way)
 static spk_status time_runs(bench_case *bc, int way, int runs, double *seconds)
 {
     spk_status st = SPK_OK;
+    if (way >= CLBLAST && (st = spk_tune_apply(bc->dev[way].ctx, &clblast_params[way])) != SPK_OK)
+        return st;
     double t0 = bench_now();
     for (int r = 0; r < runs && st == SPK_OK; r++)
         st = run_once(bc, way);
@@ -154,14 +164,23 @@ int main(int argc, char **argv)
     spk_context_options o = spk_context_options_default();
     o.device = device;
     spk_status st = SPK_OK;
-    for (int w = HOST; w <= CLBLAST && st == SPK_OK; w++) {
+    for (int w = HOST; w < N_WAYS && st == SPK_OK; w++) {
         o.gemm_backend = w == HOST ? SPK_GEMM_HOST : SPK_GEMM_CLBLAST;
+        o.clblast_tuning = w == TUNED ? SPK_TUNING_LOAD : SPK_TUNING_OFF;
         st = spk_context_create(&o, &ctx[w]);
     }
     if (st != SPK_OK) {
         bench_report(NULL, st, "creating the contexts (the host backend needs a CPU device)");
         return 1;
     }
+    int have_tuned = 0;
+    if ((st = spk_tune_clblast_defaults(ctx[CLBLAST], &clblast_params[CLBLAST])) != SPK_OK ||
+        (st = spk_context_tuned_params(ctx[TUNED], &clblast_params[TUNED])) != SPK_OK) {
+        bench_report(ctx[CLBLAST], st, "reading CLBlast's parameters");
+        return 1;
+    }
+    spk_context_tuning(ctx[TUNED], &have_tuned);
+    printf("tuned CLBlast parameters: %s\n", spk_context_tuning(ctx[TUNED], NULL));
     spk_device_info info;
     spk_context_device(ctx[HOST], &info);
     printf("device %s (%s), OpenBLAS %s, %d threads\n", info.device_name, info.driver_version,
@@ -182,13 +201,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "error: out of host memory for %s\n", s->name);
             return 1;
         }
-        for (int w = HOST; w <= CLBLAST && st == SPK_OK; w++)
+        for (int w = HOST; w < N_WAYS && st == SPK_OK; w++)
             if ((st = make_operands(ctx[w], s, bc->ha, bc->hb, &bc->dev[w])) != SPK_OK)
                 bench_report(ctx[w], st, s->name);
         /* Calibrate calls per rep; one warm-up call each (CLBlast compiles). */
         for (int w = 0; w < N_WAYS && st == SPK_OK; w++) {
             double t = 0.0;
-            if (w == CLBLAST && gflop(s) > max_clblast_gflop)
+            if ((w >= CLBLAST && gflop(s) > max_clblast_gflop) || (w == TUNED && !have_tuned))
                 continue;
             if ((st = time_runs(bc, w, 1, &t)) != SPK_OK || (st = time_runs(bc, w, 1, &t)) != SPK_OK) {
                 bench_report(w == RAW ? NULL : ctx[w], st, s->name);
@@ -213,19 +232,23 @@ int main(int argc, char **argv)
         return 1;
 
     printf("\nmedian GFLOP/s over %d interleaved reps (op: N/T of A and B; M x N x K)\n", reps);
-    printf("%-38s %2s %18s %10s %10s %12s %12s %12s\n", "GEMM", "op", "M x N x K", WAY_NAMES[RAW], WAY_NAMES[HOST],
-           WAY_NAMES[CLBLAST], "host/openblas", "host/clblast");
+    printf("%-38s %2s %18s %10s %10s %12s %13s %13s %12s %13s\n", "GEMM", "op", "M x N x K", WAY_NAMES[RAW],
+           WAY_NAMES[HOST], WAY_NAMES[CLBLAST], WAY_NAMES[TUNED], "host/openblas", "host/clblast", "tuned/clblast");
     double med[N_SHAPES][N_WAYS];
     for (size_t c = 0; c < n_cases; c++) {
         const shape *s = cases[c].s;
-        char dims[40], clb[16], vs[16];
+        char dims[40], clb[16], vs[16], tun[16], tvs[16];
         for (int w = 0; w < N_WAYS; w++)
             med[c][w] = cases[c].runs[w] ? bench_median(cases[c].gflops[w], (size_t)reps) : 0.0;
         snprintf(dims, sizeof dims, "%zux%zux%zu", s->m, s->n, s->k);
         snprintf(clb, sizeof clb, med[c][CLBLAST] > 0 ? "%.1f" : "skipped", med[c][CLBLAST]);
         snprintf(vs, sizeof vs, med[c][CLBLAST] > 0 ? "%.1fx" : "-", med[c][HOST] / med[c][CLBLAST]);
-        printf("%-38s %c%c %18s %10.1f %10.1f %12s %11.0f%% %12s\n", s->name, s->ta ? 'T' : 'N', s->tb ? 'T' : 'N',
-               dims, med[c][RAW], med[c][HOST], clb, 100.0 * med[c][HOST] / med[c][RAW], vs);
+        snprintf(tun, sizeof tun, med[c][TUNED] > 0 ? "%.1f" : "-", med[c][TUNED]);
+        snprintf(tvs, sizeof tvs, med[c][TUNED] > 0 && med[c][CLBLAST] > 0 ? "%.2fx" : "-",
+                 med[c][TUNED] / med[c][CLBLAST]);
+        printf("%-38s %c%c %18s %10.1f %10.1f %12s %13s %12.0f%% %12s %13s\n", s->name, s->ta ? 'T' : 'N',
+               s->tb ? 'T' : 'N', dims, med[c][RAW], med[c][HOST], clb, tun, 100.0 * med[c][HOST] / med[c][RAW], vs,
+               tvs);
     }
     if (json) {
         FILE *f = fopen(json, "w");
@@ -243,18 +266,19 @@ int main(int argc, char **argv)
             fprintf(f, "%s\n  {\"name\": ", c ? "," : "");
             bench_json_str(f, s->name);
             fprintf(f, ", \"trans_a\": %d, \"trans_b\": %d, \"m\": %zu, \"n\": %zu, \"k\": %zu, "
-                       "\"gflops_openblas\": %.3f, \"gflops_host\": %.3f, \"gflops_clblast\": %.3f}",
-                    s->ta, s->tb, s->m, s->n, s->k, med[c][RAW], med[c][HOST], med[c][CLBLAST]);
+                       "\"gflops_openblas\": %.3f, \"gflops_host\": %.3f, \"gflops_clblast\": %.3f, "
+                       "\"gflops_clblast_tuned\": %.3f}",
+                    s->ta, s->tb, s->m, s->n, s->k, med[c][RAW], med[c][HOST], med[c][CLBLAST], med[c][TUNED]);
         }
         fprintf(f, "\n]}\n");
         fclose(f);
     }
     for (size_t c = 0; c < n_cases; c++) {
-        for (int w = HOST; w <= CLBLAST; w++)
+        for (int w = HOST; w < N_WAYS; w++)
             free_operands(&cases[c].dev[w]);
         free(cases[c].ha), free(cases[c].hb), free(cases[c].hc);
     }
-    spk_context_free(ctx[HOST]);
-    spk_context_free(ctx[CLBLAST]);
+    for (int w = HOST; w < N_WAYS; w++)
+        spk_context_free(ctx[w]);
     return 0;
 }

@@ -75,6 +75,14 @@ SPK_API const char *spk_gemm_backend_name(spk_gemm_backend b);
 /** @return 1 if this build of the library has the host BLAS backend. */
 SPK_API int spk_gemm_host_available(void);
 
+/** Whether a context applies the tuned CLBlast parameters stored for its
+ *  device by spk_tune() (see tune.h). */
+typedef enum spk_clblast_tuning {
+    SPK_TUNING_AUTO = 0, /**< SPIKECL_TUNE: "off" (or "0") turns loading off; unset, "on" or "1": load */
+    SPK_TUNING_LOAD = 1, /**< load them when a valid file exists */
+    SPK_TUNING_OFF = 2   /**< keep CLBlast's own parameters */
+} spk_clblast_tuning;
+
 /** Options for spk_context_create(). Start from spk_context_options_default(). */
 typedef struct spk_context_options {
     /** Device selector: "p:d" (platform and device index), "gpu", "cpu", or a
@@ -97,6 +105,8 @@ typedef struct spk_context_options {
     /** GEMM backend. SPK_GEMM_AUTO: the SPIKECL_GEMM environment variable
      *  ("auto", "clblast" or "host") if set, else the automatic choice. */
     spk_gemm_backend gemm_backend;
+    /** Tuned CLBlast parameters from the cache directory; see spk_context_tuning(). */
+    spk_clblast_tuning clblast_tuning;
 } spk_context_options;
 
 /** @return the defaults: environment-driven device and cache, seed 0, no log. */
@@ -108,10 +118,12 @@ SPK_API spk_context_options spk_context_options_default(void);
  * @param out   receives the context; NULL on failure
  * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_NO_DEVICE (no device or no
  *         match for the selector), SPK_ERR_INVALID_ARGUMENT (malformed
- *         selector, unknown GEMM backend), SPK_ERR_UNSUPPORTED (host GEMM
- *         asked for on a device or build without it), SPK_ERR_OPENCL,
- *         SPK_ERR_OUT_OF_MEMORY. On failure the
- *         detail is available from spk_context_last_error(NULL).
+ *         selector, unknown GEMM backend or SPIKECL_TUNE value),
+ *         SPK_ERR_UNSUPPORTED (host GEMM asked for on a device or build
+ *         without it), SPK_ERR_OPENCL, SPK_ERR_OUT_OF_MEMORY. On failure the
+ *         detail is available from spk_context_last_error(NULL). A stored
+ *         tuning file that cannot be used is not an error: the context keeps
+ *         CLBlast's own parameters and spk_context_tuning() says why.
  */
 SPK_API spk_status spk_context_create(const spk_context_options *opts, spk_context **out);
 

@@ -31,6 +31,7 @@
 #include "spikecl/tensor.h"
 #include "spikecl/blas.h"
 #include "spikecl/spikes.h"
+#include "spikecl/tune.h"
 #include "spikecl/neuron.h"
 #include "spikecl/neuron_models.h"
 #include "spikecl/encode.h"

@@ -5,8 +5,9 @@
 
 #include "blas/gemm_internal.h"
 
-static const char *clblast_status_name(CLBlastStatusCode s)
+const char *spk__clblast_status_name(int status)
 {
+    CLBlastStatusCode s = (CLBlastStatusCode)status;
     switch (s) {
     case CLBlastNotImplemented:
         return "CLBlastNotImplemented";
@@ -55,7 +56,7 @@ static spk_status map_status(const spk_context *ctx, CLBlastStatusCode s, size_t
     else if (s == CLBlastOpenCLOutOfHostMemory)
         st = SPK_ERR_OUT_OF_MEMORY;
     return spk__error(ctx, st, "CLBlastSgemm (M=%zu, N=%zu, K=%zu) failed: %s (%d)", m, n, k,
-                      clblast_status_name(s), (int)s);
+                      spk__clblast_status_name(s), (int)s);
 }
 
 spk_status spk_gemm(int trans_a, int trans_b, float alpha, const spk_tensor *a, const spk_tensor *b, float beta,

@@ -90,9 +90,10 @@ spk_status spk_context_create(const spk_context_options *opts_in, spk_context **
         ctx->kernel_dir = spk__strdup(kdir);
         SPK_CHECK(NULL, ctx->kernel_dir != NULL, SPK_ERR_OUT_OF_MEMORY, "spk_context_create: out of host memory");
     }
-    spk__log(ctx, SPK_LOG_INFO, "spikecl: device %d:%d %s (%s), GEMM %s, disk cache %s", ref.platform_index,
-             ref.device_index, ctx->info.device_name, ctx->info.platform_name,
-             spk_gemm_backend_name(ctx->gemm_backend), ctx->cache_dir ? ctx->cache_dir : "off");
+    SPK_TRY(spk__tune_load(ctx, opts.clblast_tuning));
+    spk__log(ctx, SPK_LOG_INFO, "spikecl: device %d:%d %s (%s), GEMM %s, disk cache %s, tuned CLBlast parameters %s",
+             ref.platform_index, ref.device_index, ctx->info.device_name, ctx->info.platform_name,
+             spk_gemm_backend_name(ctx->gemm_backend), ctx->cache_dir ? ctx->cache_dir : "off", ctx->tuning_info);
     *out = ctx;
     return SPK_OK;
 fail:

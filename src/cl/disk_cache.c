@@ -18,7 +18,7 @@
 
 static const char MAGIC[8] = {'S', 'P', 'K', 'C', 'A', 'C', 'H', 'E'};
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+uint64_t spk__fnv1a(uint64_t h, const void *data, size_t n)
 {
     const unsigned char *p = data;
     for (size_t i = 0; i < n; i++) {
@@ -28,15 +28,13 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
     return h;
 }
 
-#define FNV_OFFSET 14695981039346656037ull
-
 char *spk__disk_cache_key(const spk_context *ctx, const spk__source_text *src, const char *options)
 {
-    uint64_t h1 = FNV_OFFSET, h2 = 0x9e3779b97f4a7c15ull;
+    uint64_t h1 = SPK_FNV_OFFSET, h2 = 0x9e3779b97f4a7c15ull;
     size_t total = 0;
     for (size_t i = 0; i < src->n_parts; i++) {
-        h1 = fnv1a(h1, src->parts[i], src->lengths[i]);
-        h2 = fnv1a(h2, src->parts[i], src->lengths[i]);
+        h1 = spk__fnv1a(h1, src->parts[i], src->lengths[i]);
+        h2 = spk__fnv1a(h2, src->parts[i], src->lengths[i]);
         total += src->lengths[i];
     }
     const spk_device_info *d = &ctx->info;
@@ -55,7 +53,7 @@ char *spk__disk_cache_key(const spk_context *ctx, const spk__source_text *src, c
 
 static int entry_path(const spk_context *ctx, const char *key, char *path, size_t cap)
 {
-    uint64_t h = fnv1a(FNV_OFFSET, key, strlen(key));
+    uint64_t h = spk__fnv1a(SPK_FNV_OFFSET, key, strlen(key));
     int n = snprintf(path, cap, "%s/%016llx.clbin", ctx->cache_dir, (unsigned long long)h);
     return n > 0 && (size_t)n < cap;
 }
@@ -123,8 +121,7 @@ done:
     return st;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *dir)
+int spk__make_dirs(const char *dir)
 {
     char tmp[4096];
     size_t n = strlen(dir);
@@ -150,7 +147,7 @@ int spk__disk_cache_store(spk_context *ctx, const char *key, cl_program prog)
     FILE *f = NULL;
     size_t bin_size = 0;
     int written = 0;
-    if (!entry_path(ctx, key, path, sizeof path) || !make_dirs(ctx->cache_dir))
+    if (!entry_path(ctx, key, path, sizeof path) || !spk__make_dirs(ctx->cache_dir))
         goto done;
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof bin_size, &bin_size, NULL) != CL_SUCCESS ||
         bin_size == 0)

@@ -2,6 +2,13 @@
 #define SPK_DISK_CACHE_H
 #include "cl/kernel_sources.h"
 
+/* FNV-1a over n bytes, continuing from h (start with SPK_FNV_OFFSET). */
+#define SPK_FNV_OFFSET 14695981039346656037ull
+uint64_t spk__fnv1a(uint64_t h, const void *data, size_t n);
+
+/* mkdir -p; returns 1 on success. */
+int spk__make_dirs(const char *dir);
+
 /* Bumped whenever the file layout or the key changes. */
 #define SPK_DISK_CACHE_FORMAT 1
 

@@ -7,6 +7,7 @@ int spk_cmd_demo(int argc, char **argv);
 int spk_cmd_train(int argc, char **argv);
 int spk_cmd_eval(int argc, char **argv);
 int spk_cmd_bench(int argc, char **argv);
+int spk_cmd_tune(int argc, char **argv);
 
 /* The CLI uses only the public API: its own try macro, same style. */
 #define CLI_TRY(expr)         \

@@ -3,6 +3,23 @@
 
 #include "cli/cli.h"
 
+/* What a context on device p:d does with tuned CLBlast parameters. */
+static void print_tuning(const spk_device_info *d)
+{
+    char sel[32];
+    spk_context *ctx = NULL;
+    spk_context_options o = spk_context_options_default();
+    snprintf(sel, sizeof sel, "%d:%d", d->platform_index, d->device_index);
+    o.device = sel;
+    o.gemm_backend = SPK_GEMM_CLBLAST;
+    if (spk_context_create(&o, &ctx) != SPK_OK) {
+        printf("        tuned CLBlast parameters: unknown (no context: %s)\n", spk_context_last_error(NULL));
+        return;
+    }
+    printf("        tuned CLBlast parameters: %s\n", spk_context_tuning(ctx, NULL));
+    spk_context_free(ctx);
+}
+
 int spk_cmd_devices(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -39,6 +56,7 @@ int spk_cmd_devices(int argc, char **argv)
         printf("        GEMM: %s\n", !d->is_cpu ? "clblast"
                                      : spk_gemm_host_available() ? "host BLAS (SPIKECL_GEMM=clblast for CLBlast)"
                                                                  : "clblast (built without a host BLAS)");
+        print_tuning(d);
     }
     return 0;
 }

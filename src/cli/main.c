@@ -17,6 +17,7 @@ static const command COMMANDS[] = {
     {"eval", spk_cmd_eval, "evaluate a checkpoint written by 'spikecl train --out'"},
     {"demo", spk_cmd_demo, "drive a LIF layer with Poisson input and print spike counts"},
     {"bench", spk_cmd_bench, "benchmark suites on every OpenCL device: one table, optional JSON"},
+    {"tune", spk_cmd_tune, "tune CLBlast's GEMM parameters for a device and store them for later runs"},
 };
 
 void spk_cli_report(const spk_context *ctx, spk_status st, const char *what)
@@ -53,7 +54,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: spikecl <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].help);
-    fprintf(f, "\nenvironment: SPIKECL_DEVICE (p:d, gpu, cpu or a name substring), SPIKECL_CACHE_DIR (or off)\n"
+    fprintf(f, "\nenvironment: SPIKECL_DEVICE (p:d, gpu, cpu or a name substring), SPIKECL_CACHE_DIR (or off),\n"
+               "             SPIKECL_GEMM (auto, clblast, host), SPIKECL_TUNE (off: ignore tuned CLBlast parameters)\n"
                "'spikecl <command> --help' describes a command's options.\n");
 }
 

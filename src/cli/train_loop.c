@@ -324,6 +324,8 @@ spk_status spk_train_run(const spk_train_config *c)
     spk_context_device(ctx, &info);
     printf("device %d:%d %s (%s), GEMM %s\n", info.platform_index, info.device_index, info.device_name,
            info.platform_name, spk_gemm_backend_name(spk_context_gemm_backend(ctx)));
+    if (spk_context_gemm_backend(ctx) == SPK_GEMM_CLBLAST)
+        printf("tuned CLBlast parameters: %s\n", spk_context_tuning(ctx, NULL));
     stage = "building the network";
     if ((st = spk_train_build_network(ctx, c, train->rows, train->cols, C, &net)) != SPK_OK)
         goto fail;

@@ -87,4 +87,22 @@ expect_error 1 "SPIKECL_GEMM=cublas" env SPIKECL_GEMM=cublas "$spikecl" train --
 ev=$("$spikecl" eval --checkpoint "$tmp/mlp.ckpt" --batch 32 --limit-test 96 --gemm clblast 2>&1) ||
     fail "eval with --gemm clblast: $ev"
 printf '%s\n' "$ev" | grep -q "test accuracy .*% on 96 images" || fail "eval with --gemm clblast printed '$ev'"
+# spikecl tune: a zero-budget run (CLBlast's own parameters and the switch
+# size only) on one small shape, stored in a private cache that devices and
+# train then load; bad options and a bad SPIKECL_TUNE give clear errors.
+tc="$tmp/tune-cache"
+out=$(SPIKECL_CACHE_DIR="$tc" "$spikecl" tune --budget-s 0 --shapes 40x24x56:NT 2>&1) || fail "tune: $out"
+printf '%s\n' "$out" | grep -q "^40x24x56:NT .*x " || fail "tune printed no result row: $out"
+printf '%s\n' "$out" | grep -q "stored in $tc/clblast-tuning-" || fail "tune did not store its result: $out"
+out=$(SPIKECL_CACHE_DIR="$tc" "$spikecl" devices 2>&1) || fail "devices: $out"
+printf '%s\n' "$out" | grep -q "tuned CLBlast parameters: loaded from $tc" || fail "devices: $out"
+out=$(SPIKECL_CACHE_DIR="$tc" SPIKECL_TUNE=off "$spikecl" devices 2>&1) || fail "devices: $out"
+printf '%s\n' "$out" | grep -q "tuned CLBlast parameters: off" || fail "devices with SPIKECL_TUNE=off: $out"
+out=$(SPIKECL_CACHE_DIR="$tc" "$spikecl" tune --budget-s 0 --shapes 8x8x8 --dry-run --quiet 2>&1) ||
+    fail "tune --dry-run: $out"
+printf '%s\n' "$out" | grep -q "dry run: nothing stored" || fail "tune --dry-run: $out"
+expect_error 2 "MxNxK" "$spikecl" tune --shapes 12x12
+expect_error 2 "expects an integer" "$spikecl" tune --budget-s soon
+expect_error 1 "nowhere to store" env SPIKECL_CACHE_DIR=off "$spikecl" tune --budget-s 0 --shapes 8x8x8
+expect_error 1 "SPIKECL_TUNE=maybe" env SPIKECL_TUNE=maybe "$spikecl" demo
 echo "cli: PASS"
