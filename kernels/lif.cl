@@ -197,6 +197,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
     int col[CHUNK_MAX];
 #if REFRAC
     vi win[CHUNK_MAX];
+    vf rc0s[CHUNK_MAX]; /* the initial refractory counters, read at every step */
 #endif
     for (int j = 0; j < count; j++) {
         const spk_off_t idx = TILE_IDX(j);
@@ -212,6 +213,9 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
         st[j].gI = gI_next, st[j].gV = gV_next, st[j].gS = gS_next;
         st[j].daI = st[j].dbI = st[j].daV = st[j].dbV = st[j].dth = VZERO;
 #if REFRAC
+        vf I0 = VZERO, V0 = VZERO, S0 = VZERO, rc0 = VZERO;
+        LOAD_STATE4(has_state_in, state_in, si_off, I0, V0, S0, rc0);
+        rc0s[j] = rc0;
         REFRAC_WINDOW_INIT(window);
         win[j] = window;
 #endif
@@ -224,8 +228,11 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
         LOAD_COEFS(n);
         /* The initial state stands in for step t-1 at t = 0. */
         vf I0 = VZERO, V0 = VZERO, S0 = VZERO, rc0 = VZERO;
-        if (t == 0 || REFRAC)
+        if (t == 0)
             LOAD_STATE4(has_state_in, state_in, si_off, I0, V0, S0, rc0);
+#if REFRAC
+        rc0 = rc0s[j];
+#endif
         vf gI_next = st[j].gI, gV_next = st[j].gV, gS_next = st[j].gS;
         vf d_aI = st[j].daI, d_bI = st[j].dbI, d_aV = st[j].daV, d_bV = st[j].dbV, d_th = st[j].dth;
 #if REFRAC
