@@ -51,9 +51,7 @@ static spk_status poisson(spk_context *ctx, const spk_tensor *intensity, float g
     cl_uint F = (cl_uint)intensity->numel, cn = (cl_uint)n;
     cl_uint seed_lo = (cl_uint)ctx->seed, seed_hi = (cl_uint)(ctx->seed >> 32);
     cl_uint stream_lo = (cl_uint)stream, stream_hi = (cl_uint)(stream >> 32);
-    spk__buf in = spk__buf_of(intensity), o = spk__buf_of(out);
-    if (bits)
-        o.offset /= 4;
+    spk__buf in = spk__buf_of(intensity), o = bits ? spk__buf_words(out) : spk__buf_of(out);
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(cT), SPK_ARG(F), SPK_ARG(cn), SPK_BUF(in), SPK_ARG(gain), SPK_ARG(seed_lo),
                          SPK_ARG(seed_hi), SPK_ARG(stream_lo), SPK_ARG(stream_hi), SPK_BUF(o)));
     SPK_TRY(spk__launch_1d(ctx, k, F));
@@ -112,8 +110,8 @@ spk_status spk_encode_direct(spk_context *ctx, const spk_tensor *x, float gain, 
     cl_int T = (cl_int)out->shape[0];
     cl_uint F = (cl_uint)x->numel;
     spk__buf in = spk__buf_of(x), o = spk__buf_of(out);
-    /* Streaming stores for an output larger than the cache (its offset a whole vector). */
-    cl_int stream = spk__streaming(ctx, spk_tensor_bytes(out)) && out->offset % (size_t)vw == 0;
+    const spk_tensor *outs[] = {out};
+    cl_int stream = spk__streaming(ctx, spk_tensor_bytes(out), outs, 1, vw);
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(F), SPK_ARG(tiles.chunk), SPK_ARG(stream), SPK_BUF(in), SPK_ARG(gain),
                           SPK_BUF(o)));
     SPK_TRY(spk__launch_1d_groups(ctx, k, tiles.items, tiles.local));

@@ -235,20 +235,13 @@ static cl_int stream_stores(const spk_context *ctx, const lif_call *c, const spk
     size_t bytes = 0;
     for (size_t i = 0; i < n_seqs; i++)
         bytes += seqs[i] ? spk_tensor_bytes(seqs[i]) : 0;
-    for (size_t i = 0; i < n_outs; i++)
-        if (outs[i] && outs[i]->offset % (size_t)c->vw)
-            return 0;
-    return spk__streaming(ctx, bytes);
+    return spk__streaming(ctx, bytes, outs, n_outs, c->vw);
 }
 
 /* The spikes as kernel arguments: F32/U8 in elements, bit-packed in words. */
 static spk__buf spike_buf(const spk_lif_io *io)
 {
-    if (!io->spike_bits)
-        return spk__buf_or(io->spikes, io->input);
-    spk__buf b = spk__buf_of(io->spike_bits);
-    b.offset /= 4;
-    return b;
+    return io->spike_bits ? spk__buf_words(io->spike_bits) : spk__buf_or(io->spikes, io->input);
 }
 
 spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_lif_io *io)

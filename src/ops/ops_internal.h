@@ -22,6 +22,15 @@ static inline spk__buf spk__buf_or(const spk_tensor *t, const spk_tensor *stand_
     return t ? spk__buf_of(t) : (spk__buf){stand_in->buf, 0, 0};
 }
 
+/* A bit-packed spike tensor (U8 bytes that kernels read as uint words):
+ * its offset in words, whole by spk__check_spike_bits. */
+static inline spk__buf spk__buf_words(const spk_tensor *t)
+{
+    spk__buf b = spk__buf_of(t);
+    b.offset /= 4;
+    return b;
+}
+
 /* Buffer and offset, as two kernel arguments. */
 #define SPK_BUF(b) SPK_ARG((b).mem), SPK_ARG((b).offset)
 
@@ -86,14 +95,19 @@ static inline spk__tiling spk__tiling_for(const spk_context *ctx, size_t vecs)
 }
 
 /* Whether a tiled kernel (CHUNK_MAX > 1) that touches `bytes` of memory
- * should write its outputs with streaming (non-temporal) stores: on CPU
- * devices when the data exceed the last-level cache, so that they could not
- * stay there for the next kernel anyway. Such stores skip the read of each
- * line before it is written (a third less memory traffic for a kernel that
- * reads one tensor and writes two). The outputs must start on a whole vector
- * (offsets multiples of VW elements), which the caller checks. */
-static inline int spk__streaming(const spk_context *ctx, size_t bytes)
+ * should write its outputs `outs` (NULL entries: absent) with streaming
+ * (non-temporal) stores: on CPU devices when the data exceed the last-level
+ * cache, so that they could not stay there for the next kernel anyway, and
+ * every output starts on a whole vector of vw elements (the stores need
+ * aligned addresses). Such stores skip the read of each line before it is
+ * written (a third less memory traffic for a kernel that reads one tensor
+ * and writes two). */
+static inline int spk__streaming(const spk_context *ctx, size_t bytes, const spk_tensor *const *outs, size_t n_outs,
+                                 int vw)
 {
+    for (size_t i = 0; i < n_outs; i++)
+        if (outs[i] && outs[i]->offset % (size_t)vw)
+            return 0;
     return spk__tile_max(ctx) > 1 && ctx->cache_bytes > 0 && bytes > ctx->cache_bytes;
 }
 

@@ -202,8 +202,7 @@ spk_status spk__sparse_compact_bits(spk_context *ctx, spk__sparse *s, const spk_
     SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_offsets", &ko));
     SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_compact_bits", &kl));
     cl_int r = (cl_int)rows, n = (cl_int)in;
-    spk__buf b = spk__buf_of(bits);
-    b.offset /= 4; /* in words */
+    spk__buf b = spk__buf_words(bits);
     SPK_TRY(stats_clear(ctx, s));
     SPK_TRY(SPK_SET_ARGS(ctx, kc, SPK_ARG(r), SPK_ARG(n), SPK_BUF(b), SPK_ARG(s->count), SPK_ARG(s->stats)));
     SPK_TRY(spk__launch_1d(ctx, kc, rows));

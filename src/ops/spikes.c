@@ -46,15 +46,13 @@ fail:
     return st;
 }
 
-static spk_status launch(spk_context *ctx, const char *options, const char *name, size_t rows, size_t n,
-                         const spk_tensor *src, size_t src_div, const spk_tensor *dst, size_t dst_div)
+static spk_status launch(spk_context *ctx, const char *options, const char *name, size_t rows, size_t n, spk__buf s,
+                         spk__buf d)
 {
     spk_status st = SPK_OK;
     cl_kernel k;
     SPK_TRY(spk__kernel_get(ctx, "spikes.cl", options, name, &k));
     cl_int r = (cl_int)rows, cn = (cl_int)n;
-    spk__buf s = spk__buf_of(src), d = spk__buf_of(dst);
-    s.offset /= src_div, d.offset /= dst_div; /* a packed tensor's offset in words */
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(r), SPK_ARG(cn), SPK_BUF(s), SPK_BUF(d)));
     SPK_TRY(spk__launch_1d(ctx, k, rows * ((n + 31) / 32)));
 fail:
@@ -67,7 +65,8 @@ spk_status spk_spikes_pack(spk_context *ctx, const spk_tensor *spikes, spk_tenso
     size_t rows = 0, n = 0;
     SPK_TRY(check_pair(ctx, "spk_spikes_pack", spikes, bits, &rows, &n));
     const int u8 = spk_tensor_dtype(spikes) == SPK_U8;
-    SPK_TRY(launch(ctx, u8 ? "-DSPIKE_T=uchar" : "-DSPIKE_T=float", "spikes_pack", rows, n, spikes, 1, bits, 4));
+    SPK_TRY(launch(ctx, u8 ? "-DSPIKE_T=uchar" : "-DSPIKE_T=float", "spikes_pack", rows, n, spk__buf_of(spikes),
+                   spk__buf_words(bits)));
 fail:
     return st;
 }
@@ -78,7 +77,8 @@ spk_status spk_spikes_unpack(spk_context *ctx, const spk_tensor *bits, spk_tenso
     size_t rows = 0, n = 0;
     SPK_TRY(check_pair(ctx, "spk_spikes_unpack", spikes, bits, &rows, &n));
     SPK_CHECK(ctx, spk_tensor_dtype(spikes) == SPK_F32, SPK_ERR_DTYPE, "spk_spikes_unpack: spikes must be f32");
-    SPK_TRY(launch(ctx, "-DSPIKE_T=float", "spikes_unpack", rows, n, bits, 4, spikes, 1));
+    SPK_TRY(launch(ctx, "-DSPIKE_T=float", "spikes_unpack", rows, n, spk__buf_words(bits),
+                   spk__buf_of(spikes)));
 fail:
     return st;
 }
