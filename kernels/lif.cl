@@ -113,6 +113,8 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
         LOAD_COEFS(n);
         vf I = st[j].I, V = st[j].V, S = st[j].S, rc = st[j].rc;
         const vf xt = VLOADF(x, x_off + o);
+        if (t + 1 < T)
+            VPREFETCH(x, x_off + o, BN);
 #if CUBA
         I = aI * I + bI * xt;
 #else
@@ -149,15 +151,23 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
             SPIKE_STORE_BITS(S, spikes, spk_off, t);
 #elif SPIKE_F32
             VSTREAMF(S, spikes, spk_off + o);
+            if (!stream && t + 1 < T) /* a streamed store needs no line */
+                VPREFETCHW(spikes, spk_off + o, BN);
 #else
             SPK_STORE(S, spikes, spk_off + o);
 #endif
         }
-        if (has_mem)
+        if (has_mem) {
             VSTREAMF(V, mem, mem_off + o);
+            if (!stream && t + 1 < T)
+                VPREFETCHW(mem, mem_off + o, BN);
+        }
 #if CUBA
-        if (has_cur)
+        if (has_cur) {
             VSTREAMF(I, cur, cur_off + o);
+            if (!stream && t + 1 < T)
+                VPREFETCHW(cur, cur_off + o, BN);
+        }
 #endif
         st[j].I = I, st[j].V = V, st[j].S = S, st[j].rc = rc;
     }
@@ -247,6 +257,24 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
 #else
         const vf I = VLOADF(x, x_off + o);
 #endif
+        if (t > 0) { /* step t-1 reads these lines next (VPREFETCH) */
+            if (t > 1) {
+                VPREFETCH(mem, mem_off + op, -BN);
+#if CUBA
+                VPREFETCH(cur, cur_off + op, -BN);
+#endif
+#if SPIKE_F32
+                VPREFETCH(spikes, spk_off + op, -BN);
+#endif
+            }
+            VPREFETCH(x, x_off + op, 0);
+            if (has_gS)
+                VPREFETCH(gS, gS_off + op, 0);
+            if (has_gV)
+                VPREFETCH(gV, gV_off + op, 0);
+            if (has_gx && !stream)
+                VPREFETCHW(gx, gx_off + op, 0);
+        }
         vf dS = gS_next + (has_gS ? VLOADF(gS, gS_off + o) : VZERO);
         vf dV = gV_next + (has_gV ? VLOADF(gV, gV_off + o) : VZERO);
         vf dI = gI_next;

@@ -336,8 +336,10 @@ Test(lif, larger_shapes_match_reference, .timeout = 600)
 }
 
 /* Sequences larger than a CPU's last-level cache (PoCL reports its L3;
- * 32 MiB here) are written with streaming stores (spk__streaming): this
- * shape's forward touches 4 x 33 MB. */
+ * 32 MiB here) may be written with streaming stores (spk__streaming): this
+ * shape's forward touches 4 x 33.3 MB, its input alone still fits, so it
+ * streams its three outputs; the backward streams its one output. Smaller
+ * cases cover the prefetched ordinary stores. */
 Test(lif, streaming_stores_match_reference, .timeout = 600)
 {
     SPK_FOR_EACH_DEVICE(ctx, 1)

@@ -94,21 +94,31 @@ static inline spk__tiling spk__tiling_for(const spk_context *ctx, size_t vecs)
     return (spk__tiling){(int)chunk, (vecs + chunk - 1) / chunk, spk__step_sync(ctx) ? 1 : 64};
 }
 
-/* Whether a tiled kernel (CHUNK_MAX > 1) that touches `bytes` of memory
- * should write its outputs `outs` (NULL entries: absent) with streaming
- * (non-temporal) stores: on CPU devices when the data exceed the last-level
- * cache, so that they could not stay there for the next kernel anyway, and
- * every output starts on a whole vector of vw elements (the stores need
- * aligned addresses). Such stores skip the read of each line before it is
- * written (a third less memory traffic for a kernel that reads one tensor
- * and writes two). */
+/* Whether a tiled kernel (CHUNK_MAX > 1) that touches `bytes` of memory,
+ * its outputs `outs` (NULL entries: absent) included, should write those
+ * outputs with streaming (non-temporal) stores, which skip the read of each
+ * line before it is written. Only on CPU devices, when every output starts
+ * on a whole vector of vw elements (the stores need aligned addresses) and
+ * the data exceed the last-level cache; then, by measurement
+ * (bench_lif_bandwidth, bench/RESULTS.md), when there is one output, or
+ * when the inputs alone fit in the cache (the streamed outputs leave them
+ * there). Several output streams with every input coming from memory ran
+ * 1.2-1.4x faster with plain stores whose lines the kernel prefetched
+ * (VPREFETCHW) than with streaming ones. */
 static inline int spk__streaming(const spk_context *ctx, size_t bytes, const spk_tensor *const *outs, size_t n_outs,
                                  int vw)
 {
-    for (size_t i = 0; i < n_outs; i++)
-        if (outs[i] && outs[i]->offset % (size_t)vw)
+    size_t out_bytes = 0, n_streams = 0;
+    for (size_t i = 0; i < n_outs; i++) {
+        if (!outs[i])
+            continue;
+        if (outs[i]->offset % (size_t)vw)
             return 0;
-    return spk__tile_max(ctx) > 1 && ctx->cache_bytes > 0 && bytes > ctx->cache_bytes;
+        out_bytes += spk_tensor_bytes(outs[i]);
+        n_streams++;
+    }
+    const size_t cache = ctx->cache_bytes, in_bytes = bytes > out_bytes ? bytes - out_bytes : 0;
+    return spk__tile_max(ctx) > 1 && cache > 0 && bytes > cache && (n_streams <= 1 || in_bytes <= cache);
 }
 
 int spk__lif_is_cuba(spk_neuron_kind k);
