@@ -92,7 +92,7 @@ spk_status spk_dataset_load_idx(const char *images_path, const char *labels_path
     spk_status st = SPK_OK;
     spk_dataset *d = NULL;
     gzFile fi = NULL, fl = NULL;
-    uint32_t di[3], dl[1];
+    uint32_t di[3] = {0}, dl[1] = {0}; /* zeroed: GCC -O2 cannot see that open_idx sets them on success */
     uint64_t size_i = 0, size_l = 0;
     spk__clear_error(NULL);
     SPK_CHECK(NULL, images_path && labels_path && out, SPK_ERR_NULL_POINTER,

@@ -12,10 +12,24 @@ static const char *spike_options(const spk_context *ctx, spk_dtype d)
     return d == SPK_U8 ? "-DSPIKE_T=uchar" : "-DSPIKE_T=float";
 }
 
+/* Build options of encode_direct for vectors of vw inputs. */
+static void direct_options(const spk_context *ctx, int vw, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s -DVW=%d -DCHUNK_MAX=%d", spike_options(ctx, SPK_F32), vw, spk__tile_max(ctx));
+}
+
+/* The Poisson and latency variant, and direct encoding at the device's
+ * native width (any input whose size it divides). */
 spk_status spk__encode_warmup(spk_context *ctx)
 {
+    spk_status st = SPK_OK;
     cl_program prog;
-    return spk__program_get(ctx, "encode.cl", spike_options(ctx, SPK_F32), &prog);
+    char opts[128];
+    SPK_TRY(spk__program_get(ctx, "encode.cl", spike_options(ctx, SPK_F32), &prog));
+    direct_options(ctx, spk__native_vector_width(ctx), opts, sizeof opts);
+    SPK_TRY(spk__program_get(ctx, "encode.cl", opts, &prog));
+fail:
+    return st;
 }
 
 /* Checks shared by the encoders: out is [T] followed by the input's shape. */
@@ -105,7 +119,7 @@ spk_status spk_encode_direct(spk_context *ctx, const spk_tensor *x, float gain, 
     int vw = spk__vector_width(ctx, x->numel);
     spk__tiling tiles = spk__tiling_for(ctx, x->numel / (size_t)vw);
     char opts[128];
-    snprintf(opts, sizeof opts, "%s -DVW=%d -DCHUNK_MAX=%d", spike_options(ctx, SPK_F32), vw, spk__tile_max(ctx));
+    direct_options(ctx, vw, opts, sizeof opts);
     SPK_TRY(spk__kernel_get(ctx, "encode.cl", opts, "encode_direct", &k));
     cl_int T = (cl_int)out->shape[0];
     cl_uint F = (cl_uint)x->numel;
