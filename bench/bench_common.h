@@ -66,6 +66,19 @@ static inline void bench_report(const spk_context *ctx, spk_status st, const cha
             detail && *detail ? ": " : "", detail ? detail : "");
 }
 
+/* A context with options o, its device in *info; NULL (reported) on failure. */
+static inline spk_context *bench_context(const spk_context_options *o, spk_device_info *info)
+{
+    spk_context *ctx = NULL;
+    spk_status st = spk_context_create(o, &ctx);
+    if (st != SPK_OK) {
+        bench_report(NULL, st, "spk_context_create");
+        return NULL;
+    }
+    spk_context_device(ctx, info);
+    return ctx;
+}
+
 /* Write s as a JSON string literal. */
 static inline void bench_json_str(FILE *f, const char *s)
 {

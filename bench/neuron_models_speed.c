@@ -143,9 +143,12 @@ static int bench_shape(spk_context *ctx, const model_case *cases, bench_seq_shap
         on[op] = !only || strstr(name[op], only);
         double s = 0.0;
         calls[op] = 1;
-        if (on[op]) { /* the first call builds the kernel; the second calibrates */
+        if (on[op]) { /* the first call builds the kernel; the faster of the next two calibrates */
+            double s2 = 0.0;
             ok = (st = run_op(ctx, cases, &pb, op)) == SPK_OK &&
-                 (st = time_op(ctx, cases, &pb, op, 1, &s)) == SPK_OK;
+                 (st = time_op(ctx, cases, &pb, op, 1, &s)) == SPK_OK &&
+                 (st = time_op(ctx, cases, &pb, op, 1, &s2)) == SPK_OK;
+            s = s2 < s ? s2 : s;
             calls[op] = s >= min_rep_s ? 1 : (int)ceil(min_rep_s / (s > 1e-6 ? s : 1e-6));
         }
     }
@@ -215,15 +218,11 @@ int main(int argc, char **argv)
     }
     spk_context_options opts = spk_context_options_default();
     opts.device = device;
-    spk_context *ctx = NULL;
-    spk_status st = spk_context_create(&opts, &ctx);
-    if (st != SPK_OK) {
-        bench_report(NULL, st, "spk_context_create");
-        return 1;
-    }
     spk_device_info info;
+    spk_context *ctx = bench_context(&opts, &info);
+    if (!ctx)
+        return 1;
     char load[64];
-    spk_context_device(ctx, &info);
     printf("device: %s, %u compute units; load %s; %d reps of >= %.2f s\n", info.device_name, info.compute_units,
            bench_loadavg(load, sizeof load), reps, min_rep_s);
     int ok = 1;
