@@ -300,7 +300,7 @@ kernel void model_backward(int T, int B, int N, int chunk, int stream, float16 P
         const vf dVt = has_gV ? VLOADF(gV, gV_off + o) : VZERO;
         vf g_in;
 #if MODEL == 0
-        (void)W0, (void)x;
+        (void)W0, (void)rc0, (void)x; /* of the initial state ALIF reads S0 here (rc0s: REFRAC) */
         const vf V = VLOADF(mem, mem_off + o), a = VLOADF(adapt, ad_off + o);
         const vf Sp = t > 0 ? SPK_LOAD(spikes, spk_off + op) : S0;
 #if REFRAC
