@@ -83,7 +83,7 @@
 
 /* Record step t if this work item saw a non-finite value there (cond: the
  * tile's lanes, OR-ed over its vectors; checked once per step, as a branch
- * per vector slowed the forward 1.3-1.7x) and none before (the steps run in
+ * per vector slowed the forward up to 1.7x) and none before (the steps run in
  * order, so the first flagged is the item's earliest). */
 #define FLAG_NONFINITE(cond, t)                                         \
     if (!flagged && VANY(cond)) {                                       \
