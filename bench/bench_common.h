@@ -66,6 +66,19 @@ static inline void bench_report(const spk_context *ctx, spk_status st, const cha
             detail && *detail ? ": " : "", detail ? detail : "");
 }
 
+/* A context with options o, its device in *info; NULL (reported) on failure. */
+static inline spk_context *bench_context(const spk_context_options *o, spk_device_info *info)
+{
+    spk_context *ctx = NULL;
+    spk_status st = spk_context_create(o, &ctx);
+    if (st != SPK_OK) {
+        bench_report(NULL, st, "spk_context_create");
+        return NULL;
+    }
+    spk_context_device(ctx, info);
+    return ctx;
+}
+
 /* Write s as a JSON string literal. */
 static inline void bench_json_str(FILE *f, const char *s)
 {
@@ -106,6 +119,30 @@ static inline int bench_parse_pos_int(const char *s, int *out)
         return 0;
     *out = (int)v;
     return 1;
+}
+
+/* A sequence shape [T, B, N]. */
+typedef struct bench_seq_shape {
+    size_t T, B, N;
+} bench_seq_shape;
+
+/* Parse "T:B:N[,T:B:N...]" (at most max, all >= 1) into out; returns 0 on error. */
+static inline int bench_parse_seq_shapes(const char *s, bench_seq_shape *out, size_t max, size_t *n)
+{
+    *n = 0;
+    while (*s) {
+        unsigned long long t, b, nn;
+        int used = 0;
+        if (sscanf(s, "%llu:%llu:%llu%n", &t, &b, &nn, &used) != 3 || t == 0 || b == 0 || nn == 0 || *n >= max)
+            return 0;
+        out[(*n)++] = (bench_seq_shape){(size_t)t, (size_t)b, (size_t)nn};
+        s += used;
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return 0;
+    }
+    return *n > 0;
 }
 
 #endif

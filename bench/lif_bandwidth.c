@@ -303,9 +303,7 @@ typedef struct result {
     int lif_launches, reps;
 } result;
 
-typedef struct shape {
-    size_t T, B, N;
-} shape;
+typedef bench_seq_shape shape;
 
 static void usage(FILE *f)
 {
@@ -319,25 +317,6 @@ static void usage(FILE *f)
             "  --quick           3 reps of 0.1 s, for a smoke run\n"
             "  --kernel-dir DIR  load kernel sources from DIR (spk_context_options.kernel_dir)\n"
             "  --json FILE       also write the results as JSON\n");
-}
-
-static int parse_shapes(const char *s, shape *out, size_t *n)
-{
-    *n = 0;
-    while (*s) {
-        unsigned long long t, b, nn;
-        int used = 0;
-        if (sscanf(s, "%llu:%llu:%llu%n", &t, &b, &nn, &used) != 3 || t == 0 || b == 0 || nn == 0 ||
-            *n >= MAX_SHAPES)
-            return 0;
-        out[(*n)++] = (shape){(size_t)t, (size_t)b, (size_t)nn};
-        s += used;
-        if (*s == ',')
-            s++;
-        else if (*s)
-            return 0;
-    }
-    return *n > 0;
 }
 
 #define SPK_OK_OR(call, what)                 \
@@ -383,7 +362,7 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else if (strcmp(a, "--shapes") == 0 && has_val) {
-            if (!parse_shapes(argv[++i], shapes, &n_shapes)) {
+            if (!bench_parse_seq_shapes(argv[++i], shapes, MAX_SHAPES, &n_shapes)) {
                 fprintf(stderr, "error: --shapes needs T:B:N[,T:B:N...] (at most %d, all >= 1)\n", MAX_SHAPES);
                 return 2;
             }

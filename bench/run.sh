@@ -35,7 +35,7 @@ run() {
 if [ ! -d "$BUILD_DIR" ]; then
     run meson setup "$BUILD_DIR" --buildtype=release
 fi
-run ninja -C "$BUILD_DIR" bench/bench_kernel_build bench/bench_lif_bandwidth src/spikecl
+run ninja -C "$BUILD_DIR" bench/bench_kernel_build bench/bench_lif_bandwidth bench/bench_neuron_models src/spikecl
 mkdir -p "$OUT_DIR"
 
 echo
@@ -77,6 +77,14 @@ if [ "$QUICK" = 1 ]; then
 else
     run "$BUILD_DIR/bench/bench_lif_bandwidth" --reps 7 --min-rep-s 0.25 \
         --json "$OUT_DIR/lif_bandwidth.json"
+fi
+
+echo
+echo "== ALIF, Izhikevich and AdEx kernels (ms per call, GB/s)"
+if [ "$QUICK" = 1 ]; then
+    run "$BUILD_DIR/bench/bench_neuron_models" --reps 3 --min-rep-s 0.05 --shapes 25:128:256
+else
+    run "$BUILD_DIR/bench/bench_neuron_models" --reps 7 --min-rep-s 0.2
 fi
 
 echo

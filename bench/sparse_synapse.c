@@ -135,15 +135,12 @@ int main(int argc, char **argv)
         }
         i++;
     }
-    spk_context *ctx = NULL;
-    spk_status st = spk_context_create(&o, &ctx);
-    if (st != SPK_OK) {
-        bench_report(NULL, st, "spk_context_create");
-        return 1;
-    }
     spk_device_info info;
+    spk_context *ctx = bench_context(&o, &info);
+    if (!ctx)
+        return 1;
+    spk_status st = SPK_OK;
     char load[64];
-    spk_context_device(ctx, &info);
     printf("device: %s (%s), T*B = %d*%d rows, %d interleaved reps, load %s\n", info.device_name,
            info.driver_version, T, B, reps, bench_loadavg(load, sizeof load));
     printf("median ms of forward + backward (forward, backward); dense/sparse of the medians from f32 input and "

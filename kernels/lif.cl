@@ -150,23 +150,17 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
 #if SPIKE_BITS
             SPIKE_STORE_BITS(S, spikes, spk_off, t);
 #elif SPIKE_F32
-            VSTREAMF(S, spikes, spk_off + o);
-            if (!stream && t + 1 < T) /* a streamed store needs no line */
-                VPREFETCHW(spikes, spk_off + o, BN);
+            VSTORE_STEP(S, spikes, spk_off + o);
 #else
             SPK_STORE(S, spikes, spk_off + o);
 #endif
         }
         if (has_mem) {
-            VSTREAMF(V, mem, mem_off + o);
-            if (!stream && t + 1 < T)
-                VPREFETCHW(mem, mem_off + o, BN);
+            VSTORE_STEP(V, mem, mem_off + o);
         }
 #if CUBA
         if (has_cur) {
-            VSTREAMF(I, cur, cur_off + o);
-            if (!stream && t + 1 < T)
-                VPREFETCHW(cur, cur_off + o, BN);
+            VSTORE_STEP(I, cur, cur_off + o);
         }
 #endif
         st[j].I = I, st[j].V = V, st[j].S = S, st[j].rc = rc;
@@ -268,12 +262,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
 #endif
             }
             VPREFETCH(x, x_off + op, 0);
-            if (has_gS)
-                VPREFETCH(gS, gS_off + op, 0);
-            if (has_gV)
-                VPREFETCH(gV, gV_off + op, 0);
-            if (has_gx && !stream)
-                VPREFETCHW(gx, gx_off + op, 0);
+            VPREFETCH_GRADS(op);
         }
         vf dS = gS_next + (has_gS ? VLOADF(gS, gS_off + o) : VZERO);
         vf dV = gV_next + (has_gV ? VLOADF(gV, gV_off + o) : VZERO);

@@ -1,5 +1,7 @@
 /* ALIF, Izhikevich and AdEx neurons over a whole sequence [T, B, N]: one
- * work item per (b, n), the time loop inside, state in registers. The
+ * work item per VW neurons (or, on CPU devices, per tile of CHUNK_MAX
+ * vectors of VW: kernels/neuron.clh, TILE_INDEX), the time loop inside,
+ * state in registers (private arrays for a tile). The
  * updates are the ones documented in include/spikecl/neuron_models.h and
  * docs/neuron_models.md; src/ref/neuron_models_ref.c is the plain-C
  * reference, written separately, with the same expressions in the same
@@ -10,7 +12,7 @@
  *   SUBSTEPS   Euler sub-steps per time step (Izhikevich, AdEx)
  *   RESET      ALIF: 0 subtract the effective threshold, 1 zero
  *   REFRAC     ALIF: 1 refractory counting compiled in
- *   SURROGATE, SPIKE_T, STEP_SYNC  as in lif.cl
+ *   SURROGATE, SPIKE_T, SPIKE_F32, VW, CHUNK_MAX  as in lif.cl
  *
  * The coefficients come in one float16 P, derived on the host:
  *   ALIF        s0 beta, s1 gain, s2 rho, s3 threshold, s4 beta_a, s5 input_gain
@@ -59,16 +61,39 @@
 #define AX_HW P.s9
 #define AX_B P.sa
 
-/* Record the first step t at which this work item saw a non-finite value. */
+/* Initial state without state_in: at rest. */
+#if MODEL == 1
+#define REST_V IZ_VINIT
+#define REST_W (IZ_B * IZ_VINIT)
+#elif MODEL == 2
+#define REST_V AX_EL
+#define REST_W 0.0f
+#else
+#define REST_V 0.0f
+#define REST_W 0.0f
+#endif
+
+/* Whether any lane of a comparison is true (scalar comparisons give 1). */
+#if VW == 1
+#define VANY(c) (c)
+#else
+#define VANY(c) any(c)
+#endif
+#define NONFINITE(v) (!isfinite(v))
+
+/* Record step t if this work item saw a non-finite value there (cond: the
+ * tile's lanes, OR-ed over its vectors; checked once per step, as a branch
+ * per vector slowed the forward up to 1.7x) and none before (the steps run in
+ * order, so the first flagged is the item's earliest). */
 #define FLAG_NONFINITE(cond, t)                                         \
-    if (valid && !flagged && (cond)) {                                  \
+    if (!flagged && VANY(cond)) {                                       \
         atomic_min(flag, (t));                                          \
         flagged = 1;                                                    \
     }
 
 #if MODEL == 0
 /* ALIF's reset R(v, s) with the previous step's threshold A_prev. */
-static inline float alif_reset(float v, float s, float A_prev)
+static inline vf alif_reset(vf v, vf s, vf A_prev)
 {
 #if RESET == 0
     return v - A_prev * s;
@@ -79,23 +104,23 @@ static inline float alif_reset(float v, float s, float A_prev)
 #else
 /* One Euler sub-step from (v, w) with input I: *vs receives v* (before the
  * reset); v and w are updated (after the reset); returns the spike. */
-static inline float substep(float16 P, float I, float *v, float *w, float *vs)
+static inline vf substep(float16 P, vf I, vf *v, vf *w, vf *vs)
 {
-    const float v0 = *v, w0 = *w;
+    const vf v0 = *v, w0 = *w;
 #if MODEL == 1
     const float h = IZ_H;
-    const float vn = v0 + h * (0.04f * v0 * v0 + 5.0f * v0 + 140.0f - w0 + I);
-    const float wn = w0 + h * IZ_A * (IZ_B * vn - w0);
-    const float s = vn >= IZ_VPEAK ? 1.0f : 0.0f;
-    *v = s > 0.0f ? IZ_C : vn;
-    *w = s > 0.0f ? wn + IZ_D : wn;
+    const vf vn = v0 + h * (0.04f * v0 * v0 + 5.0f * v0 + 140.0f - w0 + I);
+    const vf wn = w0 + h * IZ_A * (IZ_B * vn - w0);
+    const vf s = select(VZERO, VONE, vn >= IZ_VPEAK);
+    *v = select(vn, (vf)(IZ_C), s > 0.0f);
+    *w = select(wn, wn + IZ_D, s > 0.0f);
 #else
-    const float e = exp(fmin((v0 - AX_VT) / AX_DT, ADEX_EXP_ARG_MAX));
-    const float vn = v0 + AX_HC * (-AX_GL * (v0 - AX_EL) + AX_GL * AX_DT * e - w0 + I);
-    const float wn = w0 + AX_HW * (AX_A * (v0 - AX_EL) - w0);
-    const float s = vn > AX_VPEAK ? 1.0f : 0.0f;
-    *v = s > 0.0f ? AX_VR : vn;
-    *w = s > 0.0f ? wn + AX_B : wn;
+    const vf e = exp(fmin((v0 - AX_VT) / AX_DT, ADEX_EXP_ARG_MAX));
+    const vf vn = v0 + AX_HC * (-AX_GL * (v0 - AX_EL) + AX_GL * AX_DT * e - w0 + I);
+    const vf wn = w0 + AX_HW * (AX_A * (v0 - AX_EL) - w0);
+    const vf s = select(VZERO, VONE, vn > AX_VPEAK);
+    *v = select(vn, (vf)(AX_VR), s > 0.0f);
+    *w = select(wn, wn + AX_B, s > 0.0f);
 #endif
     *vs = vn;
     return s;
@@ -104,22 +129,21 @@ static inline float substep(float16 P, float I, float *v, float *w, float *vs)
 /* Reverse of substep() from its start (v, w): gv and gw hold the gradient
  * of the state after it and receive the gradient of (v, w); gS is dL/dS of
  * the step; the input's gradient is added to *gI. The reset is detached. */
-static inline void substep_backward(float16 P, float I, float sscale, float v, float w, float gS, float *gv,
-                                    float *gw, float *gI)
+static inline void substep_backward(float16 P, vf I, float sscale, vf v, vf w, vf gS, vf *gv, vf *gw, vf *gI)
 {
-    float vv = v, ww = w, vs;
-    const float s = substep(P, I, &vv, &ww, &vs);
+    vf vv = v, ww = w, vs;
+    const vf s = substep(P, I, &vv, &ww, &vs);
 #if MODEL == 1
     const float h = IZ_H;
-    const float gvs = *gv * (1.0f - s) + gS * surrogate(vs - IZ_VPEAK, sscale) + *gw * (h * IZ_A * IZ_B);
+    const vf gvs = *gv * (1.0f - s) + gS * surrogate(vs - IZ_VPEAK, sscale) + *gw * (h * IZ_A * IZ_B);
     *gw = *gw * (1.0f - h * IZ_A) - gvs * h;
     *gv = gvs * (1.0f + h * (0.08f * v + 5.0f));
     *gI += gvs * h;
 #else
-    const float arg = (v - AX_VT) / AX_DT;
-    const float de = arg < ADEX_EXP_ARG_MAX ? exp(arg) : 0.0f; /* d/dV of Delta_T exp(arg); capped: constant */
-    const float gvs = *gv * (1.0f - s) + gS * surrogate(vs - AX_VPEAK, sscale);
-    const float gws = *gw;
+    const vf arg = (v - AX_VT) / AX_DT;
+    const vf de = select(VZERO, exp(arg), arg < ADEX_EXP_ARG_MAX); /* d/dV of Delta_T exp(arg); capped: constant */
+    const vf gvs = *gv * (1.0f - s) + gS * surrogate(vs - AX_VPEAK, sscale);
+    const vf gws = *gw;
     *gv = gvs * (1.0f + AX_HC * (AX_GL * de - AX_GL)) + gws * (AX_HW * AX_A);
     *gw = gvs * -AX_HC + gws * (1.0f - AX_HW);
     *gI += gvs * AX_HC;
@@ -127,7 +151,16 @@ static inline void substep_backward(float16 P, float I, float sscale, float v, f
 }
 #endif
 
-kernel void model_forward(int T, int B, int N, float16 P, int refrac,
+/* What one vector of neurons carries from step to step. */
+typedef struct fwd_state {
+    vf V, W, S, rc;
+} fwd_state;
+
+typedef struct bwd_state {
+    vf gV, gW, gS; /* gradients reaching step t from t+1 */
+} bwd_state;
+
+kernel void model_forward(int T, int B, int N, int chunk, int stream, float16 P, int refrac,
                           global const float *x, spk_off_t x_off,
                           global const float *state_in, spk_off_t si_off, int has_state_in,
                           global float *state_out, spk_off_t so_off, int has_state_out,
@@ -136,59 +169,64 @@ kernel void model_forward(int T, int B, int N, float16 P, int refrac,
                           global float *adapt, spk_off_t ad_off, int has_adapt,
                           global int *flag)
 {
-    NEURON_INDEX();
-    (void)n;
-    float V = 0.0f, W = 0.0f, S = 0.0f, rc = 0.0f;
-#if MODEL == 1
-    V = IZ_VINIT, W = IZ_B * IZ_VINIT;
-#elif MODEL == 2
-    V = AX_EL;
-#endif
-    LOAD_STATE4(has_state_in, state_in, si_off, V, W, S, rc);
+    TILE_INDEX();
+    fwd_state st[CHUNK_MAX];
+    for (int j = 0; j < count; j++) {
+        const spk_off_t idx = TILE_IDX(j);
+        vf V = (vf)(REST_V), W = (vf)(REST_W), S = VZERO, rc = VZERO;
+        LOAD_STATE4(has_state_in, state_in, si_off, V, W, S, rc);
+        st[j].V = V, st[j].W = W, st[j].S = S, st[j].rc = rc;
+    }
     int flagged = 0;
     for (int t = 0; t < T; t++) {
-        const spk_off_t o = (spk_off_t)t * BN + idx;
-        const float I = IN_GAIN * x[x_off + o];
+        vi bad = 0; /* lanes of the tile that went non-finite at step t */
+        for (int j = 0; j < count; j++) {
+            const spk_off_t idx = TILE_IDX(j), o = (spk_off_t)t * BN + idx;
+            vf V = st[j].V, W = st[j].W, S = st[j].S, rc = st[j].rc;
+            const vf I = IN_GAIN * VLOADF(x, x_off + o);
+            if (t + 1 < T)
+                VPREFETCH(x, x_off + o, BN);
 #if MODEL == 0
-        const float A_prev = A_THETA + A_BETA_A * W;
-        W = A_RHO * W + S;
-        const float A = A_THETA + A_BETA_A * W;
-        int refractory = 0;
+            const vf A_prev = A_THETA + A_BETA_A * W;
+            W = A_RHO * W + S;
+            const vf A = A_THETA + A_BETA_A * W;
+            const vf Vi = alif_reset(A_BETA * V + A_GAIN * I, S, A_prev);
 #if REFRAC
-        refractory = rc > 0.0f;
-#endif
-        if (refractory)
-            V = alif_reset(V, S, A_prev);
-        else
-            V = alif_reset(A_BETA * V + A_GAIN * I, S, A_prev);
-        S = (!refractory && V >= A) ? 1.0f : 0.0f;
-#if REFRAC
-        if (refractory)
-            rc -= 1.0f;
-        if (S > 0.0f)
-            rc = (float)refrac;
+            const vi refractory = rc > 0.0f;
+            V = select(Vi, alif_reset(V, S, A_prev), refractory);
+            S = select(VZERO, VONE, (!refractory) & (V >= A));
+            rc = select(rc, rc - 1.0f, refractory);
+            rc = select(rc, (vf)((float)refrac), S > 0.0f);
+#else
+            V = Vi;
+            S = select(VZERO, VONE, V >= A);
 #endif
 #else
-        float vs;
-        S = 0.0f;
-        for (int k = 0; k < SUBSTEPS; k++)
-            S += substep(P, I, &V, &W, &vs);
+            vf vs;
+            S = VZERO;
+            for (int k = 0; k < SUBSTEPS; k++)
+                S += substep(P, I, &V, &W, &vs);
 #endif
-        FLAG_NONFINITE(!isfinite(V) || !isfinite(W), t);
-        if (valid) {
-            spikes[spk_off + o] = (SPIKE_T)S;
+            bad |= NONFINITE(V) | NONFINITE(W);
+#if SPIKE_F32
+            VSTORE_STEP(S, spikes, spk_off + o);
+#else
+            SPK_STORE(S, spikes, spk_off + o);
+#endif
             if (has_mem)
-                mem[mem_off + o] = V;
+                VSTORE_STEP(V, mem, mem_off + o);
             if (has_adapt)
-                adapt[ad_off + o] = W;
+                VSTORE_STEP(W, adapt, ad_off + o);
+            st[j].V = V, st[j].W = W, st[j].S = S, st[j].rc = rc;
         }
-        STEP_END();
+        FLAG_NONFINITE(bad, t);
     }
-    if (valid && has_state_out) {
-        state_out[so_off + 0 * BN + idx] = V;
-        state_out[so_off + 1 * BN + idx] = W;
-        state_out[so_off + 2 * BN + idx] = S;
-        state_out[so_off + 3 * BN + idx] = rc;
+    for (int j = 0; has_state_out && j < count; j++) {
+        const spk_off_t idx = TILE_IDX(j);
+        VSTOREF(st[j].V, state_out, so_off + 0 * BN + idx);
+        VSTOREF(st[j].W, state_out, so_off + 1 * BN + idx);
+        VSTOREF(st[j].S, state_out, so_off + 2 * BN + idx);
+        VSTOREF(st[j].rc, state_out, so_off + 3 * BN + idx);
     }
 }
 
@@ -199,7 +237,7 @@ kernel void model_forward(int T, int B, int N, float16 P, int refrac,
  * then through a[t] = rho a[t-1] + S[t-1] and V[t] = R(beta V[t-1] + gain I[t]).
  * Izhikevich and AdEx recompute the step's sub-steps from the recorded state
  * of step t-1 and walk them backwards. */
-kernel void model_backward(int T, int B, int N, float16 P, int refrac, float sscale,
+kernel void model_backward(int T, int B, int N, int chunk, int stream, float16 P, int refrac, float sscale,
                            global const float *x, spk_off_t x_off,
                            global const float *state_in, spk_off_t si_off, int has_state_in,
                            global const SPIKE_T *spikes, spk_off_t spk_off,
@@ -212,83 +250,117 @@ kernel void model_backward(int T, int B, int N, float16 P, int refrac, float ssc
                            global float *g_state_in, spk_off_t gsi_off, int has_gsi,
                            global int *flag)
 {
-    NEURON_INDEX();
-    (void)n;
-    float V0 = 0.0f, W0 = 0.0f, S0 = 0.0f, rc0 = 0.0f;
-#if MODEL == 1
-    V0 = IZ_VINIT, W0 = IZ_B * IZ_VINIT;
-#elif MODEL == 2
-    V0 = AX_EL;
-#endif
-    LOAD_STATE4(has_state_in, state_in, si_off, V0, W0, S0, rc0);
-    /* Gradients flowing back into step t from step t+1. */
-    float gV_next = 0.0f, gW_next = 0.0f, gS_next = 0.0f;
-    if (has_gso) {
-        gV_next = g_state_out[gso_off + 0 * BN + idx];
-        gW_next = g_state_out[gso_off + 1 * BN + idx];
-        gS_next = g_state_out[gso_off + 2 * BN + idx];
-    }
+    TILE_INDEX();
+    bwd_state st[CHUNK_MAX];
 #if MODEL == 0 && REFRAC
-    REFRAC_WINDOW_INIT(window);
+    vi win[CHUNK_MAX];
+    vf rc0s[CHUNK_MAX]; /* the initial refractory counters, read at every step */
 #endif
+    for (int j = 0; j < count; j++) {
+        const spk_off_t idx = TILE_IDX(j);
+        /* Gradients flowing back into step t from step t+1. */
+        vf gV_next = VZERO, gW_next = VZERO, gS_next = VZERO;
+        if (has_gso) {
+            gV_next = VLOADF(g_state_out, gso_off + 0 * BN + idx);
+            gW_next = VLOADF(g_state_out, gso_off + 1 * BN + idx);
+            gS_next = VLOADF(g_state_out, gso_off + 2 * BN + idx);
+        }
+        st[j].gV = gV_next, st[j].gW = gW_next, st[j].gS = gS_next;
+#if MODEL == 0 && REFRAC
+        vf V0 = VZERO, W0 = VZERO, S0 = VZERO, rc0 = VZERO;
+        LOAD_STATE4(has_state_in, state_in, si_off, V0, W0, S0, rc0);
+        rc0s[j] = rc0;
+        REFRAC_WINDOW_INIT(window);
+        win[j] = window;
+#endif
+    }
     int flagged = 0;
     for (int t = T - 1; t >= 0; t--) {
-        const spk_off_t o = (spk_off_t)t * BN + idx;
-        const spk_off_t op = o - BN; /* step t-1, valid when t > 0 */
-        const float dSt = has_gS ? gS[gS_off + o] : 0.0f;
-        const float dVt = has_gV ? gV[gV_off + o] : 0.0f;
-        float g_in;
+        vi bad = 0; /* lanes of the tile whose gradients went non-finite at step t */
+        for (int j = 0; j < count; j++) {
+            const spk_off_t idx = TILE_IDX(j), o = (spk_off_t)t * BN + idx;
+            const spk_off_t op = o - BN; /* step t-1, valid when t > 0 */
+            /* The initial state stands in for step t-1 at t = 0. */
+            vf V0 = (vf)(REST_V), W0 = (vf)(REST_W), S0 = VZERO, rc0 = VZERO;
+            if (t == 0)
+                LOAD_STATE4(has_state_in, state_in, si_off, V0, W0, S0, rc0);
+            vf gV_next = st[j].gV, gW_next = st[j].gW, gS_next = st[j].gS;
+            if (t > 0) { /* step t-1 reads these lines next */
 #if MODEL == 0
-        const float V = mem[mem_off + o], a = adapt[ad_off + o];
-        const float Sp = t > 0 ? (float)spikes[spk_off + op] : S0;
-        int refractory = 0;
-#if REFRAC
-        refractory = window > 0 || (float)t < rc0;
-#endif
-        const float A = A_THETA + A_BETA_A * a;
-        const float dS = gS_next + dSt;
-        float dV = gV_next + dVt, da = gW_next;
-        if (!refractory) {
-            const float g = surrogate(V - A, sscale);
-            dV += dS * g;
-            da -= A_BETA_A * (dS * g);
-        }
-        gS_next = da;
-        gW_next = da * A_RHO;
-        const float dq = RESET == 1 ? dV * (1.0f - Sp) : dV;
-        gV_next = refractory ? dq : dq * A_BETA;
-        g_in = refractory ? 0.0f : dq * A_GAIN * IN_GAIN;
-#if REFRAC
-        REFRAC_WINDOW_SLIDE(window, t);
+                VPREFETCH(mem, mem_off + op, 0);
+                VPREFETCH(adapt, ad_off + op, 0);
+#if SPIKE_F32
+                if (t > 1)
+                    VPREFETCH(spikes, spk_off + op, -BN);
 #endif
 #else
-        (void)spikes, (void)rc0, (void)S0, (void)refrac;
-        const float I = IN_GAIN * x[x_off + o];
-        float vk[SUBSTEPS], wk[SUBSTEPS], vs;
-        vk[0] = t > 0 ? mem[mem_off + op] : V0;
-        wk[0] = t > 0 ? adapt[ad_off + op] : W0;
-        for (int k = 1; k < SUBSTEPS; k++) {
-            vk[k] = vk[k - 1], wk[k] = wk[k - 1];
-            substep(P, I, &vk[k], &wk[k], &vs);
-        }
-        /* The final state's S is the last step's count; S[t-1] does not act on step t. */
-        const float dS = dSt + gS_next;
-        float gv = gV_next + dVt, gw = gW_next, gI = 0.0f;
-        gS_next = 0.0f;
-        for (int k = SUBSTEPS - 1; k >= 0; k--)
-            substep_backward(P, I, sscale, vk[k], wk[k], dS, &gv, &gw, &gI);
-        gV_next = gv, gW_next = gw;
-        g_in = gI * IN_GAIN;
+                VPREFETCH(x, x_off + op, 0);
+                if (t > 1) {
+                    VPREFETCH(mem, mem_off + op, -BN);
+                    VPREFETCH(adapt, ad_off + op, -BN);
+                }
 #endif
-        FLAG_NONFINITE(!isfinite(gV_next) || !isfinite(gW_next) || !isfinite(g_in), t);
-        if (valid && has_gx)
-            gx[gx_off + o] = g_in;
-        STEP_END();
+                VPREFETCH_GRADS(op);
+            }
+            const vf dSt = has_gS ? VLOADF(gS, gS_off + o) : VZERO;
+            const vf dVt = has_gV ? VLOADF(gV, gV_off + o) : VZERO;
+            vf g_in;
+#if MODEL == 0
+            (void)W0, (void)rc0, (void)x; /* of the initial state ALIF reads S0 here (rc0s: REFRAC) */
+            const vf V = VLOADF(mem, mem_off + o), a = VLOADF(adapt, ad_off + o);
+            const vf Sp = t > 0 ? SPK_LOAD(spikes, spk_off + op) : S0;
+#if REFRAC
+            vi window = win[j];
+            const vi refractory = (window > 0) | ((float)t < rc0s[j]);
+#else
+            const vi refractory = 0;
+#endif
+            const vf A = A_THETA + A_BETA_A * a;
+            const vf dS = gS_next + dSt;
+            vf dV = gV_next + dVt, da = gW_next;
+            const vf g = surrogate(V - A, sscale); /* not refractory: through the spike */
+            dV = select(dV + dS * g, dV, refractory);
+            da = select(da - A_BETA_A * (dS * g), da, refractory);
+            gS_next = da;
+            gW_next = da * A_RHO;
+            const vf dq = RESET == 1 ? dV * (1.0f - Sp) : dV;
+            gV_next = select(dq * A_BETA, dq, refractory);
+            g_in = select(dq * A_GAIN * IN_GAIN, VZERO, refractory);
+#if REFRAC
+            REFRAC_WINDOW_SLIDE(window, t);
+            win[j] = window;
+#endif
+#else
+            (void)spikes, (void)rc0, (void)S0, (void)refrac;
+            const vf I = IN_GAIN * VLOADF(x, x_off + o);
+            vf vk[SUBSTEPS], wk[SUBSTEPS], vs;
+            vk[0] = t > 0 ? VLOADF(mem, mem_off + op) : V0;
+            wk[0] = t > 0 ? VLOADF(adapt, ad_off + op) : W0;
+            for (int k = 1; k < SUBSTEPS; k++) {
+                vk[k] = vk[k - 1], wk[k] = wk[k - 1];
+                substep(P, I, &vk[k], &wk[k], &vs);
+            }
+            /* The final state's S is the last step's count; S[t-1] does not act on step t. */
+            const vf dS = dSt + gS_next;
+            vf gv = gV_next + dVt, gw = gW_next, gI = VZERO;
+            gS_next = VZERO;
+            for (int k = SUBSTEPS - 1; k >= 0; k--)
+                substep_backward(P, I, sscale, vk[k], wk[k], dS, &gv, &gw, &gI);
+            gV_next = gv, gW_next = gw;
+            g_in = gI * IN_GAIN;
+#endif
+            bad |= NONFINITE(gV_next) | NONFINITE(gW_next) | NONFINITE(g_in);
+            if (has_gx)
+                VSTREAMF(g_in, gx, gx_off + o);
+            st[j].gV = gV_next, st[j].gW = gW_next, st[j].gS = gS_next;
+        }
+        FLAG_NONFINITE(bad, t);
     }
-    if (valid && has_gsi) {
-        g_state_in[gsi_off + 0 * BN + idx] = gV_next;
-        g_state_in[gsi_off + 1 * BN + idx] = gW_next;
-        g_state_in[gsi_off + 2 * BN + idx] = gS_next;
-        g_state_in[gsi_off + 3 * BN + idx] = 0.0f;
+    for (int j = 0; has_gsi && j < count; j++) {
+        const spk_off_t idx = TILE_IDX(j);
+        VSTOREF(st[j].gV, g_state_in, gsi_off + 0 * BN + idx);
+        VSTOREF(st[j].gW, g_state_in, gsi_off + 1 * BN + idx);
+        VSTOREF(st[j].gS, g_state_in, gsi_off + 2 * BN + idx);
+        VSTOREF(VZERO, g_state_in, gsi_off + 3 * BN + idx);
     }
 }

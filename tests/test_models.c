@@ -241,6 +241,22 @@ Test(models, every_variant_matches_reference_on_every_device, .timeout = 600)
     }
 }
 
+/* Shapes for the vectorised, tiled CPU layout (kernels/neuron.clh): N = 12
+ * runs 4-wide vectors, 9 of them; N = 200 runs 8-wide vectors, 225 of
+ * them, which split into tiles of several vectors with one left over for
+ * the last work item at 2, 4 or 8 compute units. */
+Test(models, tiled_vector_shapes_match_reference, .timeout = 600)
+{
+    cases_init();
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        for (size_t i = 0; i < NCASES; i++) {
+            check_case(ctx, &CASES[i], 25, 3, 12, 300 + i);
+            check_case(ctx, &CASES[i], 40, 9, 200, 400 + i);
+        }
+    }
+}
+
 /* ALIF without adaptation is the single-state LIF of neuron.h (exact,
  * subtract, next-step, detached): forward and backward equal spk_lif's. */
 Test(models, alif_without_adaptation_is_lif, .timeout = 600)
@@ -515,6 +531,41 @@ Test(models, divergence_returns_numeric_status, .timeout = 600)
         SPK_ASSERT_STATUS(ctx, spk_model_backward(ctx, &a, &io, &g), SPK_ERR_NUMERIC, "alif gradient");
         spk_tensor_free(gs);
         spk_tensor_free(x), spk_tensor_free(s), spk_tensor_free(v), spk_tensor_free(w);
+    }
+}
+
+/* In a tiled launch the earliest non-finite step is reported, wherever its
+ * neuron lies in its vector and tile: a NaN at step 9 in the last vector
+ * (a work item of its own) and one at step 4 in a middle lane of another
+ * tile; then a -Inf input alone, at step 12. */
+Test(models, tiled_divergence_reports_first_step, .timeout = 600)
+{
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        const size_t T = 16, B = 9, N = 200, BN = B * N, seq = T * BN;
+        size_t shape[3] = {T, B, N};
+        spk_tensor *x, *s, *v, *w;
+        spk_tensor **all[] = {&x, &s, &v, &w};
+        for (size_t k = 0; k < 4; k++)
+            SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, shape, all[k]));
+        spk_model_io io = {.input = x, .spikes = s, .membrane = v, .adaptation = w};
+        float *hx = spk_test_alloc(seq);
+        for (spk_model_kind kind = SPK_MODEL_ALIF; kind <= SPK_MODEL_ADEX; kind++) {
+            spk_model_params p = spk_model_params_default(kind);
+            memset(hx, 0, seq * sizeof *hx);
+            hx[9 * BN + BN - 1] = NAN;
+            hx[4 * BN + 1003] = NAN;
+            SPK_ASSERT_OK(ctx, spk_tensor_upload(x, hx, seq * 4));
+            SPK_ASSERT_STATUS(ctx, spk_model_forward(ctx, &p, &io), SPK_ERR_NUMERIC, "non-finite at step 4");
+            hx[9 * BN + BN - 1] = 0.0f;
+            hx[4 * BN + 1003] = 0.0f;
+            hx[12 * BN + 517] = -INFINITY; /* +Inf would spike, and the reset absorbs it */
+            SPK_ASSERT_OK(ctx, spk_tensor_upload(x, hx, seq * 4));
+            SPK_ASSERT_STATUS(ctx, spk_model_forward(ctx, &p, &io), SPK_ERR_NUMERIC, "non-finite at step 12");
+        }
+        free(hx);
+        for (size_t k = 0; k < 4; k++)
+            spk_tensor_free(*all[k]);
     }
 }
 

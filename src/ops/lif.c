@@ -227,17 +227,6 @@ fail:
     return st;
 }
 
-/* Whether a launch of call c that touches the given sequence tensors
- * (NULL: absent) writes its outputs `outs` with streaming stores. */
-static cl_int stream_stores(const spk_context *ctx, const lif_call *c, const spk_tensor *const *seqs, size_t n_seqs,
-                            const spk_tensor *const *outs, size_t n_outs)
-{
-    size_t bytes = 0;
-    for (size_t i = 0; i < n_seqs; i++)
-        bytes += seqs[i] ? spk_tensor_bytes(seqs[i]) : 0;
-    return spk__streaming(ctx, bytes, outs, n_outs, c->vw);
-}
-
 /* The spikes as kernel arguments: F32/U8 in elements, bit-packed in words. */
 static spk__buf spike_buf(const spk_lif_io *io)
 {
@@ -259,7 +248,7 @@ spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_
     cl_float vr = p->v_reset;
     const spk_tensor *outs[] = {io->spikes, io->membrane, io->current};
     const spk_tensor *seqs[] = {io->input, io->spikes, io->spike_bits, io->membrane, io->current};
-    cl_int stream = stream_stores(ctx, &c, seqs, 5, outs, 3);
+    cl_int stream = spk__streaming_seqs(ctx, seqs, 5, outs, 3, c.vw);
     if (c.bits) /* the kernel sets the bits of the spikes only */
         SPK_TRY(spk_tensor_fill_u8(io->spike_bits, 0));
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
@@ -312,7 +301,7 @@ spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk
     const spk_tensor *outs[] = {g->grad_input};
     const spk_tensor *seqs[] = {fwd->input, fwd->spikes, fwd->membrane, fwd->current, g->grad_spikes,
                                 g->grad_membrane, g->grad_input};
-    cl_int stream = stream_stores(ctx, &c, seqs, 7, outs, 1);
+    cl_int stream = spk__streaming_seqs(ctx, seqs, 7, outs, 1, c.vw);
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
                           SPK_BUF(x), SPK_BUF(coef),
                           SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),

@@ -155,6 +155,8 @@ typedef struct model_call {
     cl_float16 coef;
     size_t T, B, N;
     size_t seq[3], state[3];
+    int vw;            /* neurons per vector */
+    spk__tiling tiles; /* over the B*N / VW vectors */
     char options[256];
 } model_call;
 
@@ -179,11 +181,15 @@ static spk_status check_io(spk_context *ctx, const char *fn, const spk_model_par
         SPK_CHECK(ctx, io->membrane && io->adaptation, SPK_ERR_INVALID_ARGUMENT,
                   "%s: backward needs the forward's io.membrane and io.adaptation", fn);
     c->coef = coefficients(p);
+    c->vw = spk__vector_width(ctx, c->N);
+    c->tiles = spk__tiling_for(ctx, c->B * c->N / (size_t)c->vw);
+    const int u8 = spk_tensor_dtype(io->spikes) == SPK_U8;
     snprintf(c->options, sizeof c->options,
-             "-DMODEL=%d -DSUBSTEPS=%d -DRESET=%d -DREFRAC=%d -DSURROGATE=%d -DSPIKE_T=%s -DSTEP_SYNC=%d",
+             "-DMODEL=%d -DSUBSTEPS=%d -DRESET=%d -DREFRAC=%d -DSURROGATE=%d -DSPIKE_T=%s -DSPIKE_F32=%d "
+             "-DCHUNK_MAX=%d -DVW=%d",
              (int)p->kind, p->substeps, p->kind == SPK_MODEL_ALIF && p->alif.reset == SPK_RESET_ZERO,
-             p->kind == SPK_MODEL_ALIF && p->alif.refractory_steps > 0, (int)p->surrogate,
-             spk_tensor_dtype(io->spikes) == SPK_U8 ? "uchar" : "float", spk__step_sync(ctx));
+             p->kind == SPK_MODEL_ALIF && p->alif.refractory_steps > 0, (int)p->surrogate, u8 ? "uchar" : "float",
+             !u8, spk__tile_max(ctx), c->vw);
 fail:
     return st;
 }
@@ -229,10 +235,14 @@ spk_status spk_model_forward(spk_context *ctx, const spk_model_params *p, const 
     spk__buf ad = spk__buf_or(io->adaptation, any);
     cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N;
     cl_int refrac = p->kind == SPK_MODEL_ALIF ? p->alif.refractory_steps : 0;
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.coef), SPK_ARG(refrac), SPK_BUF(x),
+    const spk_tensor *outs[] = {io->spikes, io->membrane, io->adaptation};
+    const spk_tensor *seqs[] = {io->input, io->spikes, io->membrane, io->adaptation};
+    cl_int stream = spk__streaming_seqs(ctx, seqs, 4, outs, 3, c.vw);
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
+                          SPK_ARG(c.coef), SPK_ARG(refrac), SPK_BUF(x),
                           SPK_BUF(si), SPK_ARG(si.present), SPK_BUF(so), SPK_ARG(so.present), SPK_BUF(sp),
                           SPK_BUF(mem), SPK_ARG(mem.present), SPK_BUF(ad), SPK_ARG(ad.present), SPK_ARG(flag)));
-    SPK_TRY(spk__launch_1d(ctx, k, c.B * c.N));
+    SPK_TRY(spk__launch_1d_groups(ctx, k, c.tiles.items, c.tiles.local));
     SPK_TRY(flag_check(ctx, flag, FN, p, "state"));
 fail:
     if (flag)
@@ -271,12 +281,17 @@ spk_status spk_model_backward(spk_context *ctx, const spk_model_params *p, const
     cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N;
     cl_int refrac = p->kind == SPK_MODEL_ALIF ? p->alif.refractory_steps : 0;
     cl_float sscale = p->surrogate_scale;
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.coef), SPK_ARG(refrac),
-                          SPK_ARG(sscale), SPK_BUF(x), SPK_BUF(si), SPK_ARG(si.present), SPK_BUF(sp), SPK_BUF(mem),
-                          SPK_BUF(ad), SPK_BUF(gs), SPK_ARG(gs.present), SPK_BUF(gv), SPK_ARG(gv.present),
+    /* ALIF's backward does not read the input (its step needs V, a and S). */
+    const spk_tensor *outs[] = {g->grad_input};
+    const spk_tensor *seqs[] = {p->kind == SPK_MODEL_ALIF ? NULL : fwd->input, fwd->spikes, fwd->membrane,
+                                fwd->adaptation, g->grad_spikes, g->grad_membrane, g->grad_input};
+    cl_int stream = spk__streaming_seqs(ctx, seqs, 7, outs, 1, c.vw);
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
+                          SPK_ARG(c.coef), SPK_ARG(refrac), SPK_ARG(sscale), SPK_BUF(x), SPK_BUF(si),
+                          SPK_ARG(si.present), SPK_BUF(sp), SPK_BUF(mem), SPK_BUF(ad), SPK_BUF(gs), SPK_ARG(gs.present), SPK_BUF(gv), SPK_ARG(gv.present),
                           SPK_BUF(gso), SPK_ARG(gso.present), SPK_BUF(gx), SPK_ARG(gx.present), SPK_BUF(gsi),
                           SPK_ARG(gsi.present), SPK_ARG(flag)));
-    SPK_TRY(spk__launch_1d(ctx, k, c.B * c.N));
+    SPK_TRY(spk__launch_1d_groups(ctx, k, c.tiles.items, c.tiles.local));
     SPK_TRY(flag_check(ctx, flag, FN, p, "gradient"));
 fail:
     if (flag)

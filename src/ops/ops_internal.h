@@ -121,6 +121,17 @@ static inline int spk__streaming(const spk_context *ctx, size_t bytes, const spk
     return spk__tile_max(ctx) > 1 && cache > 0 && bytes > cache && (n_streams <= 1 || in_bytes <= cache);
 }
 
+/* spk__streaming for a launch that touches the sequence tensors `seqs`
+ * (NULL entries: absent), its outputs `outs` among them. */
+static inline int spk__streaming_seqs(const spk_context *ctx, const spk_tensor *const *seqs, size_t n_seqs,
+                                      const spk_tensor *const *outs, size_t n_outs, int vw)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n_seqs; i++)
+        bytes += seqs[i] ? spk_tensor_bytes(seqs[i]) : 0;
+    return spk__streaming(ctx, bytes, outs, n_outs, vw);
+}
+
 int spk__lif_is_cuba(spk_neuron_kind k);
 int spk__lif_is_spiking(spk_neuron_kind k);
 
