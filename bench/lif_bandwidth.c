@@ -37,29 +37,33 @@ typedef struct lif_variant {
     const char *name;
     op_kind op;
     spk_dtype spikes;
+    int bits; /* spikes bit-packed (spk_lif_io.spike_bits, 1 bit per neuron-step) */
 } lif_variant;
 
 static const lif_variant VARIANTS[] = {
-    {"fwd train f32", OP_FWD_TRAIN, SPK_F32}, /* x -> S, V, I */
-    {"fwd train u8", OP_FWD_TRAIN, SPK_U8},
-    {"fwd infer f32", OP_FWD_INFER, SPK_F32}, /* x -> S */
-    {"fwd infer u8", OP_FWD_INFER, SPK_U8},
-    {"bwd f32", OP_BWD, SPK_F32}, /* x, S, V, I, dL/dS -> dL/dx */
-    {"bwd u8", OP_BWD, SPK_U8},
+    {"fwd train f32", OP_FWD_TRAIN, SPK_F32, 0}, /* x -> S, V, I */
+    {"fwd train u8", OP_FWD_TRAIN, SPK_U8, 0},
+    {"fwd train bits", OP_FWD_TRAIN, SPK_U8, 1},
+    {"fwd infer f32", OP_FWD_INFER, SPK_F32, 0}, /* x -> S */
+    {"fwd infer u8", OP_FWD_INFER, SPK_U8, 0},
+    {"fwd infer bits", OP_FWD_INFER, SPK_U8, 1},
+    {"bwd f32", OP_BWD, SPK_F32, 0}, /* x, S, V, I, dL/dS -> dL/dx */
+    {"bwd u8", OP_BWD, SPK_U8, 0},
 };
 #define N_VARIANTS (sizeof VARIANTS / sizeof VARIANTS[0])
 
-/* Bytes per neuron-step the kernel reads plus writes. */
-static size_t bytes_per_elem(const lif_variant *v)
+/* Bytes the kernel reads plus writes over [T, B, N]. */
+static size_t variant_bytes(const lif_variant *v, size_t T, size_t B, size_t N)
 {
-    size_t s = spk_dtype_size(v->spikes);
+    const size_t numel = T * B * N;
+    const size_t s = v->bits ? T * B * spk_spike_row_bytes(N) : spk_dtype_size(v->spikes) * numel;
     switch (v->op) {
     case OP_FWD_TRAIN:
-        return 4 /* x */ + s /* S */ + 4 /* V */ + 4 /* I */;
+        return 4 * numel /* x */ + s /* S */ + 4 * numel /* V */ + 4 * numel /* I */;
     case OP_FWD_INFER:
-        return 4 + s;
+        return 4 * numel + s;
     case OP_BWD:
-        return 4 /* x */ + s /* S */ + 4 /* V */ + 4 /* I */ + 4 /* dL/dS */ + 4 /* dL/dx */;
+        return 4 * numel /* x */ + s /* S */ + 4 * 4 * numel /* V, I, dL/dS, dL/dx */;
     }
     return 0;
 }
@@ -67,13 +71,13 @@ static size_t bytes_per_elem(const lif_variant *v)
 typedef struct lif_state {
     spk_context *ctx;
     spk_lif_params p;
-    spk_tensor *x, *s32, *s8, *v, *i, *gs, *gx;
+    spk_tensor *x, *s32, *s8, *sbits, *v, *i, *gs, *gx;
 } lif_state;
 
 static spk_status lif_enqueue(lif_state *L, const lif_variant *var)
 {
-    spk_tensor *s = var->spikes == SPK_U8 ? L->s8 : L->s32;
-    spk_lif_io io = {.input = L->x, .spikes = s};
+    spk_tensor *s = var->bits ? NULL : var->spikes == SPK_U8 ? L->s8 : L->s32;
+    spk_lif_io io = {.input = L->x, .spikes = s, .spike_bits = var->bits ? L->sbits : NULL};
     if (var->op != OP_FWD_INFER) {
         io.membrane = L->v;
         io.current = L->i;
@@ -421,8 +425,8 @@ int main(int argc, char **argv)
         size_t max_copy = 0;
         for (size_t v = 0; v < N_VARIANTS; v++)
             if (!only || strstr(VARIANTS[v].name, only))
-                if (bytes_per_elem(&VARIANTS[v]) * numel / 2 > max_copy)
-                    max_copy = bytes_per_elem(&VARIANTS[v]) * numel / 2;
+                if (variant_bytes(&VARIANTS[v], sh.T, sh.B, sh.N) / 2 > max_copy)
+                    max_copy = variant_bytes(&VARIANTS[v], sh.T, sh.B, sh.N) / 2;
         max_copy = (max_copy + 15) / 16 * 16;
         if (numel * 4 > info.max_alloc_bytes || max_copy > info.max_alloc_bytes) {
             fprintf(stderr, "skipping %zu:%zu:%zu: a buffer would exceed the device's largest allocation (%llu B)\n",
@@ -432,6 +436,8 @@ int main(int argc, char **argv)
         SPK_OK_OR(spk_tensor_create(ctx, SPK_F32, 3, dims, &L.x), "spk_tensor_create(x)");
         SPK_OK_OR(spk_tensor_create(ctx, SPK_F32, 3, dims, &L.s32), "spk_tensor_create(spikes f32)");
         SPK_OK_OR(spk_tensor_create(ctx, SPK_U8, 3, dims, &L.s8), "spk_tensor_create(spikes u8)");
+        const size_t bits_dims[3] = {sh.T, sh.B, spk_spike_row_bytes(sh.N)};
+        SPK_OK_OR(spk_tensor_create(ctx, SPK_U8, 3, bits_dims, &L.sbits), "spk_tensor_create(spike bits)");
         SPK_OK_OR(spk_tensor_create(ctx, SPK_F32, 3, dims, &L.v), "spk_tensor_create(membrane)");
         SPK_OK_OR(spk_tensor_create(ctx, SPK_F32, 3, dims, &L.i), "spk_tensor_create(current)");
         SPK_OK_OR(spk_tensor_create(ctx, SPK_F32, 3, dims, &L.gs), "spk_tensor_create(grad_spikes)");
@@ -475,7 +481,7 @@ int main(int argc, char **argv)
             const lif_variant *var = &VARIANTS[vi];
             if (only && !strstr(var->name, only))
                 continue;
-            size_t bytes = bytes_per_elem(var) * numel;
+            size_t bytes = variant_bytes(var, sh.T, sh.B, sh.N);
             size_t half = bytes / 2 / 16 * 16;
             if (half == 0)
                 half = 16;
@@ -533,6 +539,7 @@ int main(int argc, char **argv)
         spk_tensor_free(L.x);
         spk_tensor_free(L.s32);
         spk_tensor_free(L.s8);
+        spk_tensor_free(L.sbits);
         spk_tensor_free(L.v);
         spk_tensor_free(L.i);
         spk_tensor_free(L.gs);
@@ -543,6 +550,7 @@ int main(int argc, char **argv)
         spk_tensor_free(L.x);
         spk_tensor_free(L.s32);
         spk_tensor_free(L.s8);
+        spk_tensor_free(L.sbits);
         spk_tensor_free(L.v);
         spk_tensor_free(L.i);
         spk_tensor_free(L.gs);

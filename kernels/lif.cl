@@ -106,7 +106,13 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
         st[j].I = I, st[j].V = V, st[j].S = S, st[j].rc = rc;
         col[j] = (int)(idx % N);
     }
-    for (int t = 0; t < T; t++)
+#if SPIKE_BITS
+    const int own_words = CHUNK_MAX > 1 && N % 32 == 0 && (chunk * VW) % 32 == 0;
+#endif
+    for (int t = 0; t < T; t++) {
+#if SPIKE_BITS
+    uint acc = 0;
+#endif
     for (int j = 0; j < count; j++) {
         const spk_off_t idx = TILE_IDX(j), o = (spk_off_t)t * BN + idx;
         const int n = col[j];
@@ -148,7 +154,7 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
         S = Sn;
         if (has_spikes) {
 #if SPIKE_BITS
-            SPIKE_STORE_BITS(S, spikes, spk_off, t);
+            SPIKE_STORE_BITS_TILE(S, spikes, spk_off, t, own_words, acc);
 #elif SPIKE_F32
             VSTORE_STEP(S, spikes, spk_off + o);
 #else
@@ -164,6 +170,7 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
         }
 #endif
         st[j].I = I, st[j].V = V, st[j].S = S, st[j].rc = rc;
+    }
     }
     for (int j = 0; has_state_out && j < count; j++) {
         const spk_off_t idx = TILE_IDX(j);

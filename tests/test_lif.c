@@ -335,6 +335,27 @@ Test(lif, larger_shapes_match_reference, .timeout = 600)
     }
 }
 
+/* Bit-packed spikes where N is a multiple of 32: on CPU devices a tile that
+ * owns whole words writes each word once, without atomics
+ * (SPIKE_STORE_BITS_TILE); one whose vectors do not fill its words (N = 32
+ * over 3 rows: one vector per work item) still ORs them in. Every
+ * bit-packed case, refractory and immediate reset included. */
+Test(lif, bit_packed_whole_words_match_reference, .timeout = 600)
+{
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        for (size_t i = 0; i < NCASES; i++) {
+            if (CASES[i].spike_dtype != SPIKE_BITS)
+                continue;
+            /* On a 2-unit CPU device with 8-wide vectors: */
+            check_case(ctx, &CASES[i], 60, 5, 256, 400 + i); /* 8 tiles of 160 neurons */
+            check_case(ctx, &CASES[i], 20, 33, 32, 500 + i); /* tiles of 128 neurons, the last of 32 */
+            check_case(ctx, &CASES[i], 45, 13, 96, 600 + i); /* tiles of 152: words shared, atomics */
+            check_case(ctx, &CASES[i], 30, 3, 32, 700 + i);  /* one vector per work item: atomics */
+        }
+    }
+}
+
 /* Sequences larger than a CPU's last-level cache (PoCL reports its L3;
  * 32 MiB here) may be written with streaming stores (spk__streaming): this
  * shape's forward touches 4 x 33.3 MB, its input alone still fits, so it
