@@ -37,6 +37,82 @@ kernel void encode_poisson(int T, uint F, uint n, global const float *intensity,
     }
 }
 
+#if VW == 1
+#define TO_FLOATS(x) ((float)(x))
+#else
+#define TO_FLOATS(x) CAT(convert_float, VW)(x)
+#endif
+
+/* Philox4x32-10 on VW counters at once, lane for lane the same integer
+ * operations as spk_philox4x32_10 (philox.clh). */
+static inline void philox_lanes(vu c[4], uint k0, uint k1)
+{
+    for (int r = 0; r < 10; r++) {
+        const vu hi0 = mul_hi((vu)0xD2511F53u, c[0]), lo0 = (vu)0xD2511F53u * c[0];
+        const vu hi1 = mul_hi((vu)0xCD9E8D57u, c[2]), lo1 = (vu)0xCD9E8D57u * c[2];
+        c[0] = hi1 ^ c[1] ^ k0;
+        c[1] = lo1;
+        c[2] = hi0 ^ c[3] ^ k1;
+        c[3] = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+}
+
+/* encode_poisson on CPU devices, tiled like encode_direct: a work item runs
+ * `chunk` vectors of VW consecutive inputs (VW divides n), one Philox call
+ * on VW counters gives each vector four steps, and no barrier is needed.
+ * The same bits as encode_poisson. Bit-packed (SPIKE_BITS): a tile that
+ * owns whole words (n and the tile multiples of 32) gathers each word and
+ * stores it once; otherwise each vector ORs its spikes into its word. */
+kernel void encode_poisson_tiled(int T, uint F, uint n, int chunk, global const float *intensity, spk_off_t in_off,
+                                 float gain, uint seed_lo, uint seed_hi, uint stream_lo, uint stream_hi,
+                                 global SPIKE_T *spikes, spk_off_t out_off)
+{
+    const int first = (int)get_global_id(0) * chunk;
+    const int count = min(min(chunk, CHUNK_MAX), (int)(F / VW) - first);
+    if (count <= 0)
+        return;
+    vf p[CHUNK_MAX];
+    for (int j = 0; j < count; j++)
+        p[j] = fmin(fmax(gain * VLOADF(intensity, in_off + (spk_off_t)(first + j) * VW), 0.0f), 1.0f);
+#if SPIKE_BITS
+    const uint words = (n + 31) / 32, rows = F / n;
+    const int own_words = n % 32 == 0 && ((uint)chunk * VW) % 32 == 0;
+#endif
+    for (int t0 = 0; t0 < T; t0 += 4) {
+#if SPIKE_BITS
+        uint acc[4] = {0, 0, 0, 0};
+#endif
+        for (int j = 0; j < count; j++) {
+            const uint i = (uint)(first + j) * VW; /* first input of the vector */
+            vu c[4] = {(vu)i + LANES, (vu)((uint)t0 >> 2), (vu)stream_lo, (vu)stream_hi};
+            philox_lanes(c, seed_lo, seed_hi);
+            for (int q = 0; q < 4 && t0 + q < T; q++) {
+                const vf u = TO_FLOATS(c[q] >> 8) * (1.0f / 16777216.0f);
+                const vf s = select(VZERO, VONE, u < p[j]);
+                const spk_off_t t = (spk_off_t)(t0 + q);
+#if SPIKE_BITS
+                const uint b = i / n, col = i % n;
+                global uint *word = (global uint *)spikes + out_off + (t * rows + b) * words + col / 32;
+                const uint m = spike_mask(s) << (col % 32);
+                if (own_words) {
+                    acc[q] |= m;
+                    if ((col + VW) % 32 == 0) {
+                        *word = acc[q];
+                        acc[q] = 0;
+                    }
+                } else if (m) {
+                    atomic_or((volatile global uint *)word, m);
+                }
+#else
+                SPK_STORE(s, spikes, out_off + t * F + i);
+#endif
+            }
+        }
+    }
+}
+
 /* Direct (current) encoding: the same analog input at every step,
  * out[t, i] = gain * in[i]. One work item per `chunk` vectors of VW elements
  * (VW divides F; CHUNK_MAX and the tiles as in kernels/neuron.clh): each

@@ -277,7 +277,9 @@ Test(poisson, matches_reference)
         }
 }
 
-/* Many elements (several work-groups, a partial last one) and a long T. */
+/* Many elements (several work-groups, a partial last one) and a long T:
+ * F = 1057 is odd (one input per work item), F = 1024 runs tiles of vectors
+ * on CPU devices. */
 Test(poisson, matches_reference_large)
 {
     SPK_FOR_EACH_DEVICE(ctx, 2024)
@@ -289,6 +291,13 @@ Test(poisson, matches_reference_large)
         fill_intensities(&rng, in, F);
         for (int dt = 0; dt < 2; dt++)
             free(encode_and_compare(ctx, dt ? SPK_U8 : SPK_F32, 50, 2, shape, in, 0.8f, 77 + (uint64_t)dt));
+        free(in);
+        /* F = 1024: on CPU devices the tiled kernel, 8 inputs a vector. */
+        size_t shape2[2] = {8, 128};
+        in = spk_test_alloc(1024);
+        fill_intensities(&rng, in, 1024);
+        for (int dt = 0; dt < 2; dt++)
+            free(encode_and_compare(ctx, dt ? SPK_U8 : SPK_F32, 51, 2, shape2, in, 0.9f, 90 + (uint64_t)dt));
         free(in);
     }
 }
@@ -663,8 +672,11 @@ Test(encode, direct_vector_widths)
 /* Bit-packed output: the same spike trains as the reference, packed. */
 Test(poisson, bits_match_reference_packed)
 {
-    static const size_t shapes[][2] = {{1, 1}, {3, 37}, {2, 64}, {7, 151}};
-    static const size_t Ts[] = {1, 7, 7, 50};
+    /* On CPU devices {2, 64} runs tiles whose words are shared (atomics),
+     * {16, 256} and {33, 32} tiles that own whole words (the latter with a
+     * partial last tile); odd rows take the one-input-per-item kernel. */
+    static const size_t shapes[][2] = {{1, 1}, {3, 37}, {2, 64}, {7, 151}, {16, 256}, {33, 32}};
+    static const size_t Ts[] = {1, 7, 7, 50, 50, 9};
     SPK_FOR_EACH_DEVICE(ctx, 99)
     {
         spk_test_rng rng = {8};

@@ -54,21 +54,37 @@ fail:
     return st;
 }
 
-/* The Poisson kernel into `out` (its offset in words when bits), rows of n inputs. */
+/* The Poisson kernel into `out` (its offset in words when bits), rows of n
+ * inputs. On CPU devices, when a vector of 2 or more inputs divides n, the
+ * tiled kernel (encode_poisson_tiled: no per-step barrier, Philox on a
+ * vector of counters); else one work item per input. */
 static spk_status poisson(spk_context *ctx, const spk_tensor *intensity, float gain, uint64_t stream,
                           const spk_tensor *out, const char *options, size_t T, size_t n, int bits)
 {
     spk_status st = SPK_OK;
     cl_kernel k;
-    SPK_TRY(spk__kernel_get(ctx, "encode.cl", options, "encode_poisson", &k));
+    const int vw = spk__vector_width(ctx, n);
+    const int tiled = spk__tile_max(ctx) > 1 && vw > 1;
+    char opts[160];
+    snprintf(opts, sizeof opts, "%s -DVW=%d -DCHUNK_MAX=%d", options, vw, spk__tile_max(ctx));
+    SPK_TRY(spk__kernel_get(ctx, "encode.cl", tiled ? opts : options, tiled ? "encode_poisson_tiled" : "encode_poisson",
+                            &k));
     cl_int cT = (cl_int)T;
     cl_uint F = (cl_uint)intensity->numel, cn = (cl_uint)n;
     cl_uint seed_lo = (cl_uint)ctx->seed, seed_hi = (cl_uint)(ctx->seed >> 32);
     cl_uint stream_lo = (cl_uint)stream, stream_hi = (cl_uint)(stream >> 32);
     spk__buf in = spk__buf_of(intensity), o = bits ? spk__buf_words(out) : spk__buf_of(out);
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(cT), SPK_ARG(F), SPK_ARG(cn), SPK_BUF(in), SPK_ARG(gain), SPK_ARG(seed_lo),
-                         SPK_ARG(seed_hi), SPK_ARG(stream_lo), SPK_ARG(stream_hi), SPK_BUF(o)));
-    SPK_TRY(spk__launch_1d(ctx, k, F));
+    if (tiled) {
+        spk__tiling tiles = spk__tiling_for(ctx, F / (size_t)vw);
+        SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(cT), SPK_ARG(F), SPK_ARG(cn), SPK_ARG(tiles.chunk), SPK_BUF(in),
+                             SPK_ARG(gain), SPK_ARG(seed_lo), SPK_ARG(seed_hi), SPK_ARG(stream_lo), SPK_ARG(stream_hi),
+                             SPK_BUF(o)));
+        SPK_TRY(spk__launch_1d_groups(ctx, k, tiles.items, tiles.local));
+    } else {
+        SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(cT), SPK_ARG(F), SPK_ARG(cn), SPK_BUF(in), SPK_ARG(gain),
+                             SPK_ARG(seed_lo), SPK_ARG(seed_hi), SPK_ARG(stream_lo), SPK_ARG(stream_hi), SPK_BUF(o)));
+        SPK_TRY(spk__launch_1d(ctx, k, F));
+    }
 fail:
     return st;
 }
