@@ -49,6 +49,7 @@ static const lif_variant VARIANTS[] = {
     {"fwd infer bits", OP_FWD_INFER, SPK_U8, 1},
     {"bwd f32", OP_BWD, SPK_F32, 0}, /* x, S, V, I, dL/dS -> dL/dx */
     {"bwd u8", OP_BWD, SPK_U8, 0},
+    {"bwd bits", OP_BWD, SPK_U8, 1},
 };
 #define N_VARIANTS (sizeof VARIANTS / sizeof VARIANTS[0])
 
@@ -463,6 +464,7 @@ int main(int argc, char **argv)
          * for both spike types once before anything is timed. */
         SPK_OK_OR(lif_enqueue(&L, &VARIANTS[0]), "spk_lif_forward");
         SPK_OK_OR(lif_enqueue(&L, &VARIANTS[1]), "spk_lif_forward");
+        SPK_OK_OR(lif_enqueue(&L, &VARIANTS[2]), "spk_lif_forward");
         SPK_OK_OR(spk_context_finish(ctx), "spk_context_finish");
         host8 = malloc(numel);
         if (host8) {
