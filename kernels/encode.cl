@@ -43,20 +43,11 @@ kernel void encode_poisson(int T, uint F, uint n, global const float *intensity,
 #define TO_FLOATS(x) CAT(convert_float, VW)(x)
 #endif
 
-/* Philox4x32-10 on VW counters at once, lane for lane the same integer
- * operations as spk_philox4x32_10 (philox.clh). */
+/* Philox4x32-10 on VW counters at once (one a lane): the rounds of
+ * spk_philox4x32_10 (philox.clh) on vectors. */
 static inline void philox_lanes(vu c[4], uint k0, uint k1)
 {
-    for (int r = 0; r < 10; r++) {
-        const vu hi0 = mul_hi((vu)0xD2511F53u, c[0]), lo0 = (vu)0xD2511F53u * c[0];
-        const vu hi1 = mul_hi((vu)0xCD9E8D57u, c[2]), lo1 = (vu)0xCD9E8D57u * c[2];
-        c[0] = hi1 ^ c[1] ^ k0;
-        c[1] = lo1;
-        c[2] = hi0 ^ c[3] ^ k1;
-        c[3] = lo0;
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
+    SPK_PHILOX_ROUNDS(vu, mul_hi, c, k0, k1)
 }
 
 /* encode_poisson on CPU devices, tiled like encode_direct: a work item runs
@@ -65,7 +56,7 @@ static inline void philox_lanes(vu c[4], uint k0, uint k1)
  * The same bits as encode_poisson. Bit-packed (SPIKE_BITS): a tile that
  * owns whole words (n and the tile multiples of 32) gathers each word and
  * stores it once; otherwise each vector ORs its spikes into its word. */
-kernel void encode_poisson_tiled(int T, uint F, uint n, int chunk, global const float *intensity, spk_off_t in_off,
+kernel void encode_poisson_tiled(int T, uint F, uint N, int chunk, global const float *intensity, spk_off_t in_off,
                                  float gain, uint seed_lo, uint seed_hi, uint stream_lo, uint stream_hi,
                                  global SPIKE_T *spikes, spk_off_t out_off)
 {
@@ -77,8 +68,8 @@ kernel void encode_poisson_tiled(int T, uint F, uint n, int chunk, global const 
     for (int j = 0; j < count; j++)
         p[j] = fmin(fmax(gain * VLOADF(intensity, in_off + (spk_off_t)(first + j) * VW), 0.0f), 1.0f);
 #if SPIKE_BITS
-    const uint words = (n + 31) / 32, rows = F / n;
-    const int own_words = n % 32 == 0 && ((uint)chunk * VW) % 32 == 0;
+    const uint B = F / N; /* rows of N inputs: the names SPIKE_WORD reads */
+    const int own_words = TILE_OWNS_WORDS(N, chunk);
 #endif
     for (int t0 = 0; t0 < T; t0 += 4) {
 #if SPIKE_BITS
@@ -93,18 +84,8 @@ kernel void encode_poisson_tiled(int T, uint F, uint n, int chunk, global const 
                 const vf s = select(VZERO, VONE, u < p[j]);
                 const spk_off_t t = (spk_off_t)(t0 + q);
 #if SPIKE_BITS
-                const uint b = i / n, col = i % n;
-                global uint *word = (global uint *)spikes + out_off + (t * rows + b) * words + col / 32;
-                const uint m = spike_mask(s) << (col % 32);
-                if (own_words) {
-                    acc[q] |= m;
-                    if ((col + VW) % 32 == 0) {
-                        *word = acc[q];
-                        acc[q] = 0;
-                    }
-                } else if (m) {
-                    atomic_or((volatile global uint *)word, m);
-                }
+                const uint idx = i, n = i % N;
+                SPIKE_STORE_BITS_TILE(s, spikes, out_off, t, own_words, acc[q]);
 #else
                 SPK_STORE(s, spikes, out_off + t * F + i);
 #endif

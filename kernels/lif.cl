@@ -107,7 +107,7 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
         col[j] = (int)(idx % N);
     }
 #if SPIKE_BITS
-    const int own_words = CHUNK_MAX > 1 && N % 32 == 0 && (chunk * VW) % 32 == 0;
+    const int own_words = TILE_OWNS_WORDS(N, chunk);
 #endif
     for (int t = 0; t < T; t++) {
 #if SPIKE_BITS
@@ -174,10 +174,7 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
     }
     for (int j = 0; has_state_out && j < count; j++) {
         const spk_off_t idx = TILE_IDX(j);
-        VSTOREF(CUBA ? st[j].I : VZERO, state_out, so_off + 0 * BN + idx);
-        VSTOREF(st[j].V, state_out, so_off + 1 * BN + idx);
-        VSTOREF(st[j].S, state_out, so_off + 2 * BN + idx);
-        VSTOREF(st[j].rc, state_out, so_off + 3 * BN + idx);
+        STORE_STATE4(state_out, so_off, CUBA ? st[j].I : VZERO, st[j].V, st[j].S, st[j].rc);
     }
 }
 
@@ -351,12 +348,8 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
     }
     for (int j = 0; j < count; j++) {
         const spk_off_t idx = TILE_IDX(j);
-        if (has_gsi) {
-            VSTOREF(CUBA ? st[j].gI : VZERO, g_state_in, gsi_off + 0 * BN + idx);
-            VSTOREF(st[j].gV, g_state_in, gsi_off + 1 * BN + idx);
-            VSTOREF(st[j].gS, g_state_in, gsi_off + 2 * BN + idx);
-            VSTOREF(VZERO, g_state_in, gsi_off + 3 * BN + idx);
-        }
+        if (has_gsi)
+            STORE_STATE4(g_state_in, gsi_off, CUBA ? st[j].gI : VZERO, st[j].gV, st[j].gS, VZERO);
         if (has_partial) {
             VSTOREF(st[j].daI, partial, 0 * BN + idx);
             VSTOREF(st[j].dbI, partial, 1 * BN + idx);

@@ -223,10 +223,7 @@ kernel void model_forward(int T, int B, int N, int chunk, int stream, float16 P,
     }
     for (int j = 0; has_state_out && j < count; j++) {
         const spk_off_t idx = TILE_IDX(j);
-        VSTOREF(st[j].V, state_out, so_off + 0 * BN + idx);
-        VSTOREF(st[j].W, state_out, so_off + 1 * BN + idx);
-        VSTOREF(st[j].S, state_out, so_off + 2 * BN + idx);
-        VSTOREF(st[j].rc, state_out, so_off + 3 * BN + idx);
+        STORE_STATE4(state_out, so_off, st[j].V, st[j].W, st[j].S, st[j].rc);
     }
 }
 
@@ -358,9 +355,6 @@ kernel void model_backward(int T, int B, int N, int chunk, int stream, float16 P
     }
     for (int j = 0; has_gsi && j < count; j++) {
         const spk_off_t idx = TILE_IDX(j);
-        VSTOREF(st[j].gV, g_state_in, gsi_off + 0 * BN + idx);
-        VSTOREF(st[j].gW, g_state_in, gsi_off + 1 * BN + idx);
-        VSTOREF(st[j].gS, g_state_in, gsi_off + 2 * BN + idx);
-        VSTOREF(VZERO, g_state_in, gsi_off + 3 * BN + idx);
+        STORE_STATE4(g_state_in, gsi_off, st[j].gV, st[j].gW, st[j].gS, VZERO);
     }
 }

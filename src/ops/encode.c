@@ -12,10 +12,11 @@ static const char *spike_options(const spk_context *ctx, spk_dtype d)
     return d == SPK_U8 ? "-DSPIKE_T=uchar" : "-DSPIKE_T=float";
 }
 
-/* Build options of encode_direct for vectors of vw inputs. */
-static void direct_options(const spk_context *ctx, int vw, char *buf, size_t cap)
+/* Build options of a tiled encoder (encode_direct, encode_poisson_tiled):
+ * `base` with vectors of vw inputs and the device's tile size. */
+static void tiled_options(const spk_context *ctx, const char *base, int vw, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%s -DVW=%d -DCHUNK_MAX=%d", spike_options(ctx, SPK_F32), vw, spk__tile_max(ctx));
+    snprintf(buf, cap, "%s -DVW=%d -DCHUNK_MAX=%d", base, vw, spk__tile_max(ctx));
 }
 
 /* The Poisson and latency variant, and direct encoding at the device's
@@ -26,7 +27,7 @@ spk_status spk__encode_warmup(spk_context *ctx)
     cl_program prog;
     char opts[128];
     SPK_TRY(spk__program_get(ctx, "encode.cl", spike_options(ctx, SPK_F32), &prog));
-    direct_options(ctx, spk__native_vector_width(ctx), opts, sizeof opts);
+    tiled_options(ctx, spike_options(ctx, SPK_F32), spk__native_vector_width(ctx), opts, sizeof opts);
     SPK_TRY(spk__program_get(ctx, "encode.cl", opts, &prog));
 fail:
     return st;
@@ -66,7 +67,7 @@ static spk_status poisson(spk_context *ctx, const spk_tensor *intensity, float g
     const int vw = spk__vector_width(ctx, n);
     const int tiled = spk__tile_max(ctx) > 1 && vw > 1;
     char opts[160];
-    snprintf(opts, sizeof opts, "%s -DVW=%d -DCHUNK_MAX=%d", options, vw, spk__tile_max(ctx));
+    tiled_options(ctx, options, vw, opts, sizeof opts);
     SPK_TRY(spk__kernel_get(ctx, "encode.cl", tiled ? opts : options, tiled ? "encode_poisson_tiled" : "encode_poisson",
                             &k));
     cl_int cT = (cl_int)T;
@@ -135,7 +136,7 @@ spk_status spk_encode_direct(spk_context *ctx, const spk_tensor *x, float gain, 
     int vw = spk__vector_width(ctx, x->numel);
     spk__tiling tiles = spk__tiling_for(ctx, x->numel / (size_t)vw);
     char opts[128];
-    direct_options(ctx, vw, opts, sizeof opts);
+    tiled_options(ctx, spike_options(ctx, SPK_F32), vw, opts, sizeof opts);
     SPK_TRY(spk__kernel_get(ctx, "encode.cl", opts, "encode_direct", &k));
     cl_int T = (cl_int)out->shape[0];
     cl_uint F = (cl_uint)x->numel;
