@@ -26,7 +26,8 @@ PACKAGES=(
     pocl-opencl-icd                                    # an OpenCL device on any CPU
     libclblast-dev                                     # GEMM on every OpenCL device
     libopenblas-dev                                    # faster GEMM on CPU devices (host BLAS backend)
-    zlib1g-dev                                         # disk cache of compiled kernels
+    zlib1g-dev                                         # disk cache of compiled kernels, gzip data files
+    libdeflate-dev                                     # gzip data files read twice as fast
     libcriterion-dev                                   # test framework
     dataset-fashion-mnist                              # data of `spikecl train`
 )
