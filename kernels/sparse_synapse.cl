@@ -247,7 +247,10 @@ static inline void column_sum(global float *pj, global const float *dy, spk_off_
  * columns, then for each tile adds, per input j,
  * the sum of dY over the tile's rows where j spiked (the tile's rows of dY
  * stay in cache, each partial row is updated once per tile), and every
- * row of dY to the bias row. On CPU devices cw is all outputs (whole rows
+ * row of dY to the bias row. The bias goes first: it reads the tile's rows
+ * in order, so they come from memory at the prefetcher's pace, and the
+ * column sums then find them in cache (1.2-1.5x faster than the other way
+ * round, whose first touches were the column order's scattered rows). On CPU devices cw is all outputs (whole rows
  * of dY stream through); on GPUs it is one output (CH = 1). */
 kernel void sparse_weight_grad(int rows, int in, int out, int R, int tiles_per_seg, int cw,
                                global const spk_off_t *off, global const int *cstart, global const int *crow,
@@ -269,6 +272,14 @@ kernel void sparse_weight_grad(int rows, int in, int out, int R, int tiles_per_s
     for (int t = t0; t < min(n_tiles, t0 + tiles_per_seg); t++) {
         global const int *cs = cstart + (spk_off_t)t * (in + 1);
         global const int *cr = crow + off[t * R];
+        global float *pb = p + (spk_off_t)in * out;
+        for (int r = t * R; r < min(rows, (t + 1) * R); r++) {
+            global const float *g = dy + dy_off + (spk_off_t)r * out;
+            for (int o = o0; o < ov; o += VW)
+                VSTOREF(VLOADF(pb, o) + VLOADF(g, o), pb, o);
+            for (int o = ov; o < o1; o++)
+                pb[o] += g[o];
+        }
         for (int j = 0; j < in; j++) {
             const int a = cs[j], e = cs[j + 1];
             if (a == e)
@@ -282,14 +293,6 @@ kernel void sparse_weight_grad(int rows, int in, int out, int R, int tiles_per_s
                     acc += dy[dy_off + (spk_off_t)cr[q] * out + o];
                 pj[o] += acc;
             }
-        }
-        global float *pb = p + (spk_off_t)in * out;
-        for (int r = t * R; r < min(rows, (t + 1) * R); r++) {
-            global const float *g = dy + dy_off + (spk_off_t)r * out;
-            for (int o = o0; o < ov; o += VW)
-                VSTOREF(VLOADF(pb, o) + VLOADF(g, o), pb, o);
-            for (int o = ov; o < o1; o++)
-                pb[o] += g[o];
         }
     }
 }
