@@ -87,7 +87,7 @@ typedef struct bwd_state {
 } bwd_state;
 
 kernel void lif_forward(int T, int B, int N, int chunk, int stream,
-                        global const float *x, spk_off_t x_off,
+                        global const float *x, spk_off_t x_off, spk_off_t x_ts,
                         global const float *coef, spk_off_t coef_off, int has_coef,
                         float c_aI, float c_bI, float c_aV, float c_bV, float c_th, float vr, int refrac,
                         global const float *state_in, spk_off_t si_off, int has_state_in,
@@ -118,9 +118,10 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
         const int n = col[j];
         LOAD_COEFS(n);
         vf I = st[j].I, V = st[j].V, S = st[j].S, rc = st[j].rc;
-        const vf xt = VLOADF(x, x_off + o);
+        const spk_off_t ox = (spk_off_t)t * x_ts + idx; /* x_ts 0: the same input at every step */
+        const vf xt = VLOADF(x, x_off + ox);
         if (t + 1 < T)
-            VPREFETCH(x, x_off + o, BN);
+            VPREFETCH(x, x_off + ox, x_ts);
 #if CUBA
         I = aI * I + bI * xt;
 #else
@@ -185,7 +186,7 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
  * Parameter gradients are summed over t per (b, n) into `partial`
  * [5, B, N]; lif_reduce_coef sums them over b. */
 kernel void lif_backward(int T, int B, int N, int chunk, int stream,
-                         global const float *x, spk_off_t x_off,
+                         global const float *x, spk_off_t x_off, spk_off_t x_ts,
                          global const float *coef, spk_off_t coef_off, int has_coef,
                          float c_aI, float c_bI, float c_aV, float c_bV, float c_th, float vr, int refrac,
                          float sscale,
@@ -232,6 +233,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
     for (int j = 0; j < count; j++) {
         const spk_off_t idx = TILE_IDX(j), o = (spk_off_t)t * BN + idx;
         const spk_off_t op = o - BN; /* step t-1, valid when t > 0 */
+        const spk_off_t ox = (spk_off_t)t * x_ts + idx; /* x_ts 0: the same input at every step */
         const int n = col[j];
         LOAD_COEFS(n);
         /* The initial state stands in for step t-1 at t = 0. */
@@ -253,7 +255,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
         const vf I = VLOADF(cur, cur_off + o);
         const vf Ip = t > 0 ? VLOADF(cur, cur_off + op) : I0;
 #else
-        const vf I = VLOADF(x, x_off + o);
+        const vf I = VLOADF(x, x_off + ox);
 #endif
         if (t > 0) { /* step t-1 reads these lines next (VPREFETCH) */
             if (t > 1) {
@@ -265,7 +267,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
                 VPREFETCH(spikes, spk_off + op, -BN);
 #endif
             }
-            VPREFETCH(x, x_off + op, 0);
+            VPREFETCH(x, x_off + ox - x_ts, 0);
             VPREFETCH_GRADS(op);
         }
         vf dS = gS_next + (has_gS ? VLOADF(gS, gS_off + o) : VZERO);
@@ -329,7 +331,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
         dI += dV * bV;
 #endif
 #if CUBA
-        const vf xt = VLOADF(x, x_off + o);
+        const vf xt = VLOADF(x, x_off + ox);
         d_aI += dI * Ip;
         d_bI += dI * xt;
         gI_next = dI * aI;

@@ -213,6 +213,42 @@ Test(sparse, spiking_network_gathering_matches_forced_dense, .timeout = 600)
 
 enum { CT = 20, CB = 6, CIN = 45, CH1 = 40, CH2 = 33, COUT = 4, CSTEPS = 3 };
 
+/* CSTEPS Adam steps of a built network on x against fixed labels: the loss
+ * of each (regularizers included) and the final parameters; frees net.
+ * Returns the parameter count. */
+static size_t adam_steps(spk_context *ctx, spk_network *net, const spk_tensor *x, float *losses, float *params)
+{
+    spk_optimizer *opt = NULL;
+    spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
+    op.lr = 0.05f;
+    SPK_ASSERT_OK(ctx, spk_optimizer_create(ctx, &op, &opt));
+    spk_tensor *grad = NULL;
+    SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){CT, CB, COUT}, &grad));
+    uint8_t labels[CB];
+    for (size_t i = 0; i < CB; i++)
+        labels[i] = (uint8_t)(i % COUT);
+    spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_MEAN_MEMBRANE);
+    for (int step = 0; step < CSTEPS; step++) {
+        const spk_tensor *y = NULL;
+        SPK_ASSERT_OK(ctx, spk_network_forward(net, x, &y));
+        SPK_ASSERT_OK(ctx, spk_loss(ctx, &lp, y, labels, grad, &losses[step], NULL));
+        SPK_ASSERT_OK(ctx, spk_network_backward(net, grad));
+        losses[step] += spk_network_regularizer_loss(net);
+        SPK_ASSERT_OK(ctx, spk_network_step(net, opt));
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < spk_network_param_count(net); i++) {
+        spk_param p;
+        SPK_ASSERT_OK(ctx, spk_network_param(net, i, &p));
+        SPK_ASSERT_OK(ctx, spk_tensor_download(p.value, params + n, spk_tensor_bytes(p.value)));
+        n += spk_tensor_numel(p.value);
+    }
+    spk_tensor_free(grad);
+    spk_optimizer_free(opt);
+    spk_network_free(net);
+    return n;
+}
+
 /* Loss of each of CSTEPS Adam steps and the final parameters of input
  * spikes x [CT, CB, CIN] through dense -> LIF -> dense -> CUBA-LIF ->
  * dense -> LI, every dense layer in `mode`, the first hidden layer's rate
@@ -223,7 +259,6 @@ static size_t train_steps(spk_context *ctx, spk_synapse_mode mode, int compact, 
 {
     spk_network *net = NULL;
     spk_layer *l = NULL;
-    spk_optimizer *opt = NULL;
     spk_lif_params lif = spk_lif_params_default(SPK_NEURON_LIF), cuba = spk_lif_params_default(SPK_NEURON_CUBA_LIF);
     spk_lif_params li = spk_lif_params_default(SPK_NEURON_LI);
     lif.tau_mem = 5.0f, lif.threshold = 0.3f, lif.refractory_steps = 1;
@@ -245,34 +280,7 @@ static size_t train_steps(spk_context *ctx, spk_synapse_mode mode, int compact, 
     SPK_ASSERT_OK(ctx, spk_network_build(net, CT, CB, 1, (size_t[1]){CIN}));
     for (size_t i = 1; i < 4; i += 2) /* the spiking layers feeding dense ones */
         cr_assert_eq(spk_tensor_dtype(spk_network_layer_output(net, i)), compact ? SPK_U8 : SPK_F32);
-    spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
-    op.lr = 0.05f;
-    SPK_ASSERT_OK(ctx, spk_optimizer_create(ctx, &op, &opt));
-    spk_tensor *grad = NULL;
-    SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){CT, CB, COUT}, &grad));
-    uint8_t labels[CB];
-    for (size_t i = 0; i < CB; i++)
-        labels[i] = (uint8_t)(i % COUT);
-    spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_MEAN_MEMBRANE);
-    for (int step = 0; step < CSTEPS; step++) {
-        const spk_tensor *y = NULL;
-        SPK_ASSERT_OK(ctx, spk_network_forward(net, x_bits ? x_bits : x, &y));
-        SPK_ASSERT_OK(ctx, spk_loss(ctx, &lp, y, labels, grad, &losses[step], NULL));
-        SPK_ASSERT_OK(ctx, spk_network_backward(net, grad));
-        losses[step] += spk_network_regularizer_loss(net);
-        SPK_ASSERT_OK(ctx, spk_network_step(net, opt));
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < spk_network_param_count(net); i++) {
-        spk_param p;
-        SPK_ASSERT_OK(ctx, spk_network_param(net, i, &p));
-        SPK_ASSERT_OK(ctx, spk_tensor_download(p.value, params + n, spk_tensor_bytes(p.value)));
-        n += spk_tensor_numel(p.value);
-    }
-    spk_tensor_free(grad);
-    spk_optimizer_free(opt);
-    spk_network_free(net);
-    return n;
+    return adam_steps(ctx, net, x_bits ? x_bits : x, losses, params);
 }
 
 Test(sparse, compact_spike_storage_trains_bit_for_bit_like_f32, .timeout = 600)
@@ -307,6 +315,64 @@ Test(sparse, compact_spike_storage_trains_bit_for_bit_like_f32, .timeout = 600)
         }
         unsetenv("SPIKECL_SPARSE_GPU_LAYOUT");
         spk_tensor_free(xt), spk_tensor_free(xb);
+        free(x), free(want), free(got);
+    }
+}
+
+/* A static input (one image for all steps) under compact storage: the
+ * first dense layer hands its product to the LIF layer once, [1, B, H], and
+ * that layer reads it at every step (no copy per step). The losses and the
+ * parameters after CSTEPS Adam steps: the same bits as with f32 storage,
+ * which broadcasts the product over T. */
+static size_t train_static(spk_context *ctx, int compact, const spk_tensor *x, float *losses, float *params,
+                           size_t *once_dim0)
+{
+    spk_network *net = NULL;
+    spk_layer *l = NULL;
+    spk_lif_params lif = spk_lif_params_default(SPK_NEURON_CUBA_LIF), li = spk_lif_params_default(SPK_NEURON_LI);
+    lif.threshold = 0.2f;
+    SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+    for (int k = 0; k < 2; k++) {
+        spk_dense_params d = spk_dense_params_default(k ? CH1 : CIN, k ? COUT : CH1);
+        d.seed = 70u + (uint64_t)k;
+        SPK_ASSERT_OK(ctx, spk_dense_create(ctx, &d, &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+        SPK_ASSERT_OK(ctx, spk_neuron_layer_create(ctx, k ? &li : &lif, &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+    }
+    SPK_ASSERT_OK(ctx, spk_network_set_compact_spikes(net, compact));
+    SPK_ASSERT_OK(ctx, spk_network_set_static_input(net, 1));
+    SPK_ASSERT_OK(ctx, spk_network_build(net, CT, CB, 1, (size_t[1]){CIN}));
+    *once_dim0 = spk_tensor_dim(spk_network_layer_output(net, 0), 0);
+    if (compact) /* the storage plan is fixed at build: a regularizer now would need another */
+        SPK_ASSERT_STATUS(ctx, spk_network_add_rate_regularizer(net, 0, 0.1f, 0.5f), SPK_ERR_INVALID_ARGUMENT,
+                          "before spk_network_build");
+    return adam_steps(ctx, net, x, losses, params);
+}
+
+Test(sparse, compact_storage_reads_a_static_product_once_bit_for_bit, .timeout = 600)
+{
+    enum { NX = CB * CIN, NP = CH1 * CIN + CH1 + COUT * CH1 + COUT };
+    SPK_FOR_EACH_DEVICE_AND_GEMM(ctx, 1)
+    {
+        spk_test_rng r = {92};
+        float *x = spk_test_alloc(NX), *want = spk_test_alloc(NP), *got = spk_test_alloc(NP);
+        float lw[CSTEPS], lg[CSTEPS];
+        spk_test_fill_uniform(&r, x, NX, 0.0f, 1.0f);
+        spk_tensor *xt = NULL;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){CB, CIN}, &xt));
+        SPK_ASSERT_OK(ctx, spk_tensor_upload(xt, x, NX * sizeof(float)));
+        size_t dim0[2];
+        cr_assert_eq(train_static(ctx, 0, xt, lw, want, &dim0[0]), (size_t)NP);
+        cr_assert_eq(train_static(ctx, 1, xt, lg, got, &dim0[1]), (size_t)NP);
+        cr_assert(dim0[0] == CT && dim0[1] == 1, "first output: %zu steps with f32 storage (want %d), %zu compact "
+                  "(want 1)", dim0[0], (int)CT, dim0[1]);
+        for (int s = 0; s < CSTEPS; s++)
+            cr_assert(lg[s] == lw[s], "loss of step %d %.9g vs %.9g with f32 storage", s, (double)lg[s],
+                      (double)lw[s]);
+        cr_assert(lw[CSTEPS - 1] != lw[0], "the steps train");
+        cr_assert(memcmp(got, want, NP * sizeof(float)) == 0, "trained parameters differ from f32 storage");
+        spk_tensor_free(xt);
         free(x), free(want), free(got);
     }
 }

@@ -286,7 +286,14 @@ SPK_API spk_status spk_network_set_static_input(spk_network *net, int static_inp
  * neuron layer (read by nothing in backward but the neuron layer, element
  * by element before it writes the same element of its input gradient)
  * holds that gradient after spk_network_backward (not under a rate
- * regularizer), and the other gradients between layers share two buffers. Call before spk_network_build. @return SPK_OK, SPK_ERR_NULL_POINTER.
+ * regularizer), and the other gradients between layers share two buffers.
+ * With a static input (spk_network_set_static_input) and a neuron layer
+ * second, the first layer's product is stored once, [1, B, N], and the
+ * neuron layer reads it at every step (spk_lif_io) instead of a copy per
+ * step: its spk_network_layer_output() is that [1, B, N] tensor (not under
+ * a rate regularizer of the first layer). Call before spk_network_build; a
+ * rate regularizer too (spk_network_add_rate_regularizer refuses a new one
+ * after the build). @return SPK_OK, SPK_ERR_NULL_POINTER.
  */
 SPK_API spk_status spk_network_set_compact_spikes(spk_network *net, int compact);
 
@@ -336,7 +343,9 @@ SPK_API spk_status spk_network_backward(spk_network *net, const spk_tensor *grad
  * the loss and its gradient to the layer's output gradient. A weight of 0
  * removes it. The last layer is regularized through the loss instead.
  * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (not a
- *         hidden layer, negative or non-finite weight).
+ *         hidden layer, negative or non-finite weight, or a new regularizer
+ *         on a network built with compact spike storage: add it before
+ *         spk_network_build there).
  */
 SPK_API spk_status spk_network_add_rate_regularizer(spk_network *net, size_t layer, float target_rate, float weight);
 
@@ -372,7 +381,8 @@ SPK_API spk_status spk_network_step(spk_network *net, struct spk_optimizer *opt)
 SPK_API size_t spk_network_layer_count(const spk_network *net);
 SPK_API spk_layer *spk_network_layer(spk_network *net, size_t i);
 /** The output of layer @p i from the last forward (spikes or membrane) [T, B, ...]; with compact
- *  spike storage, a layer kept bit-packed gives U8 [T, B, spk_spike_row_bytes(N)]. */
+ *  spike storage, a layer kept bit-packed gives U8 [T, B, spk_spike_row_bytes(N)], and a first
+ *  layer fed a static input [1, B, ...] (spk_network_set_compact_spikes). */
 SPK_API const spk_tensor *spk_network_layer_output(const spk_network *net, size_t i);
 
 /** The membrane of neuron or recurrent layer @p i from the last forward [T, B, ...] (before

@@ -113,9 +113,13 @@ SPK_API spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_
 /** Rows of the state tensor [SPK_LIF_NSTATE, B, N]. */
 enum { SPK_STATE_I = 0, SPK_STATE_V = 1, SPK_STATE_S = 2, SPK_STATE_REFRACTORY = 3, SPK_LIF_NSTATE = 4 };
 
-/** The tensors of one forward pass. T, B, N come from @c input. */
+/** The tensors of one forward pass. T, B, N come from @c input, except for
+ *  a static input: an @c input [1, B, N] beside a @c membrane, @c spikes or
+ *  @c current of T > 1 steps is the same input at every one of the T steps
+ *  (read once per step, never copied T times; the backward's @c grad_input
+ *  stays per step, [T, B, N]). */
 typedef struct spk_lif_io {
-    const spk_tensor *input;   /**< x [T, B, N] F32, required */
+    const spk_tensor *input;   /**< x [T, B, N] F32, or [1, B, N] for a static input; required */
     const spk_tensor *coef;    /**< per-neuron coefficients [SPK_LIF_NCOEF, N] F32, or NULL: from params */
     const spk_tensor *state_in;/**< [SPK_LIF_NSTATE, B, N] F32 initial state, or NULL: all zero */
     spk_tensor *state_out;     /**< [SPK_LIF_NSTATE, B, N] F32 final state, or NULL; must not alias state_in */

@@ -123,7 +123,7 @@ static spk_status dense_forward(spk_layer *l, const spk_tensor *in, spk_tensor *
     spk_tensor *x = NULL, *y_view = NULL, *b = NULL, *y = d->y_once;
     if (!l->in_packed)
         SPK_TRY(spk__view2d(in, rows, d->p.in_features, &x));
-    if (!l->static_input) {
+    if (!l->static_input || l->out_once) { /* out_once: the product itself is the output, [1, B, out] */
         SPK_TRY(spk__view2d(out, rows, d->p.out_features, &y_view));
         y = y_view;
     }
@@ -139,7 +139,7 @@ static spk_status dense_forward(spk_layer *l, const spk_tensor *in, spk_tensor *
             SPK_TRY(spk_gemm(0, 0, 1.0f, d->ones, b, 1.0f, y));
         }
     }
-    if (l->static_input)
+    if (l->static_input && !l->out_once) /* the same product at every step */
         SPK_TRY(spk_encode_direct(l->ctx, d->y_once, 1.0f, out));
 fail:
     spk_tensor_free(x), spk_tensor_free(y_view), spk_tensor_free(b);

@@ -44,6 +44,10 @@ struct spk_layer {
      * (borrowed), valid only until the next layer uses it. */
     int in_packed, out_packed;
     spk_tensor *unpack_scratch;
+    /* Compact storage too: a dense layer fed a static input hands its
+     * product to a LIF-family layer once, as [1, B, N] (out_once), and that
+     * layer reads it at every step (in_once): no copy of it per step. */
+    int in_once, out_once;
 };
 
 /* Allocate a zeroed layer of `size` bytes (a struct starting with spk_layer). */

@@ -208,6 +208,12 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
                                      spk__is_dense_layer(net->layers[i + 1]);
         net->layers[i]->in_packed = i ? net->layers[i - 1]->out_packed : net->packed_input;
     }
+    for (size_t i = 0; i < net->n; i++) {
+        net->layers[i]->out_once = net->compact_spikes && net->layers[i]->static_input && i + 1 < net->n &&
+                                   spk__is_dense_layer(net->layers[i]) && spk__is_neuron_layer(net->layers[i + 1]) &&
+                                   net->rate_weight[i] == 0.0f;
+        net->layers[i]->in_once = i && net->layers[i - 1]->out_once;
+    }
     plan_storage(net);
     int ndim = in_ndim;
     size_t shape[SPK_MAX_DIMS];
@@ -245,7 +251,11 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
         if (l->out_packed)
             SPK_TRY(spk_tensor_create(ctx, SPK_U8, 3, (size_t[3]){T, B, spk_spike_row_bytes(l->out_numel)},
                                       &net->acts[i]));
-        else
+        else if (l->out_once) { /* one step for all; its gradient stays per step */
+            act_shape[0] = 1;
+            SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->acts[i]));
+            act_shape[0] = T;
+        } else
             SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->acts[i]));
         memcpy(grad_shape[i], act_shape, sizeof act_shape);
         grad_ndim[i] = out_ndim + 2;
@@ -357,6 +367,10 @@ spk_status spk_network_add_rate_regularizer(spk_network *net, size_t layer, floa
     SPK_CHECK(ctx, weight >= 0.0f && isfinite(weight) && isfinite(target_rate), SPK_ERR_INVALID_ARGUMENT,
               "spk_network_add_rate_regularizer: weight must be finite and >= 0, target finite (got %g, %g)",
               (double)weight, (double)target_rate);
+    /* Compact storage keeps some outputs only in part (plan_storage, out_once): the plan must know. */
+    SPK_CHECK(ctx, !(net->built && net->compact_spikes && weight > 0.0f && net->rate_weight[layer] == 0.0f),
+              SPK_ERR_INVALID_ARGUMENT, "spk_network_add_rate_regularizer: with compact spike storage, add it before "
+              "spk_network_build (the storage plan depends on it)");
     net->rate_target[layer] = target_rate;
     net->rate_weight[layer] = weight;
 fail:

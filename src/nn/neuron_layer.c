@@ -128,7 +128,7 @@ static spk_status make_io(neuron_layer *nl, const spk_tensor *in, const spk_tens
 {
     spk_status st = SPK_OK;
     spk_layer *l = &nl->base;
-    SPK_TRY(spk__view3d(in, l->T, l->B, l->out_numel, x));
+    SPK_TRY(spk__view3d(in, l->in_once ? 1 : l->T, l->B, l->out_numel, x)); /* in_once: a static input */
     /* a packed output (compact spike storage) is U8 [T, B, row bytes]: the bits themselves */
     SPK_TRY(spk__view3d(out, l->T, l->B, l->out_packed ? spk_spike_row_bytes(l->out_numel) : l->out_numel, y));
     int spiking = spk__lif_is_spiking(nl->p.kind);

@@ -163,6 +163,7 @@ fail:
 typedef struct lif_call {
     float coef[SPK_LIF_NCOEF];
     size_t T, B, N;
+    int static_input;  /* io.input is [1, B, N], held for all T steps */
     size_t seq[3], state[3], coef_shape[2];
     spk_dtype spike_dtype;
     int bits;          /* the spikes are bit-packed (io.spike_bits) */
@@ -181,6 +182,14 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
     SPK_CHECK(ctx, st == SPK_OK, st, "%s: %s", fn, why);
     SPK_TRY(spk__check_neuron_input(ctx, fn, io->input, io->state_in, for_backward ? NULL : io->state_out,
                                     SPK_LIF_NSTATE, c->seq, c->state));
+    /* An input of one step with longer sequences beside it is a static
+     * input: T comes from those (spk_lif_io). */
+    const spk_tensor *seq_out = io->membrane ? io->membrane : io->spikes ? io->spikes : io->current;
+    c->static_input = c->seq[0] == 1 && seq_out && spk_tensor_ndim(seq_out) == 3 && spk_tensor_dim(seq_out, 0) > 1;
+    if (c->static_input) {
+        c->seq[0] = spk_tensor_dim(seq_out, 0);
+        SPK_CHECK(ctx, c->seq[0] <= 0x7fffffff, SPK_ERR_SHAPE, "%s: %zu steps are too many", fn, c->seq[0]);
+    }
     c->T = c->seq[0], c->B = c->seq[1], c->N = c->seq[2];
     memcpy(c->coef_shape, (size_t[2]){SPK_LIF_NCOEF, c->N}, sizeof c->coef_shape);
     if (io->coef)
@@ -246,13 +255,14 @@ spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_
     spk__buf cur = spk__buf_or(io->current, io->input);
     cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N, refrac = p->refractory_steps;
     cl_float vr = p->v_reset;
+    cl_ulong x_ts = c.static_input ? 0 : (cl_ulong)c.B * c.N;
     const spk_tensor *outs[] = {io->spikes, io->membrane, io->current};
     const spk_tensor *seqs[] = {io->input, io->spikes, io->spike_bits, io->membrane, io->current};
     cl_int stream = spk__streaming_seqs(ctx, seqs, 5, outs, 3, c.vw);
     if (c.bits) /* the kernel sets the bits of the spikes only */
         SPK_TRY(spk_tensor_fill_u8(io->spike_bits, 0));
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
-                          SPK_BUF(x), SPK_BUF(coef),
+                          SPK_BUF(x), SPK_ARG(x_ts), SPK_BUF(coef),
                           SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
                           SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_BUF(si),
                           SPK_ARG(si.present), SPK_BUF(so), SPK_ARG(so.present), SPK_BUF(sp), SPK_ARG(sp.present),
@@ -298,12 +308,13 @@ spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk
     spk__buf gsi = spk__buf_or(g->grad_state_in, any), part = spk__buf_or(partial, any);
     cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N, refrac = p->refractory_steps;
     cl_float vr = p->v_reset, sscale = p->surrogate_scale;
+    cl_ulong x_ts = c.static_input ? 0 : (cl_ulong)c.B * c.N;
     const spk_tensor *outs[] = {g->grad_input};
     const spk_tensor *seqs[] = {fwd->input, fwd->spikes, fwd->membrane, fwd->current, g->grad_spikes,
                                 g->grad_membrane, g->grad_input};
     cl_int stream = spk__streaming_seqs(ctx, seqs, 7, outs, 1, c.vw);
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
-                          SPK_BUF(x), SPK_BUF(coef),
+                          SPK_BUF(x), SPK_ARG(x_ts), SPK_BUF(coef),
                           SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
                           SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_ARG(sscale),
                           SPK_BUF(si), SPK_ARG(si.present), SPK_BUF(sp), SPK_BUF(mem), SPK_BUF(cur), SPK_BUF(gs),
