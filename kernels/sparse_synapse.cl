@@ -38,20 +38,19 @@ static inline int record_bits(global int *ir, int k, int j, uint m)
 
 /* Per-row lists of active inputs: count[r], and idx[off[r] + 0 .. count[r])
  * the inputs that are nonzero, increasing; here off[r] = r * in (room for
- * every input: the floats are scanned once). stats[0] += the nonzeros;
- * stats[1] = 1 where some input is neither 0 nor 1 (the sparse path would
+ * every input: the floats are scanned once; sparse_offsets with stride `in`
+ * then writes off and the total). stats[1] = 1 where some input is neither 0 nor 1 (the sparse path would
  * be wrong: the host falls back to the GEMM, and the lists and counts are
  * left incomplete). 32 inputs at a time: their nonzeros as a bit mask
  * (eight per vector compare), then one step per set bit. Faster here than
  * testing each input, skipping all-zero groups of eight and testing the
  * others, or a mask per 8 (1.3x) or per 64 inputs (same). */
 kernel void sparse_compact(int rows, int in, global const float *x, spk_off_t x_off, global int *count,
-                           global spk_off_t *off, global int *idx, volatile global int *stats)
+                           global int *idx, volatile global int *stats)
 {
     const int r = get_global_id(0);
     if (r >= rows || stats[1]) /* once one row is not binary, the host takes the GEMM: stop scanning */
         return;
-    off[r] = (spk_off_t)r * in;
     global const float *xr = x + x_off + (spk_off_t)r * in;
     global int *ir = idx + (spk_off_t)r * in;
     int8 bad8 = 0;
@@ -73,8 +72,6 @@ kernel void sparse_compact(int rows, int in, global const float *x, spk_off_t x_
         k += v != 0.0f;
     }
     count[r] = k;
-    if (k)
-        atomic_add(&stats[0], k);
     if (bad)
         atomic_or(&stats[1], 1);
 }
@@ -90,8 +87,7 @@ static inline uint row_word(global const uint *wr, int in, int w)
     return left >= 32 ? wr[w] : wr[w] & ((1u << left) - 1u);
 }
 
-kernel void sparse_count_bits(int rows, int in, global const uint *bits, spk_off_t bits_off, global int *count,
-                              volatile global int *stats)
+kernel void sparse_count_bits(int rows, int in, global const uint *bits, spk_off_t bits_off, global int *count)
 {
     const int r = get_global_id(0);
     if (r >= rows)
@@ -102,20 +98,22 @@ kernel void sparse_count_bits(int rows, int in, global const uint *bits, spk_off
     for (int w = 0; w < words; w++)
         k += popcount(row_word(wr, in, w));
     count[r] = k;
-    if (k)
-        atomic_add(&stats[0], k);
 }
 
-/* off[r] = count[0] + ... + count[r-1]: one item (a few µs per 10^4 rows). */
-kernel void sparse_offsets(int rows, global const int *count, global spk_off_t *off)
+/* off[r] = count[0] + ... + count[r-1] (lists packed tight), or r * stride
+ * (room for every input), and stats[0] the total: one item (a few µs per
+ * 10^4 rows; an atomic add per row in the compactions instead cost 10x that,
+ * every add moving the counter's line between the cores). */
+kernel void sparse_offsets(int rows, int stride, global const int *count, global spk_off_t *off, global int *stats)
 {
     if (get_global_id(0) != 0)
         return;
     spk_off_t s = 0;
     for (int r = 0; r < rows; r++) {
-        off[r] = s;
+        off[r] = stride ? (spk_off_t)r * stride : s;
         s += count[r];
     }
+    stats[0] = (int)s;
 }
 
 kernel void sparse_compact_bits(int rows, int in, global const uint *bits, spk_off_t bits_off,
@@ -294,6 +292,49 @@ kernel void sparse_weight_grad(int rows, int in, int out, int R, int tiles_per_s
                 pj[o] += acc;
             }
         }
+    }
+}
+
+/* dst[0 .. out) += g[0 .. out): vectors to ov, then single floats. Through
+ * a vector type of float alignment: PoCL's vload/vstore here became pairs of
+ * floats and shuffles (3x slower). */
+#if VW > 1
+typedef float vf_unaligned __attribute__((ext_vector_type(VW), aligned(4)));
+#define ROW_ADD(dst, g, o) (*(global vf_unaligned *)((dst) + (o)) += *(global const vf_unaligned *)((g) + (o)))
+#else
+#define ROW_ADD(dst, g, o) ((dst)[o] += (g)[o])
+#endif
+static inline void add_row(global float *restrict dst, global const float *restrict g, int out, int ov)
+{
+    for (int o = 0; o < ov; o += VW)
+        ROW_ADD(dst, g, o);
+    for (int o = ov; o < out; o++)
+        dst[o] += g[o];
+}
+
+/* The partial gradients of segment s (rows s*rps ..) straight from the
+ * rows' lists, for CPU devices where a [in + 1, out] partial stays in the
+ * core's L2: each row of dY, read once and in order, is added to the bias
+ * row and to the partial row of every input that spiked in it. No lists
+ * turned by input (sparse_columns) and no scattered reads of dY; the adds
+ * go to the cached partial instead of registers. Rows in a fixed order:
+ * deterministic sums. */
+kernel void sparse_weight_grad_rows(int rows, int in, int out, int rps, global const int *count,
+                                    global const spk_off_t *off, global const int *idx, global const float *dy,
+                                    spk_off_t dy_off, global float *part)
+{
+    const int s = get_global_id(0), r0 = s * rps, r1 = min(rows, r0 + rps), ov = out / VW * VW;
+    global float *p = part + (spk_off_t)s * (in + 1) * out;
+    for (spk_off_t i = 0; i < (spk_off_t)(in + 1) * out; i++)
+        p[i] = 0.0f;
+    global float *pb = p + (spk_off_t)in * out;
+    for (int r = r0; r < r1; r++) {
+        global const float *g = dy + dy_off + (spk_off_t)r * out;
+        global const int *ir = idx + off[r];
+        const int n = count[r];
+        add_row(pb, g, out, ov);
+        for (int k = 0; k < n; k++)
+            add_row(p + (spk_off_t)ir[k] * out, g, out, ov);
     }
 }
 

@@ -58,6 +58,8 @@ Test(sparse, dense_layer_gathers_like_the_reference_and_the_gemm, .timeout = 600
     } cases[] = {
         {3, 4, 37, 13, 0.0f, 1},  {3, 4, 45, 13, 0.01f, 0}, {4, 5, 64, 40, 0.05f, 1}, {2, 3, 9, 70, 0.5f, 1},
         {2, 2, 16, 8, 1.0f, 1},   {20, 16, 70, 45, 0.05f, 1}, {16, 16, 130, 96, 0.2f, 0},
+        /* a [in + 1, out] partial too large for the CPU layout's row-wise weight gradient: the turned lists */
+        {4, 9, 700, 128, 0.05f, 1},
     };
     SPK_FOR_EACH_DEVICE_AND_GEMM(ctx, 1)
     {
