@@ -219,6 +219,23 @@ kernel void sparse_columns(int rows, int in, int R, global const int *count, glo
     cs[0] = 0;
 }
 
+/* dst[o0 .. o1) += g[o0 .. o1): vectors to ov, then single floats. Through
+ * a vector type of float alignment: PoCL's vload/vstore here became pairs of
+ * floats and shuffles (3x slower). */
+#if VW > 1
+typedef float vf_unaligned __attribute__((ext_vector_type(VW), aligned(4)));
+#define ROW_ADD(dst, g, o) (*(global vf_unaligned *)((dst) + (o)) += *(global const vf_unaligned *)((g) + (o)))
+#else
+#define ROW_ADD(dst, g, o) ((dst)[o] += (g)[o])
+#endif
+static inline void add_row(global float *restrict dst, global const float *restrict g, int o0, int ov, int o1)
+{
+    for (int o = o0; o < ov; o += VW)
+        ROW_ADD(dst, g, o);
+    for (int o = ov; o < o1; o++)
+        dst[o] += g[o];
+}
+
 /* pj[o .. o+CH) += the sum of dy[r, o .. o+CH) over the rows r of one
  * column, q = a .. e. */
 static inline void column_sum(global float *pj, global const float *dy, spk_off_t dy_off, int out, int o,
@@ -271,13 +288,8 @@ kernel void sparse_weight_grad(int rows, int in, int out, int R, int tiles_per_s
         global const int *cs = cstart + (spk_off_t)t * (in + 1);
         global const int *cr = crow + off[t * R];
         global float *pb = p + (spk_off_t)in * out;
-        for (int r = t * R; r < min(rows, (t + 1) * R); r++) {
-            global const float *g = dy + dy_off + (spk_off_t)r * out;
-            for (int o = o0; o < ov; o += VW)
-                VSTOREF(VLOADF(pb, o) + VLOADF(g, o), pb, o);
-            for (int o = ov; o < o1; o++)
-                pb[o] += g[o];
-        }
+        for (int r = t * R; r < min(rows, (t + 1) * R); r++)
+            add_row(pb, dy + dy_off + (spk_off_t)r * out, o0, ov, o1);
         for (int j = 0; j < in; j++) {
             const int a = cs[j], e = cs[j + 1];
             if (a == e)
@@ -293,23 +305,6 @@ kernel void sparse_weight_grad(int rows, int in, int out, int R, int tiles_per_s
             }
         }
     }
-}
-
-/* dst[0 .. out) += g[0 .. out): vectors to ov, then single floats. Through
- * a vector type of float alignment: PoCL's vload/vstore here became pairs of
- * floats and shuffles (3x slower). */
-#if VW > 1
-typedef float vf_unaligned __attribute__((ext_vector_type(VW), aligned(4)));
-#define ROW_ADD(dst, g, o) (*(global vf_unaligned *)((dst) + (o)) += *(global const vf_unaligned *)((g) + (o)))
-#else
-#define ROW_ADD(dst, g, o) ((dst)[o] += (g)[o])
-#endif
-static inline void add_row(global float *restrict dst, global const float *restrict g, int out, int ov)
-{
-    for (int o = 0; o < ov; o += VW)
-        ROW_ADD(dst, g, o);
-    for (int o = ov; o < out; o++)
-        dst[o] += g[o];
 }
 
 /* The partial gradients of segment s (rows s*rps ..) straight from the
@@ -332,9 +327,9 @@ kernel void sparse_weight_grad_rows(int rows, int in, int out, int rps, global c
         global const float *g = dy + dy_off + (spk_off_t)r * out;
         global const int *ir = idx + off[r];
         const int n = count[r];
-        add_row(pb, g, out, ov);
+        add_row(pb, g, 0, ov, out);
         for (int k = 0; k < n; k++)
-            add_row(p + (spk_off_t)ir[k] * out, g, out, ov);
+            add_row(p + (spk_off_t)ir[k] * out, g, 0, ov, out);
     }
 }
 
