@@ -1,6 +1,6 @@
 /* GEMM on the host BLAS over the device's own buffers: on a CPU device with
  * host-unified memory, mapping a buffer hands back the memory the kernels
- * use, so no data moves. The blocking map also orders the GEMM after the
+ * use, so no data moves. The last map blocks: that orders the GEMM after the
  * work queued before it; the unmaps order the work queued after. */
 #include <cblas.h>
 #include <limits.h>
@@ -58,8 +58,12 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
     add_range(maps, &n_maps, b, CL_MAP_READ);
     add_range(maps, &n_maps, c, CL_MAP_READ | CL_MAP_WRITE);
     for (size_t i = 0; i < n_maps; i++) {
+        /* One wait for all: the queue is in order, so once the last map is
+         * done, so are the ones before it (each blocking map cost a round
+         * trip to the driver's thread). */
         cl_int err = CL_SUCCESS;
-        maps[i].ptr = clEnqueueMapBuffer(ctx->queue, maps[i].buf, CL_TRUE, maps[i].flags, maps[i].lo * sizeof(float),
+        const cl_bool last = i + 1 == n_maps ? CL_TRUE : CL_FALSE;
+        maps[i].ptr = clEnqueueMapBuffer(ctx->queue, maps[i].buf, last, maps[i].flags, maps[i].lo * sizeof(float),
                                          (maps[i].hi - maps[i].lo) * sizeof(float), 0, NULL, NULL, &err);
         if (err != CL_SUCCESS) {
             st = spk__cl_error(ctx, err, "clEnqueueMapBuffer (host GEMM)");
