@@ -4,6 +4,7 @@
  * work queued before it; the unmaps order the work queued after. */
 #include <cblas.h>
 #include <limits.h>
+#include <string.h>
 
 #include "blas/gemm_internal.h"
 
@@ -45,10 +46,11 @@ static const float *host_ptr(const mapping *maps, size_t n, const spk_tensor *t)
 }
 
 spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
-                          const spk_tensor *a, const spk_tensor *b, float beta, spk_tensor *c)
+                          const spk_tensor *a, const spk_tensor *b, float beta, spk_tensor *c,
+                          const spk_tensor *row_add, spk_tensor *a_row_sum)
 {
     spk_status st = SPK_OK;
-    mapping maps[3];
+    mapping maps[5];
     size_t n_maps = 0;
     /* Tensors have no zero extents, so m, n, k >= 1; the BLAS takes ints. */
     SPK_CHECK(ctx, m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && a->shape[1] <= INT_MAX &&
@@ -57,6 +59,10 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
     add_range(maps, &n_maps, a, CL_MAP_READ);
     add_range(maps, &n_maps, b, CL_MAP_READ);
     add_range(maps, &n_maps, c, CL_MAP_READ | CL_MAP_WRITE);
+    if (row_add)
+        add_range(maps, &n_maps, row_add, CL_MAP_READ);
+    if (a_row_sum)
+        add_range(maps, &n_maps, a_row_sum, CL_MAP_READ | CL_MAP_WRITE);
     for (size_t i = 0; i < n_maps; i++) {
         /* One wait for all: the queue is in order, so once the last map is
          * done, so are the ones before it (each blocking map cost a round
@@ -71,6 +77,13 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
             goto fail;
         }
     }
+    if (row_add) { /* every row of C starts as row_add; the product adds to it */
+        const float *r = host_ptr(maps, n_maps, row_add);
+        float *cp = (float *)host_ptr(maps, n_maps, c);
+        for (size_t i = 0; i < m; i++)
+            memcpy(cp + i * c->shape[1], r, n * sizeof *r);
+        beta = 1.0f;
+    }
     const int max_threads = openblas_get_num_threads();
     const int threads = 2.0 * (double)m * (double)n * (double)k >= THREADED_MIN_FLOP ? max_threads : 1;
     if (threads != max_threads)
@@ -81,6 +94,15 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
                 (blasint)c->shape[1]);
     if (threads != max_threads)
         openblas_set_num_threads(max_threads);
+    if (a_row_sum) { /* the sum of A's stored rows, in order */
+        const float *ap = host_ptr(maps, n_maps, a);
+        float *sum = (float *)host_ptr(maps, n_maps, a_row_sum);
+        const size_t rows = a->shape[0], cols = a->shape[1];
+        memcpy(sum, ap, cols * sizeof *sum);
+        for (size_t r = 1; r < rows; r++)
+            for (size_t j = 0; j < cols; j++)
+                sum[j] += ap[r * cols + j];
+    }
 fail:
     for (size_t i = 0; i < n_maps; i++) {
         cl_int err = clEnqueueUnmapMemObject(ctx->queue, maps[i].buf, maps[i].ptr, 0, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "blas/gemm_internal.h"
 #include "nn/layer_internal.h"
 #include "ops/sparse_synapse.h"
 
@@ -120,7 +121,7 @@ static spk_status dense_forward(spk_layer *l, const spk_tensor *in, spk_tensor *
     spk_status st = SPK_OK;
     dense *d = (dense *)l;
     size_t rows = gemm_rows(l);
-    spk_tensor *x = NULL, *y_view = NULL, *b = NULL, *y = d->y_once;
+    spk_tensor *x = NULL, *y_view = NULL, *y = d->y_once;
     if (!l->in_packed)
         SPK_TRY(spk__view2d(in, rows, d->p.in_features, &x));
     if (!l->static_input || l->out_once) { /* out_once: the product itself is the output, [1, B, out] */
@@ -133,16 +134,15 @@ static spk_status dense_forward(spk_layer *l, const spk_tensor *in, spk_tensor *
     } else {
         if (l->in_packed)
             SPK_TRY(spk__unpack_input(l, in, rows, d->p.in_features, &x));
-        SPK_TRY(spk_gemm(0, 1, 1.0f, x, l->params[W], 0.0f, y));
-        if (d->p.bias) {
-            SPK_TRY(spk__view2d(l->params[BIAS], 1, d->p.out_features, &b));
-            SPK_TRY(spk_gemm(0, 0, 1.0f, d->ones, b, 1.0f, y));
-        }
+        if (d->p.bias)
+            SPK_TRY(spk__gemm_bias(0, 1, x, l->params[W], l->params[BIAS], d->ones, y));
+        else
+            SPK_TRY(spk_gemm(0, 1, 1.0f, x, l->params[W], 0.0f, y));
     }
     if (l->static_input && !l->out_once) /* the same product at every step */
         SPK_TRY(spk_encode_direct(l->ctx, d->y_once, 1.0f, out));
 fail:
-    spk_tensor_free(x), spk_tensor_free(y_view), spk_tensor_free(b);
+    spk_tensor_free(x), spk_tensor_free(y_view);
     return st;
 }
 
@@ -153,7 +153,7 @@ static spk_status dense_backward(spk_layer *l, const spk_tensor *in, const spk_t
     spk_status st = SPK_OK;
     dense *d = (dense *)l;
     size_t rows = gemm_rows(l);
-    spk_tensor *x = NULL, *dy = NULL, *dx = NULL, *db = NULL, *dy_t = NULL, *dy_sum = NULL;
+    spk_tensor *x = NULL, *dy = NULL, *dx = NULL, *dy_t = NULL, *dy_sum = NULL;
     if (!l->in_packed)
         SPK_TRY(spk__view2d(in, rows, d->p.in_features, &x));
     else if (!d->fwd_sparse) /* the GEMM of dW needs the spikes as floats again */
@@ -169,19 +169,17 @@ static spk_status dense_backward(spk_layer *l, const spk_tensor *in, const spk_t
     }
     if (d->fwd_sparse) {
         SPK_TRY(spk__sparse_weight_grad(l->ctx, &d->sparse, dy, l->grads[W], d->p.bias ? l->grads[BIAS] : NULL));
+    } else if (d->p.bias) {
+        SPK_TRY(spk__gemm_wgrad(dy, x, l->grads[W], l->grads[BIAS], d->ones));
     } else {
         SPK_TRY(spk_gemm(1, 0, 1.0f, dy, x, 0.0f, l->grads[W]));
-        if (d->p.bias) {
-            SPK_TRY(spk__view2d(l->grads[BIAS], d->p.out_features, 1, &db));
-            SPK_TRY(spk_gemm(1, 0, 1.0f, dy, d->ones, 0.0f, db));
-        }
     }
     if (grad_in) {
         SPK_TRY(spk__view2d(grad_in, rows, d->p.in_features, &dx));
         SPK_TRY(spk_gemm(0, 0, 1.0f, dy, l->params[W], 0.0f, dx));
     }
 fail:
-    spk_tensor_free(x), spk_tensor_free(dy), spk_tensor_free(dx), spk_tensor_free(db);
+    spk_tensor_free(x), spk_tensor_free(dy), spk_tensor_free(dx);
     spk_tensor_free(dy_t), spk_tensor_free(dy_sum);
     return st;
 }
