@@ -29,6 +29,7 @@ struct spk_context {
     spk_gemm_backend gemm_backend; /* resolved at creation: CLBLAST or HOST */
     cl_uint native_float_width;    /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, at least 1 */
     cl_ulong cache_bytes;          /* CL_DEVICE_GLOBAL_MEM_CACHE_SIZE (0: unknown) */
+    int gpu_layout;                /* SPIKECL_GPU_LAYOUT on a CPU device: the GPU kernel variants */
     int tuning_loaded;             /* tuned CLBlast parameters applied at creation */
     spk_tune_params tuned;         /* those parameters (n = 0: none) */
     char tuning_info[2300];        /* spk_context_tuning(): a path and a reason */

@@ -69,6 +69,10 @@ spk_status spk_context_create(const spk_context_options *opts_in, spk_context **
     if (clGetDeviceInfo(ref.device, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof ctx->cache_bytes, &ctx->cache_bytes,
                         NULL) != CL_SUCCESS)
         ctx->cache_bytes = 0;
+    /* Development switch: the kernels' GPU variants on a CPU device, so
+     * that the tests cover them where no GPU is (spk__step_sync). */
+    const char *gpu_layout = getenv("SPIKECL_GPU_LAYOUT");
+    ctx->gpu_layout = ctx->info.is_cpu && gpu_layout && *gpu_layout && strcmp(gpu_layout, "0") != 0;
 
     cl_int err = CL_SUCCESS;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ref.platform, 0};

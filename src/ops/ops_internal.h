@@ -34,10 +34,13 @@ static inline spk__buf spk__buf_words(const spk_tensor *t)
 /* Buffer and offset, as two kernel arguments. */
 #define SPK_BUF(b) SPK_ARG((b).mem), SPK_ARG((b).offset)
 
-/* 1 on CPU devices: kernels with a time loop synchronise each step (common.clh). */
+/* 1 on CPU devices: kernels with a time loop synchronise each step
+ * (common.clh), neuron kernels run tiles of SIMD vectors. 0 on GPUs, and on
+ * a CPU device with the development switch SPIKECL_GPU_LAYOUT, under which
+ * the tests run the GPU variants of the kernels too. */
 static inline int spk__step_sync(const spk_context *ctx)
 {
-    return ctx->info.is_cpu;
+    return ctx->info.is_cpu && !ctx->gpu_layout;
 }
 
 /* Check that `input` (named io.input in messages from `fn`) is an F32

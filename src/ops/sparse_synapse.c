@@ -12,10 +12,11 @@ enum { TILE_ROWS = 256, NV_CPU = 4 };
 
 /* The CPU layout (vectors along outputs, whole rows per item) on CPU
  * devices; the GPU layout elsewhere, or anywhere with the development
- * switch SPIKECL_SPARSE_GPU_LAYOUT set (so the tests cover it on a CPU). */
+ * switches SPIKECL_GPU_LAYOUT (every kernel, spk__step_sync) or
+ * SPIKECL_SPARSE_GPU_LAYOUT (these only) set, so the tests cover it on a CPU. */
 static int cpu_layout(const spk_context *ctx)
 {
-    return ctx->info.is_cpu && !getenv("SPIKECL_SPARSE_GPU_LAYOUT");
+    return spk__step_sync(ctx) && !getenv("SPIKECL_SPARSE_GPU_LAYOUT");
 }
 
 typedef struct sparse_variant {
