@@ -60,12 +60,12 @@ static spk_status map_status(const spk_context *ctx, CLBlastStatusCode s, size_t
 }
 
 static spk_status gemm(int trans_a, int trans_b, float alpha, const spk_tensor *a, const spk_tensor *b, float beta,
-                       spk_tensor *c, const spk_tensor *row_add, spk_tensor *a_row_sum);
+                       spk_tensor *c, const spk__gemm_extras *ex);
 
 spk_status spk_gemm(int trans_a, int trans_b, float alpha, const spk_tensor *a, const spk_tensor *b, float beta,
                     spk_tensor *c)
 {
-    return gemm(trans_a, trans_b, alpha, a, b, beta, c, NULL, NULL);
+    return gemm(trans_a, trans_b, alpha, a, b, beta, c, NULL);
 }
 
 spk_status spk__gemm_bias(int trans_a, int trans_b, const spk_tensor *a, const spk_tensor *b, const spk_tensor *bias,
@@ -78,7 +78,7 @@ spk_status spk__gemm_bias(int trans_a, int trans_b, const spk_tensor *a, const s
               "spk__gemm_bias: the bias has %zu elements for rows of %zu", bias->numel, c->shape[c->ndim - 1]);
 #ifdef SPK_HAVE_HOST_BLAS
     if (c->ctx->gemm_backend == SPK_GEMM_HOST)
-        return gemm(trans_a, trans_b, 1.0f, a, b, 0.0f, c, bias, NULL);
+        return gemm(trans_a, trans_b, 1.0f, a, b, 0.0f, c, &(spk__gemm_extras){.row_add = bias});
 #endif
     SPK_TRY(spk_gemm(trans_a, trans_b, 1.0f, a, b, 0.0f, c));
     SPK_TRY(spk_tensor_view((spk_tensor *)bias, 0, 2, (size_t[2]){1, bias->numel}, &row));
@@ -88,30 +88,37 @@ fail:
     return st;
 }
 
-spk_status spk__gemm_wgrad(const spk_tensor *dy, const spk_tensor *x, spk_tensor *dw, spk_tensor *db,
-                           const spk_tensor *ones)
+spk_status spk__gemm_wgrad(spk_tensor *dy, const spk_tensor *x, spk_tensor *dw, spk_tensor *db,
+                           const spk_tensor *ones, const spk_tensor *dy_steps, const spk_tensor *ones_t)
 {
     spk_status st = SPK_OK;
-    spk_tensor *col = NULL;
-    SPK_CHECK(dw ? dw->ctx : NULL, dy && dw && db && ones, SPK_ERR_NULL_POINTER,
-              "spk__gemm_wgrad: dy, dw, db or ones is NULL");
-    SPK_CHECK(dw->ctx, dy->ndim == 2 && db->numel == dy->shape[1] && db->dtype == SPK_F32, SPK_ERR_SHAPE,
-              "spk__gemm_wgrad: the bias gradient has %zu elements for rows of %zu", db->numel,
-              dy->ndim == 2 ? dy->shape[1] : 0);
+    spk_tensor *col = NULL, *sum = NULL;
+    SPK_CHECK(dw ? dw->ctx : NULL, dy && dw && (!db || ones) && (!dy_steps || ones_t), SPK_ERR_NULL_POINTER,
+              "spk__gemm_wgrad: dy, dw, ones or ones_t is NULL");
+    SPK_CHECK(dw->ctx, dy->ndim == 2 && (!db || (db->numel == dy->shape[1] && db->dtype == SPK_F32)) &&
+                           (!dy_steps || dy_steps->numel % dy->numel == 0),
+              SPK_ERR_SHAPE, "spk__gemm_wgrad: the bias gradient or the steps do not fit dY %zu x %zu",
+              dy->ndim == 2 ? dy->shape[0] : 0, dy->ndim == 2 ? dy->shape[1] : 0);
 #ifdef SPK_HAVE_HOST_BLAS
     if (dw->ctx->gemm_backend == SPK_GEMM_HOST)
-        return gemm(1, 0, 1.0f, dy, x, 0.0f, dw, NULL, db);
+        return gemm(1, 0, 1.0f, dy, x, 0.0f, dw, &(spk__gemm_extras){.a_steps = dy_steps, .a_row_sum = db});
 #endif
+    if (dy_steps) { /* [1, T] x [T, dY's elements] */
+        SPK_TRY(spk_tensor_view(dy, 0, 2, (size_t[2]){1, dy->numel}, &sum));
+        SPK_TRY(spk_gemm(0, 0, 1.0f, ones_t, dy_steps, 0.0f, sum));
+    }
     SPK_TRY(spk_gemm(1, 0, 1.0f, dy, x, 0.0f, dw));
-    SPK_TRY(spk_tensor_view(db, 0, 2, (size_t[2]){db->numel, 1}, &col));
-    SPK_TRY(spk_gemm(1, 0, 1.0f, dy, ones, 0.0f, col));
+    if (db) {
+        SPK_TRY(spk_tensor_view(db, 0, 2, (size_t[2]){db->numel, 1}, &col));
+        SPK_TRY(spk_gemm(1, 0, 1.0f, dy, ones, 0.0f, col));
+    }
 fail:
-    spk_tensor_free(col);
+    spk_tensor_free(col), spk_tensor_free(sum);
     return st;
 }
 
 static spk_status gemm(int trans_a, int trans_b, float alpha, const spk_tensor *a, const spk_tensor *b, float beta,
-                       spk_tensor *c, const spk_tensor *row_add, spk_tensor *a_row_sum)
+                       spk_tensor *c, const spk__gemm_extras *ex)
 {
     spk_status st = SPK_OK;
     spk_context *ctx = c ? c->ctx : a ? a->ctx : b ? b->ctx : NULL;
@@ -132,7 +139,7 @@ static spk_status gemm(int trans_a, int trans_b, float alpha, const spk_tensor *
               spk__shape_str(c, sc, sizeof sc));
     if (ctx->gemm_backend == SPK_GEMM_HOST) {
 #ifdef SPK_HAVE_HOST_BLAS
-        SPK_TRY(spk__host_gemm(ctx, trans_a, trans_b, m, n, k, alpha, a, b, beta, c, row_add, a_row_sum));
+        SPK_TRY(spk__host_gemm(ctx, trans_a, trans_b, m, n, k, alpha, a, b, beta, c, ex));
         ctx->launch_stats.gemm_calls++;
         return SPK_OK;
 #endif

@@ -9,13 +9,20 @@
  * and the device; sets ctx->gemm_backend. */
 spk_status spk__gemm_backend_resolve(spk_context *ctx, spk_gemm_backend requested);
 
-/* C = alpha op(A) op(B) + beta C with checked shapes, on the host BLAS;
- * with row_add (n elements; beta then ignored), C = alpha op(A) op(B) + 1
- * row_add; with a_row_sum (A's stored columns many), also the sum of A's
- * stored rows. One mapping and one wait for all. */
+/* What a host GEMM can do besides the product while its buffers are mapped
+ * (one mapping and one wait for all; each wait is a round trip to the
+ * driver's threads). NULL members: nothing. */
+typedef struct spk__gemm_extras {
+    const spk_tensor *a_steps; /* before: A = the sum of a_steps's blocks of A's size, in order */
+    const spk_tensor *row_add; /* C's rows start as these n elements (beta ignored: C = product + rows) */
+    spk_tensor *a_row_sum;     /* after: the sum of A's stored rows (A's columns many) */
+} spk__gemm_extras;
+
+/* C = alpha op(A) op(B) + beta C with checked shapes, on the host BLAS, with
+ * the extras (NULL: none). */
 spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
                           const spk_tensor *a, const spk_tensor *b, float beta, spk_tensor *c,
-                          const spk_tensor *row_add, spk_tensor *a_row_sum);
+                          const spk__gemm_extras *ex);
 
 /* C = op(A) op(B) + 1 bias^T: bias (n elements) added to every row of C.
  * On the host backend one mapping of the four buffers and one wait (each
@@ -24,11 +31,13 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
 spk_status spk__gemm_bias(int trans_a, int trans_b, const spk_tensor *a, const spk_tensor *b, const spk_tensor *bias,
                           const spk_tensor *ones, spk_tensor *c);
 
-/* The weight and bias gradients of a dense layer: dW = dY^T X and db = the
- * sum of dY's rows; one mapping and one wait on the host backend, else the
- * GEMM and a GEMM against `ones` ([rows, 1] of 1). */
-spk_status spk__gemm_wgrad(const spk_tensor *dy, const spk_tensor *x, spk_tensor *dw, spk_tensor *db,
-                           const spk_tensor *ones);
+/* The weight and bias gradients of a dense layer: dW = dY^T X and db (NULL:
+ * none) = the sum of dY's rows. With dy_steps ([T, dY's elements]), dY is
+ * first set to its sum over the T steps (a static input's gradient).
+ * One mapping and one wait on the host backend; elsewhere GEMMs, with
+ * `ones` ([rows, 1] of 1) for db and `ones_t` ([1, T]) for the time sum. */
+spk_status spk__gemm_wgrad(spk_tensor *dy, const spk_tensor *x, spk_tensor *dw, spk_tensor *db,
+                           const spk_tensor *ones, const spk_tensor *dy_steps, const spk_tensor *ones_t);
 
 /* "CLBlastInvalidLocalMemUsage", an OpenCL error name, ... for a CLBlast status. */
 const char *spk__clblast_status_name(int status);

@@ -45,18 +45,32 @@ static const float *host_ptr(const mapping *maps, size_t n, const spk_tensor *t)
     return NULL;
 }
 
+/* dst[0 .. n) = the sum over the `steps` blocks of n floats at src, in order. */
+static void sum_steps(float *dst, const float *src, size_t steps, size_t n)
+{
+    memcpy(dst, src, n * sizeof *dst);
+    for (size_t t = 1; t < steps; t++)
+        for (size_t i = 0; i < n; i++)
+            dst[i] += src[t * n + i];
+}
+
 spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
                           const spk_tensor *a, const spk_tensor *b, float beta, spk_tensor *c,
-                          const spk_tensor *row_add, spk_tensor *a_row_sum)
+                          const spk__gemm_extras *ex)
 {
     spk_status st = SPK_OK;
-    mapping maps[5];
+    mapping maps[6];
+    const spk__gemm_extras none = {0};
+    const spk_tensor *row_add = (ex ? ex : &none)->row_add, *a_steps = (ex ? ex : &none)->a_steps;
+    spk_tensor *a_row_sum = (ex ? ex : &none)->a_row_sum;
     size_t n_maps = 0;
     /* Tensors have no zero extents, so m, n, k >= 1; the BLAS takes ints. */
     SPK_CHECK(ctx, m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && a->shape[1] <= INT_MAX &&
                        b->shape[1] <= INT_MAX && c->shape[1] <= INT_MAX,
               SPK_ERR_UNSUPPORTED, "spk_gemm: M=%zu, N=%zu, K=%zu exceed the host BLAS's int dimensions", m, n, k);
-    add_range(maps, &n_maps, a, CL_MAP_READ);
+    add_range(maps, &n_maps, a, a_steps ? CL_MAP_READ | CL_MAP_WRITE : CL_MAP_READ);
+    if (a_steps)
+        add_range(maps, &n_maps, a_steps, CL_MAP_READ);
     add_range(maps, &n_maps, b, CL_MAP_READ);
     add_range(maps, &n_maps, c, CL_MAP_READ | CL_MAP_WRITE);
     if (row_add)
@@ -77,6 +91,9 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
             goto fail;
         }
     }
+    if (a_steps) /* A is the sum of a_steps over its steps */
+        sum_steps((float *)host_ptr(maps, n_maps, a), host_ptr(maps, n_maps, a_steps), a_steps->numel / a->numel,
+                  a->numel);
     if (row_add) { /* every row of C starts as row_add; the product adds to it */
         const float *r = host_ptr(maps, n_maps, row_add);
         float *cp = (float *)host_ptr(maps, n_maps, c);
@@ -94,15 +111,8 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
                 (blasint)c->shape[1]);
     if (threads != max_threads)
         openblas_set_num_threads(max_threads);
-    if (a_row_sum) { /* the sum of A's stored rows, in order */
-        const float *ap = host_ptr(maps, n_maps, a);
-        float *sum = (float *)host_ptr(maps, n_maps, a_row_sum);
-        const size_t rows = a->shape[0], cols = a->shape[1];
-        memcpy(sum, ap, cols * sizeof *sum);
-        for (size_t r = 1; r < rows; r++)
-            for (size_t j = 0; j < cols; j++)
-                sum[j] += ap[r * cols + j];
-    }
+    if (a_row_sum) /* the sum of A's stored rows, in order */
+        sum_steps((float *)host_ptr(maps, n_maps, a_row_sum), host_ptr(maps, n_maps, a), a->shape[0], a->shape[1]);
 fail:
     for (size_t i = 0; i < n_maps; i++) {
         cl_int err = clEnqueueUnmapMemObject(ctx->queue, maps[i].buf, maps[i].ptr, 0, NULL, NULL);

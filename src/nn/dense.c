@@ -153,34 +153,27 @@ static spk_status dense_backward(spk_layer *l, const spk_tensor *in, const spk_t
     spk_status st = SPK_OK;
     dense *d = (dense *)l;
     size_t rows = gemm_rows(l);
-    spk_tensor *x = NULL, *dy = NULL, *dx = NULL, *dy_t = NULL, *dy_sum = NULL;
+    spk_tensor *x = NULL, *dy = NULL, *dx = NULL, *dy_t = NULL;
     if (!l->in_packed)
         SPK_TRY(spk__view2d(in, rows, d->p.in_features, &x));
     else if (!d->fwd_sparse) /* the GEMM of dW needs the spikes as floats again */
         SPK_TRY(spk__unpack_input(l, in, rows, d->p.in_features, &x));
-    if (l->static_input) {
-        /* dY summed over time: [1, T] x [T, B*out] -> [1, B*out], into y_once */
+    if (l->static_input) { /* dY summed over time into y_once first (spk__gemm_wgrad) */
         SPK_TRY(spk__view2d(grad_out, l->T, l->B * d->p.out_features, &dy_t));
-        SPK_TRY(spk__view2d(d->y_once, 1, l->B * d->p.out_features, &dy_sum));
-        SPK_TRY(spk_gemm(0, 0, 1.0f, d->ones_t, dy_t, 0.0f, dy_sum));
         SPK_TRY(spk__view2d(d->y_once, rows, d->p.out_features, &dy));
     } else {
         SPK_TRY(spk__view2d(grad_out, rows, d->p.out_features, &dy));
     }
-    if (d->fwd_sparse) {
+    if (d->fwd_sparse) /* never with a static input (choose_path) */
         SPK_TRY(spk__sparse_weight_grad(l->ctx, &d->sparse, dy, l->grads[W], d->p.bias ? l->grads[BIAS] : NULL));
-    } else if (d->p.bias) {
-        SPK_TRY(spk__gemm_wgrad(dy, x, l->grads[W], l->grads[BIAS], d->ones));
-    } else {
-        SPK_TRY(spk_gemm(1, 0, 1.0f, dy, x, 0.0f, l->grads[W]));
-    }
+    else
+        SPK_TRY(spk__gemm_wgrad(dy, x, l->grads[W], d->p.bias ? l->grads[BIAS] : NULL, d->ones, dy_t, d->ones_t));
     if (grad_in) {
         SPK_TRY(spk__view2d(grad_in, rows, d->p.in_features, &dx));
         SPK_TRY(spk_gemm(0, 0, 1.0f, dy, l->params[W], 0.0f, dx));
     }
 fail:
-    spk_tensor_free(x), spk_tensor_free(dy), spk_tensor_free(dx);
-    spk_tensor_free(dy_t), spk_tensor_free(dy_sum);
+    spk_tensor_free(x), spk_tensor_free(dy), spk_tensor_free(dx), spk_tensor_free(dy_t);
     return st;
 }
 
