@@ -81,9 +81,12 @@ typedef struct spk__arg {
     const void *ptr;
 } spk__arg;
 #define SPK_ARG(x) ((spk__arg){sizeof(x), (const void *)&(x)})
-#define SPK_SET_ARGS(ctx, k, ...) \
-    spk__set_args((ctx), (k), (const spk__arg[]){__VA_ARGS__}, sizeof((const spk__arg[]){__VA_ARGS__}) / sizeof(spk__arg))
-spk_status spk__set_args(spk_context *ctx, cl_kernel k, const spk__arg *args, size_t n);
+#define SPK_SET_ARGS(ctx, k, ...) SPK_SET_ARGS_FROM(ctx, k, 0, __VA_ARGS__)
+/* The same from argument index `first` on. */
+#define SPK_SET_ARGS_FROM(ctx, k, first, ...)                                                                        \
+    spk__set_args((ctx), (k), (first), (const spk__arg[]){__VA_ARGS__},                                              \
+                  sizeof((const spk__arg[]){__VA_ARGS__}) / sizeof(spk__arg))
+spk_status spk__set_args(spk_context *ctx, cl_kernel k, size_t first, const spk__arg *args, size_t n);
 
 /* Launch a 1-D kernel over `global` work items (rounded up inside to the
  * local size; kernels guard their index). */

@@ -206,13 +206,13 @@ fail:
     return st;
 }
 
-spk_status spk__set_args(spk_context *ctx, cl_kernel k, const spk__arg *args, size_t n)
+spk_status spk__set_args(spk_context *ctx, cl_kernel k, size_t first, const spk__arg *args, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
+        cl_int err = clSetKernelArg(k, (cl_uint)(first + i), args[i].size, args[i].ptr);
         if (err != CL_SUCCESS)
-            return spk__error(ctx, SPK_ERR_OPENCL, "clSetKernelArg(%zu) failed: %s (%d)", i, spk__cl_error_name(err),
-                              (int)err);
+            return spk__error(ctx, SPK_ERR_OPENCL, "clSetKernelArg(%zu) failed: %s (%d)", first + i,
+                              spk__cl_error_name(err), (int)err);
     }
     return SPK_OK;
 }

@@ -1,6 +1,7 @@
 /* Host side of kernels/optim.cl: the optimizer keeps one state slot per
  * parameter tensor. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ops/ops_internal.h"
@@ -137,12 +138,45 @@ fail:
     return st;
 }
 
+/* The kernel `name` of the rules, and how to launch it: on CPU devices the
+ * tiled variant (name_tiled, whose second argument is the chunk), each work
+ * item a run of native-width vectors; elsewhere one item per element. */
+typedef struct optim_launch {
+    cl_kernel k;
+    cl_uint chunk;
+    size_t items, local;
+    int arg; /* the next argument's index */
+} optim_launch;
+
+static spk_status optim_kernel(spk_context *ctx, const char *name, cl_uint n, optim_launch *l)
+{
+    spk_status st = SPK_OK;
+    char opts[32] = "", tiled[64];
+    if (!spk__step_sync(ctx)) {
+        SPK_TRY(spk__kernel_get(ctx, "optim.cl", "", name, &l->k));
+        *l = (optim_launch){l->k, 0, n, 64, 1};
+        return SPK_SET_ARGS(ctx, l->k, SPK_ARG(n));
+    }
+    const int vw = spk__native_vector_width(ctx);
+    snprintf(opts, sizeof opts, "-DOPTIM_VW=%d", vw); /* as spk__optim_warmup */
+    snprintf(tiled, sizeof tiled, "%s_tiled", name);
+    SPK_TRY(spk__kernel_get(ctx, "optim.cl", opts, tiled, &l->k));
+    const size_t vecs = n / (cl_uint)vw, cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    const size_t per = vecs / (4 * cu); /* at least 4 items per compute unit, 64 vectors each */
+    l->chunk = (cl_uint)(per < 64 ? 64 : per);
+    l->items = vecs ? (vecs + l->chunk - 1) / l->chunk : 1;
+    l->local = 1;
+    l->arg = 2;
+    SPK_TRY(SPK_SET_ARGS(ctx, l->k, SPK_ARG(n), SPK_ARG(l->chunk)));
+fail:
+    return st;
+}
+
 spk_status spk_optimizer_apply(spk_optimizer *o, size_t slot, spk_tensor *x, const spk_tensor *dx)
 {
     spk_status st = SPK_OK;
     spk_context *ctx = o ? o->ctx : NULL;
     optim_slot *s = NULL;
-    cl_kernel k;
     SPK_CHECK(ctx, o && x && dx, SPK_ERR_NULL_POINTER, "spk_optimizer_apply: optimizer, x or dx is NULL");
     SPK_CHECK(ctx, x->ctx == ctx && dx->ctx == ctx, SPK_ERR_CONTEXT,
               "spk_optimizer_apply: tensors belong to another context");
@@ -155,20 +189,22 @@ spk_status spk_optimizer_apply(spk_optimizer *o, size_t slot, spk_tensor *x, con
     cl_uint n = (cl_uint)x->numel;
     spk__buf bx = spk__buf_of(x), bg = spk__buf_of(dx);
     const spk_optimizer_params *p = &o->p;
+    optim_launch l;
     if (p->kind == SPK_OPTIM_SGD) {
-        SPK_TRY(spk__kernel_get(ctx, "optim.cl", "", "sgd_step", &k));
-        SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(n), SPK_BUF(bx), SPK_BUF(bg), SPK_ARG(s->m->buf), SPK_ARG(p->lr),
-                             SPK_ARG(p->momentum), SPK_ARG(p->weight_decay)));
+        SPK_TRY(optim_kernel(ctx, "sgd_step", n, &l));
+        SPK_TRY(SPK_SET_ARGS_FROM(ctx, l.k, (size_t)l.arg, SPK_BUF(bx), SPK_BUF(bg), SPK_ARG(s->m->buf),
+                                  SPK_ARG(p->lr), SPK_ARG(p->momentum), SPK_ARG(p->weight_decay)));
     } else {
         cl_int decoupled = p->kind == SPK_OPTIM_ADAMW;
         cl_float bc1 = (cl_float)(1.0 - pow(p->beta1, (double)s->steps));
         cl_float bc2 = (cl_float)(1.0 - pow(p->beta2, (double)s->steps));
-        SPK_TRY(spk__kernel_get(ctx, "optim.cl", "", "adam_step", &k));
-        SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(n), SPK_BUF(bx), SPK_BUF(bg), SPK_ARG(s->m->buf), SPK_ARG(s->v->buf),
-                             SPK_ARG(p->lr), SPK_ARG(p->beta1), SPK_ARG(p->beta2), SPK_ARG(p->eps),
-                             SPK_ARG(p->weight_decay), SPK_ARG(decoupled), SPK_ARG(bc1), SPK_ARG(bc2)));
+        SPK_TRY(optim_kernel(ctx, "adam_step", n, &l));
+        SPK_TRY(SPK_SET_ARGS_FROM(ctx, l.k, (size_t)l.arg, SPK_BUF(bx), SPK_BUF(bg), SPK_ARG(s->m->buf),
+                                  SPK_ARG(s->v->buf), SPK_ARG(p->lr), SPK_ARG(p->beta1), SPK_ARG(p->beta2),
+                                  SPK_ARG(p->eps), SPK_ARG(p->weight_decay), SPK_ARG(decoupled), SPK_ARG(bc1),
+                                  SPK_ARG(bc2)));
     }
-    SPK_TRY(spk__launch_1d(ctx, k, n));
+    SPK_TRY(spk__launch_1d_groups(ctx, l.k, l.items, l.local));
 fail:
     return st;
 }
@@ -176,7 +212,10 @@ fail:
 spk_status spk__optim_warmup(spk_context *ctx)
 {
     cl_program prog;
-    return spk__program_get(ctx, "optim.cl", "", &prog);
+    char opts[32] = ""; /* the variant optim_kernel takes on this device */
+    if (spk__step_sync(ctx))
+        snprintf(opts, sizeof opts, "-DOPTIM_VW=%d", spk__native_vector_width(ctx));
+    return spk__program_get(ctx, "optim.cl", opts, &prog);
 }
 
 spk_status spk_tensor_scale(spk_tensor *t, float s)
