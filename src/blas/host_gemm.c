@@ -60,9 +60,9 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
 {
     spk_status st = SPK_OK;
     mapping maps[6];
-    const spk__gemm_extras none = {0};
-    const spk_tensor *row_add = (ex ? ex : &none)->row_add, *a_steps = (ex ? ex : &none)->a_steps;
-    spk_tensor *a_row_sum = (ex ? ex : &none)->a_row_sum;
+    const spk__gemm_extras none = {0}, *e = ex ? ex : &none;
+    const spk_tensor *row_add = e->row_add, *a_steps = e->a_steps;
+    spk_tensor *a_row_sum = e->a_row_sum;
     size_t n_maps = 0;
     /* Tensors have no zero extents, so m, n, k >= 1; the BLAS takes ints. */
     SPK_CHECK(ctx, m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && a->shape[1] <= INT_MAX &&

@@ -148,25 +148,31 @@ typedef struct optim_launch {
     int arg; /* the next argument's index */
 } optim_launch;
 
+/* The build options of optim.cl on this device: the tiled variants'
+ * vector width on CPU devices (spk__step_sync), none elsewhere. */
+static void optim_options(const spk_context *ctx, char *buf, size_t cap)
+{
+    if (spk__step_sync(ctx))
+        snprintf(buf, cap, "-DOPTIM_VW=%d", spk__native_vector_width(ctx));
+    else
+        snprintf(buf, cap, "%s", "");
+}
+
 static spk_status optim_kernel(spk_context *ctx, const char *name, cl_uint n, optim_launch *l)
 {
     spk_status st = SPK_OK;
-    char opts[32] = "", tiled[64];
+    char opts[32], tiled[64];
+    optim_options(ctx, opts, sizeof opts);
     if (!spk__step_sync(ctx)) {
-        SPK_TRY(spk__kernel_get(ctx, "optim.cl", "", name, &l->k));
+        SPK_TRY(spk__kernel_get(ctx, "optim.cl", opts, name, &l->k));
         *l = (optim_launch){l->k, 0, n, 64, 1};
         return SPK_SET_ARGS(ctx, l->k, SPK_ARG(n));
     }
-    const int vw = spk__native_vector_width(ctx);
-    snprintf(opts, sizeof opts, "-DOPTIM_VW=%d", vw); /* as spk__optim_warmup */
     snprintf(tiled, sizeof tiled, "%s_tiled", name);
     SPK_TRY(spk__kernel_get(ctx, "optim.cl", opts, tiled, &l->k));
-    const size_t vecs = n / (cl_uint)vw, cu = ctx->info.compute_units ? ctx->info.compute_units : 1;
-    const size_t per = vecs / (4 * cu); /* at least 4 items per compute unit, 64 vectors each */
-    l->chunk = (cl_uint)(per < 64 ? 64 : per);
-    l->items = vecs ? (vecs + l->chunk - 1) / l->chunk : 1;
-    l->local = 1;
-    l->arg = 2;
+    const spk__tiling tiles = spk__tiling_for(ctx, n / (cl_uint)spk__native_vector_width(ctx));
+    /* fewer elements than a vector: one item, for the tail */
+    *l = (optim_launch){l->k, (cl_uint)tiles.chunk, tiles.items ? tiles.items : 1, tiles.local, 2};
     SPK_TRY(SPK_SET_ARGS(ctx, l->k, SPK_ARG(n), SPK_ARG(l->chunk)));
 fail:
     return st;
@@ -212,9 +218,8 @@ fail:
 spk_status spk__optim_warmup(spk_context *ctx)
 {
     cl_program prog;
-    char opts[32] = ""; /* the variant optim_kernel takes on this device */
-    if (spk__step_sync(ctx))
-        snprintf(opts, sizeof opts, "-DOPTIM_VW=%d", spk__native_vector_width(ctx));
+    char opts[32];
+    optim_options(ctx, opts, sizeof opts);
     return spk__program_get(ctx, "optim.cl", opts, &prog);
 }
 
