@@ -229,6 +229,47 @@ Test(gemm, views_of_one_buffer_in_queue_order)
     }
 }
 
+/* The host BLAS is loaded at the first context that may use it (Criterion
+ * runs each test in a process of its own, so this one loads it afresh).
+ * OpenBLAS starts with OPENBLAS_THREAD_TIMEOUT=4, set only for the time of
+ * the load: the environment is left as it was. */
+Test(gemm, host_blas_load_leaves_environment)
+{
+    if (!spk_gemm_host_available())
+        cr_skip_test("no host BLAS in this build");
+    unsetenv("OPENBLAS_THREAD_TIMEOUT");
+    setenv("SPIKECL_GEMM", "host", 1);
+    spk_context_options o = spk_context_options_default();
+    spk_context *ctx = NULL;
+    spk_status st = spk_context_create(&o, &ctx);
+    unsetenv("SPIKECL_GEMM");
+    if (st == SPK_ERR_UNSUPPORTED) /* the default device is no CPU */
+        cr_skip_test("%s", spk_context_last_error(NULL));
+    SPK_ASSERT_OK(NULL, st);
+    cr_assert(spk_context_gemm_backend(ctx) == SPK_GEMM_HOST);
+    cr_assert_null(getenv("OPENBLAS_THREAD_TIMEOUT"), "the load left OPENBLAS_THREAD_TIMEOUT=%s",
+                   getenv("OPENBLAS_THREAD_TIMEOUT"));
+    spk_context_free(ctx);
+}
+
+/* A host BLAS that cannot be loaded: auto falls back to CLBlast, a request
+ * for the host backend says why it cannot be had. */
+Test(gemm, host_blas_missing)
+{
+    setenv("SPIKECL_OPENBLAS", "/nonexistent/libopenblas.so", 1);
+    cr_assert_eq(spk_gemm_host_available(), 0);
+    spk_context_options o = spk_context_options_default();
+    spk_context *ctx = NULL;
+    SPK_ASSERT_OK(NULL, spk_context_create(&o, &ctx));
+    cr_assert(spk_context_gemm_backend(ctx) == SPK_GEMM_CLBLAST);
+    spk_context_free(ctx);
+    o.gemm_backend = SPK_GEMM_HOST;
+    cr_assert(spk_context_create(&o, &ctx) == SPK_ERR_UNSUPPORTED);
+    const char *msg = spk_context_last_error(NULL);
+    cr_assert(strstr(msg, "cannot load OpenBLAS (/nonexistent/libopenblas.so)") || strstr(msg, "without a host BLAS"),
+              "%s", msg);
+}
+
 /* Which backend a context gets, and the errors of a bad choice. */
 Test(gemm, backend_choice)
 {

@@ -64,7 +64,7 @@ typedef void (*spk_log_fn)(spk_log_level level, const char *message, void *user)
  * in bench/RESULTS.md it is 3 to 14 times faster than CLBlast through PoCL.
  */
 typedef enum spk_gemm_backend {
-    SPK_GEMM_AUTO = 0,    /**< host BLAS on CPU devices with host-unified memory when built with it, else CLBlast */
+    SPK_GEMM_AUTO = 0,    /**< host BLAS on CPU devices with host-unified memory when it can be loaded, else CLBlast */
     SPK_GEMM_CLBLAST = 1, /**< CLBlast on the device */
     SPK_GEMM_HOST = 2     /**< host BLAS on mapped buffers; CPU devices with host-unified memory only */
 } spk_gemm_backend;
@@ -72,7 +72,9 @@ typedef enum spk_gemm_backend {
 /** @return "auto", "clblast", "host", or NULL for an unknown value. */
 SPK_API const char *spk_gemm_backend_name(spk_gemm_backend b);
 
-/** @return 1 if this build of the library has the host BLAS backend. */
+/** @return 1 if the host BLAS backend can be used: this build has it, and OpenBLAS loads (the library
+ *  loads it at the first call or context that may use it: libopenblas.so.0, or the file SPIKECL_OPENBLAS
+ *  names; see docs/training.md for OPENBLAS_THREAD_TIMEOUT). */
 SPK_API int spk_gemm_host_available(void);
 
 /** Whether a context applies the tuned CLBlast parameters stored for its

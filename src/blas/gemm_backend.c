@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "blas/gemm_internal.h"
+#ifdef SPK_HAVE_HOST_BLAS
+#include "blas/host_blas.h"
+#endif
 
 static const char *const BACKEND_NAMES[] = {"auto", "clblast", "host"};
 
@@ -14,13 +17,20 @@ const char *spk_gemm_backend_name(spk_gemm_backend b)
     return (unsigned)b <= SPK_GEMM_HOST ? BACKEND_NAMES[b] : NULL;
 }
 
-int spk_gemm_host_available(void)
+/* Why the host BLAS cannot be used, or NULL when it can. */
+static const char *host_unavailable(void)
 {
 #ifdef SPK_HAVE_HOST_BLAS
-    return 1;
+    const char *why = NULL;
+    return spk__host_blas_get(&why) ? NULL : why;
 #else
-    return 0;
+    return "this spikecl was built without a host BLAS (OpenBLAS)";
 #endif
+}
+
+int spk_gemm_host_available(void)
+{
+    return host_unavailable() == NULL;
 }
 
 spk_gemm_backend spk_context_gemm_backend(const spk_context *ctx)
@@ -64,8 +74,8 @@ spk_status spk__gemm_backend_resolve(spk_context *ctx, spk_gemm_backend requeste
         SPK_TRY(parse_env(&requested));
     int host_possible = spk_gemm_host_available() && device_shares_host_memory(ctx);
     if (requested == SPK_GEMM_HOST) {
-        SPK_CHECK(NULL, spk_gemm_host_available(), SPK_ERR_UNSUPPORTED,
-                  "host GEMM requested, but this spikecl was built without a host BLAS (OpenBLAS)");
+        SPK_CHECK(NULL, spk_gemm_host_available(), SPK_ERR_UNSUPPORTED, "host GEMM requested, but %s",
+                  host_unavailable());
         SPK_CHECK(NULL, host_possible, SPK_ERR_UNSUPPORTED,
                   "host GEMM requested, but device %s does not compute in host memory (only CPU devices do)",
                   ctx->info.device_name);

@@ -2,17 +2,20 @@
  * host-unified memory, mapping a buffer hands back the memory the kernels
  * use, so no data moves. The last map blocks: that orders the GEMM after the
  * work queued before it; the unmaps order the work queued after. */
-#include <cblas.h>
 #include <limits.h>
 #include <string.h>
 
 #include "blas/gemm_internal.h"
+#include "blas/host_blas.h"
 
 /* OpenBLAS's worker threads keep spinning (sched_yield) for a while after a
- * threaded call, taking cores from the OpenCL kernels queued next: on 2
- * cores the mlp preset trained 1.8x faster with single-threaded GEMMs
- * (bench/RESULTS.md). Only GEMMs long enough to repay that run threaded. */
-#define THREADED_MIN_FLOP 1e9
+ * threaded call, taking cores from the OpenCL kernels queued next. With 18
+ * blocking maps per mlp step that made single-threaded GEMMs 1.8x faster;
+ * with the 3 left now, threading the mlp's 51 MFLOP GEMMs trains 1.19x
+ * faster, at 35 % more CPU time, mostly the spinning (bench/RESULTS.md).
+ * GEMMs below 30 MFLOP (the mlp's 3200x256x10 product, bound by memory)
+ * gain nothing from a second thread and run single-threaded. */
+#define THREADED_MIN_FLOP 3e7
 
 typedef struct mapping {
     cl_mem buf;
@@ -64,6 +67,9 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
     const spk_tensor *row_add = e->row_add, *a_steps = e->a_steps;
     spk_tensor *a_row_sum = e->a_row_sum;
     size_t n_maps = 0;
+    const char *why = NULL;
+    const spk__host_blas *blas = spk__host_blas_get(&why);
+    SPK_CHECK(ctx, blas != NULL, SPK_ERR_UNSUPPORTED, "spk_gemm (host backend): %s", why);
     /* Tensors have no zero extents, so m, n, k >= 1; the BLAS takes ints. */
     SPK_CHECK(ctx, m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && a->shape[1] <= INT_MAX &&
                        b->shape[1] <= INT_MAX && c->shape[1] <= INT_MAX,
@@ -101,16 +107,16 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
             memcpy(cp + i * c->shape[1], r, n * sizeof *r);
         beta = 1.0f;
     }
-    const int max_threads = openblas_get_num_threads();
+    const int max_threads = blas->get_num_threads();
     const int threads = 2.0 * (double)m * (double)n * (double)k >= THREADED_MIN_FLOP ? max_threads : 1;
     if (threads != max_threads)
-        openblas_set_num_threads(threads);
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)m,
+        blas->set_num_threads(threads);
+    blas->sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (blasint)m,
                 (blasint)n, (blasint)k, alpha, host_ptr(maps, n_maps, a), (blasint)a->shape[1],
                 host_ptr(maps, n_maps, b), (blasint)b->shape[1], beta, (float *)host_ptr(maps, n_maps, c),
                 (blasint)c->shape[1]);
     if (threads != max_threads)
-        openblas_set_num_threads(max_threads);
+        blas->set_num_threads(max_threads);
     if (a_row_sum) /* the sum of A's stored rows, in order */
         sum_steps((float *)host_ptr(maps, n_maps, a_row_sum), host_ptr(maps, n_maps, a), a->shape[0], a->shape[1]);
 fail:

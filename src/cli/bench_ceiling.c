@@ -17,13 +17,16 @@
 #include "cli/train_common.h"
 
 #ifdef SPK_CLI_HAVE_BLAS
-#include <cblas.h>
+#include "blas/host_blas.h"
 #endif
 
 typedef struct gemm_case {
     spk_context *ctx;
     spk_tensor *x, *w, *y;
     float *hx, *hw, *hy; /* host copies for sgemm; NULL: no host ceiling */
+#ifdef SPK_CLI_HAVE_BLAS
+    const spk__host_blas *blas;
+#endif
     size_t M, N, K;
 } gemm_case;
 
@@ -37,7 +40,7 @@ static spk_status gemm_pair(void *user, double *t)
     double t1 = bench_now();
 #ifdef SPK_CLI_HAVE_BLAS
     if (c->hx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c->M, (int)c->N, (int)c->K, 1.0f, c->hx,
+        c->blas->sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c->M, (int)c->N, (int)c->K, 1.0f, c->hx,
                     (int)c->K, c->hw, (int)c->K, 0.0f, c->hy, (int)c->N);
 #endif
     t[0] = t1 - t0;
@@ -112,7 +115,8 @@ static spk_status gemm_size(spk_context *ctx, const bench_opts *o, size_t n, int
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){c.N, c.K}, &c.w));
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){c.M, c.N}, &c.y));
 #ifdef SPK_CLI_HAVE_BLAS
-    if (cpu) {
+    c.blas = spk__host_blas_get(NULL);
+    if (cpu && c.blas) {
         c.hx = malloc(c.M * c.K * sizeof *c.hx);
         c.hw = malloc(c.N * c.K * sizeof *c.hw);
         c.hy = calloc(c.M * c.N, sizeof *c.hy);

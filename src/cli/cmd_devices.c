@@ -2,8 +2,22 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#ifdef SPK_CLI_HAVE_BLAS
+#include "blas/host_blas.h"
+#endif
 
 /* What a context on device p:d does with tuned CLBlast parameters. */
+/* Why the library has no host BLAS (it loads OpenBLAS as this command does). */
+static const char *host_blas_missing(void)
+{
+#ifdef SPK_CLI_HAVE_BLAS
+    const char *why = NULL;
+    return spk__host_blas_get(&why) ? "unknown" : why;
+#else
+    return "this spikecl was built without one";
+#endif
+}
+
 static void print_tuning(const spk_device_info *d)
 {
     char sel[32];
@@ -53,9 +67,12 @@ int spk_cmd_devices(int argc, char **argv)
                d->compute_units, d->max_clock_mhz, (double)d->global_mem_bytes / (1 << 30),
                (double)d->max_alloc_bytes / (1 << 30), (unsigned long long)(d->local_mem_bytes / 1024),
                d->max_work_group_size);
-        printf("        GEMM: %s\n", !d->is_cpu ? "clblast"
-                                     : spk_gemm_host_available() ? "host BLAS (SPIKECL_GEMM=clblast for CLBlast)"
-                                                                 : "clblast (built without a host BLAS)");
+        if (!d->is_cpu)
+            printf("        GEMM: clblast\n");
+        else if (spk_gemm_host_available())
+            printf("        GEMM: host BLAS (SPIKECL_GEMM=clblast for CLBlast)\n");
+        else
+            printf("        GEMM: clblast (no host BLAS: %s)\n", host_blas_missing());
         print_tuning(d);
     }
     return 0;

@@ -105,4 +105,11 @@ expect_error 2 "MxNxK" "$spikecl" tune --shapes 12x12
 expect_error 2 "expects an integer" "$spikecl" tune --budget-s soon
 expect_error 1 "nowhere to store" env SPIKECL_CACHE_DIR=off "$spikecl" tune --budget-s 0 --shapes 8x8x8
 expect_error 1 "SPIKECL_TUNE=maybe" env SPIKECL_TUNE=maybe "$spikecl" demo
+# A host BLAS that cannot be loaded: devices says why, and an explicit request fails clearly.
+if "$spikecl" devices 2>&1 | grep -q "GEMM: host BLAS"; then
+    out=$(SPIKECL_OPENBLAS="$tmp/none.so" "$spikecl" devices 2>&1) || fail "devices: $out"
+    printf '%s\n' "$out" | grep -q "GEMM: clblast (no host BLAS: cannot load OpenBLAS ($tmp/none.so)" ||
+        fail "devices with SPIKECL_OPENBLAS=$tmp/none.so: $out"
+    expect_error 1 "cannot load OpenBLAS" env SPIKECL_OPENBLAS="$tmp/none.so" SPIKECL_GEMM=host "$spikecl" demo
+fi
 echo "cli: PASS"

@@ -1,0 +1,20 @@
+/* OpenBLAS, loaded at its first use (dlopen) rather than linked: the
+ * library then starts it with OPENBLAS_THREAD_TIMEOUT=4 (see host_blas.c),
+ * and a machine without it still runs spikecl, on CLBlast. Also compiled
+ * into the spikecl command for its sgemm ceiling (src/cli/bench_ceiling.c). */
+#ifndef SPK_HOST_BLAS_H
+#define SPK_HOST_BLAS_H
+
+#include <cblas.h>
+
+typedef struct spk__host_blas {
+    __typeof__(cblas_sgemm) *sgemm;
+    int (*get_num_threads)(void);
+    void (*set_num_threads)(int);
+} spk__host_blas;
+
+/* The loaded functions, or NULL when OpenBLAS cannot be loaded; then *why
+ * (if why is not NULL) says what failed. Thread-safe; loads once. */
+const spk__host_blas *spk__host_blas_get(const char **why);
+
+#endif
