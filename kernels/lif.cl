@@ -84,6 +84,7 @@ typedef struct fwd_state {
 typedef struct bwd_state {
     vf gI, gV, gS;               /* gradients reaching step t from t+1 */
     vf daI, dbI, daV, dbV, dth;  /* parameter gradients summed over the steps done */
+    vf gx_sum;                   /* has_gx 2: the input's gradient summed over the steps done */
 } bwd_state;
 
 kernel void lif_forward(int T, int B, int N, int chunk, int stream,
@@ -184,7 +185,9 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
  *   dV    = dL/dV[t] + (gradient from V[t+1]) + dS * g(V[t] - th)
  * then through V[t] = f(V[t-1], S[t-1], I[t]) and I[t] = aI I[t-1] + bI x[t].
  * Parameter gradients are summed over t per (b, n) into `partial`
- * [5, B, N]; lif_reduce_coef sums them over b. */
+ * [5, B, N]; lif_reduce_coef sums them over b. has_gx: 0 no input
+ * gradient, 1 per step [T, B, N], 2 summed over the steps [B, N] (a static
+ * input's: no [T, B, N] tensor to write and sum again). */
 kernel void lif_backward(int T, int B, int N, int chunk, int stream,
                          global const float *x, spk_off_t x_off, spk_off_t x_ts,
                          global const float *coef, spk_off_t coef_off, int has_coef,
@@ -220,7 +223,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
             gS_next = VLOADF(g_state_out, gso_off + 2 * BN + idx);
         }
         st[j].gI = gI_next, st[j].gV = gV_next, st[j].gS = gS_next;
-        st[j].daI = st[j].dbI = st[j].daV = st[j].dbV = st[j].dth = VZERO;
+        st[j].daI = st[j].dbI = st[j].daV = st[j].dbV = st[j].dth = st[j].gx_sum = VZERO;
 #if REFRAC
         vf I0 = VZERO, V0 = VZERO, S0 = VZERO, rc0 = VZERO;
         LOAD_STATE4(has_state_in, state_in, si_off, I0, V0, S0, rc0);
@@ -335,12 +338,14 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
         d_aI += dI * Ip;
         d_bI += dI * xt;
         gI_next = dI * aI;
-        if (has_gx)
-            VSTREAMF(dI * bI, gx, gx_off + o);
+        const vf gxt = dI * bI;
 #else
-        if (has_gx)
-            VSTREAMF(dI, gx, gx_off + o);
+        const vf gxt = dI;
 #endif
+        if (has_gx == 1)
+            VSTREAMF(gxt, gx, gx_off + o);
+        else if (has_gx == 2) /* from the last step down, as the reference sums */
+            st[j].gx_sum += gxt;
 #if REFRAC
         REFRAC_WINDOW_SLIDE(window, t);
         win[j] = window;
@@ -350,6 +355,8 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
     }
     for (int j = 0; j < count; j++) {
         const spk_off_t idx = TILE_IDX(j);
+        if (has_gx == 2)
+            VSTOREF(st[j].gx_sum, gx, gx_off + idx);
         if (has_gsi)
             STORE_STATE4(g_state_in, gsi_off, CUBA ? st[j].gI : VZERO, st[j].gV, st[j].gS, VZERO);
         if (has_partial) {

@@ -141,6 +141,7 @@ static void problem_free(problem *pb)
 typedef struct results {
     float *spikes, *mem, *cur, *state_out;
     float *gx, *g_state_in, *g_coef;
+    float *gx_sum; /* static input: grad_input summed over the steps, [B, N] */
 } results;
 
 static void results_alloc(const problem *pb, results *r)
@@ -152,20 +153,24 @@ static void results_alloc(const problem *pb, results *r)
     r->gx = spk_test_alloc(pb->seq);
     r->g_state_in = spk_test_alloc(pb->st);
     r->g_coef = spk_test_alloc((size_t)SPK_LIF_NCOEF * pb->N);
+    r->gx_sum = spk_test_alloc(pb->B * pb->N);
 }
 
 static void results_free(results *r)
 {
     free(r->spikes), free(r->mem), free(r->cur), free(r->state_out), free(r->gx), free(r->g_state_in),
-        free(r->g_coef);
+        free(r->g_coef), free(r->gx_sum);
 }
 
 static void run_reference(const lif_case *c, const spk_lif_params *p, const problem *pb, results *r)
 {
     spk_ref_lif_io io = {pb->x, pb->coef, pb->state_in, r->state_out, r->spikes, r->mem, cuba(c) ? r->cur : NULL};
     cr_assert(spk_ref_lif_forward(p, (spk_ref_lif_mode){0}, pb->T, pb->B, pb->N, &io) == SPK_OK);
-    spk_ref_lif_grads g = {spiking(c) ? pb->gS : NULL, pb->gV, pb->g_state_out, r->gx, r->g_state_in, r->g_coef};
+    spk_ref_lif_grads g = {spiking(c) ? pb->gS : NULL, pb->gV, pb->g_state_out, r->gx, r->g_state_in, r->g_coef, 0};
     cr_assert(spk_ref_lif_backward(p, (spk_ref_lif_mode){0}, pb->T, pb->B, pb->N, &io, &g) == SPK_OK);
+    spk_ref_lif_grads summed = {.grad_spikes = g.grad_spikes, .grad_membrane = pb->gV,
+                                .grad_state_out = pb->g_state_out, .grad_input = r->gx_sum, .grad_input_summed = 1};
+    cr_assert(spk_ref_lif_backward(p, (spk_ref_lif_mode){0}, pb->T, pb->B, pb->N, &io, &summed) == SPK_OK);
 }
 
 /* Every tensor in guarded buffers, so out-of-bounds writes are caught. */
@@ -209,6 +214,14 @@ static void run_device(spk_context *ctx, const lif_case *c, const spk_lif_params
     spk_test_guarded_create(ctx, SPK_F32, 2, cs, &gc);
     spk_lif_grads g = {gS.t, gV.t, gso.t, gx.t, gsi.t, gc.t};
     SPK_ASSERT_OK(ctx, spk_lif_backward(ctx, p, &io, &g));
+    { /* the input's gradient summed over the steps, [1, B, N] (what a static input receives) */
+        spk_test_guarded gx1;
+        spk_test_guarded_create(ctx, SPK_F32, 3, once, &gx1);
+        spk_lif_grads g1 = {.grad_spikes = gS.t, .grad_membrane = gV.t, .grad_state_out = gso.t, .grad_input = gx1.t};
+        SPK_ASSERT_OK(ctx, spk_lif_backward(ctx, p, &io, &g1));
+        spk_test_guarded_download(&gx1, r->gx_sum, "grad_input summed");
+        spk_test_guarded_free(&gx1);
+    }
 
     if (spiking(c) && bits) {
         uint32_t *w = malloc(pb->T * pb->B * row_bytes);
@@ -285,6 +298,16 @@ static void check_case_input(spk_context *ctx, const lif_case *c, size_t T, size
         for (int k = 0; k < 4; k++)
             cr_assert(memcmp(a[k], b[k], pb.seq * sizeof(float)) == 0, "%s: static input, output %d differs from "
                       "the broadcast input's", c->name, k);
+        /* Summed in the kernel: the per-step gradients added from the last step down. */
+        float *sum = spk_test_alloc(B * N);
+        for (size_t i = 0; i < B * N; i++)
+            for (size_t t = T; t-- > 0;)
+                sum[i] = t == T - 1 ? full.gx[t * B * N + i] : sum[i] + full.gx[t * B * N + i];
+        cr_assert(memcmp(sum, dev.gx_sum, B * N * sizeof *sum) == 0 &&
+                      memcmp(full.gx_sum, dev.gx_sum, B * N * sizeof *sum) == 0,
+                  "%s: static input, grad_input summed in the kernel differs from the sum of its steps or from the "
+                  "broadcast input's", c->name);
+        free(sum);
         cr_assert(memcmp(dev.state_out, full.state_out, pb.st * sizeof(float)) == 0 &&
                       memcmp(dev.g_state_in, full.g_state_in, pb.st * sizeof(float)) == 0 &&
                       memcmp(dev.g_coef, full.g_coef, (size_t)SPK_LIF_NCOEF * N * sizeof(float)) == 0,
@@ -312,6 +335,7 @@ static void check_case_input(spk_context *ctx, const lif_case *c, size_t T, size
     mask_diverged(dev.state_out, ref.state_out, SPK_LIF_NSTATE, BN, div);
     mask_diverged(dev.gx, ref.gx, T, BN, div);
     mask_diverged(dev.g_state_in, ref.g_state_in, SPK_LIF_NSTATE, BN, div);
+    mask_diverged(dev.gx_sum, ref.gx_sum, 1, BN, div);
     snprintf(what, sizeof what, "%s: membrane", c->name);
     spk_test_compare(what, dev.mem, ref.mem, pb.seq, 1e-5f, 1e-5f);
     snprintf(what, sizeof what, "%s: current", c->name);
@@ -320,6 +344,8 @@ static void check_case_input(spk_context *ctx, const lif_case *c, size_t T, size
     spk_test_compare(what, dev.state_out, ref.state_out, pb.st, 1e-5f, 1e-5f);
     snprintf(what, sizeof what, "%s: grad_input", c->name);
     spk_test_compare(what, dev.gx, ref.gx, pb.seq, 1e-5f, 1e-4f);
+    snprintf(what, sizeof what, "%s: grad_input summed over the steps", c->name);
+    spk_test_compare(what, dev.gx_sum, ref.gx_sum, BN, 1e-4f, 1e-3f); /* sums of T steps: rounding grows with T */
     snprintf(what, sizeof what, "%s: grad_state_in", c->name);
     spk_test_compare(what, dev.g_state_in, ref.g_state_in, pb.st, 1e-5f, 1e-4f);
     if (n_div == 0) { /* coefficient gradients sum over the batch: only comparable without divergence */
@@ -486,7 +512,7 @@ static void fd_case(const lif_case *c, spk_ref_lif_mode mode)
     }
     float *gx = spk_test_alloc(pb.seq), *gsi = spk_test_alloc(pb.st), *gc = spk_test_alloc(SPK_LIF_NCOEF * pb.N);
     spk_ref_lif_io io = {pb.x, pb.coef, pb.state_in, NULL, NULL, NULL, NULL};
-    spk_ref_lif_grads g = {spiking(c) ? pb.gS : NULL, pb.gV, pb.g_state_out, gx, gsi, gc};
+    spk_ref_lif_grads g = {spiking(c) ? pb.gS : NULL, pb.gV, pb.g_state_out, gx, gsi, gc, 0};
     cr_assert(spk_ref_lif_backward(&p, mode, pb.T, pb.B, pb.N, &io, &g) == SPK_OK);
     char what[256];
     snprintf(what, sizeof what, "%s: d/dx", c->name);

@@ -346,9 +346,10 @@ static size_t train_static(spk_context *ctx, int compact, const spk_tensor *x, f
     SPK_ASSERT_OK(ctx, spk_network_set_static_input(net, 1));
     SPK_ASSERT_OK(ctx, spk_network_build(net, CT, CB, 1, (size_t[1]){CIN}));
     *once_dim0 = spk_tensor_dim(spk_network_layer_output(net, 0), 0);
-    if (compact) /* the storage plan is fixed at build: a regularizer now would need another */
-        SPK_ASSERT_STATUS(ctx, spk_network_add_rate_regularizer(net, 0, 0.1f, 0.5f), SPK_ERR_INVALID_ARGUMENT,
-                          "before spk_network_build");
+    /* The storage plan, and under either storage the gradient of the static-input layer summed over
+     * time, are fixed at build: a regularizer now would need another. */
+    SPK_ASSERT_STATUS(ctx, spk_network_add_rate_regularizer(net, 0, 0.1f, 0.5f), SPK_ERR_INVALID_ARGUMENT,
+                      "before spk_network_build");
     return adam_steps(ctx, net, x, losses, params);
 }
 

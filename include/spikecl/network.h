@@ -344,7 +344,8 @@ SPK_API spk_status spk_network_backward(spk_network *net, const spk_tensor *grad
  * removes it. The last layer is regularized through the loss instead.
  * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_INVALID_ARGUMENT (not a
  *         hidden layer, negative or non-finite weight, or a new regularizer
- *         on a network built with compact spike storage: add it before
+ *         on a network built with compact spike storage, or on the
+ *         static-input layer of a built network: add it before
  *         spk_network_build there).
  */
 SPK_API spk_status spk_network_add_rate_regularizer(spk_network *net, size_t layer, float target_rate, float weight);

@@ -117,7 +117,8 @@ enum { SPK_STATE_I = 0, SPK_STATE_V = 1, SPK_STATE_S = 2, SPK_STATE_REFRACTORY =
  *  a static input: an @c input [1, B, N] beside a @c membrane, @c spikes or
  *  @c current of T > 1 steps is the same input at every one of the T steps
  *  (read once per step, never copied T times; the backward's @c grad_input
- *  stays per step, [T, B, N]). */
+ *  may then be [1, B, N], the gradient summed over the steps, see
+ *  spk_lif_grads). */
 typedef struct spk_lif_io {
     const spk_tensor *input;   /**< x [T, B, N] F32, or [1, B, N] for a static input; required */
     const spk_tensor *coef;    /**< per-neuron coefficients [SPK_LIF_NCOEF, N] F32, or NULL: from params */
@@ -143,7 +144,9 @@ typedef struct spk_lif_grads {
     const spk_tensor *grad_spikes;    /**< dL/dS [T, B, N], or NULL (zero); must be NULL for LI kinds */
     const spk_tensor *grad_membrane;  /**< dL/dV [T, B, N], or NULL (zero) */
     const spk_tensor *grad_state_out; /**< dL/d(final state) [SPK_LIF_NSTATE, B, N], or NULL (zero) */
-    spk_tensor *grad_input;           /**< dL/dx [T, B, N], or NULL */
+    spk_tensor *grad_input;           /**< dL/dx [T, B, N]; or [1, B, N] (with T > 1): dL/dx summed over the steps,
+                                           from the last down, what a static input receives (any input may ask
+                                           for it); or NULL */
     spk_tensor *grad_state_in;        /**< dL/d(initial state) [SPK_LIF_NSTATE, B, N], or NULL; row 3 is 0 */
     spk_tensor *grad_coef;            /**< dL/d(coefficients) [SPK_LIF_NCOEF, N] summed over T and B, or NULL */
 } spk_lif_grads;

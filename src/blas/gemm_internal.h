@@ -13,7 +13,7 @@ spk_status spk__gemm_backend_resolve(spk_context *ctx, spk_gemm_backend requeste
  * (one mapping and one wait for all; each wait is a round trip to the
  * driver's threads). NULL members: nothing. */
 typedef struct spk__gemm_extras {
-    const spk_tensor *a_steps; /* before: A = the sum of a_steps's blocks of A's size, in order */
+    const spk_tensor *a_steps; /* before: A = the sum of a_steps's blocks of A's size, from the last down */
     const spk_tensor *row_add; /* C's rows start as these n elements (beta ignored: C = product + rows) */
     spk_tensor *a_row_sum;     /* after: the sum of A's stored rows (A's columns many) */
 } spk__gemm_extras;

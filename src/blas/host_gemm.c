@@ -48,13 +48,18 @@ static const float *host_ptr(const mapping *maps, size_t n, const spk_tensor *t)
     return NULL;
 }
 
-/* dst[0 .. n) = the sum over the `steps` blocks of n floats at src, in order. */
-static void sum_steps(float *dst, const float *src, size_t steps, size_t n)
+/* dst[0 .. n) = the sum over the `steps` blocks of n floats at src, in
+ * order, or from the last block down (reverse): the order in which the LIF
+ * backward sums a static input's gradient itself (kernels/lif.cl, has_gx 2),
+ * so that both storages of a network give the same bits. */
+static void sum_steps(float *dst, const float *src, size_t steps, size_t n, int reverse)
 {
-    memcpy(dst, src, n * sizeof *dst);
-    for (size_t t = 1; t < steps; t++)
+    memcpy(dst, src + (reverse ? (steps - 1) * n : 0), n * sizeof *dst);
+    for (size_t k = 1; k < steps; k++) {
+        const float *s = src + (reverse ? steps - 1 - k : k) * n;
         for (size_t i = 0; i < n; i++)
-            dst[i] += src[t * n + i];
+            dst[i] += s[i];
+    }
 }
 
 spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
@@ -99,7 +104,7 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
     }
     if (a_steps) /* A is the sum of a_steps over its steps */
         sum_steps((float *)host_ptr(maps, n_maps, a), host_ptr(maps, n_maps, a_steps), a_steps->numel / a->numel,
-                  a->numel);
+                  a->numel, 1);
     if (row_add) { /* every row of C starts as row_add; the product adds to it */
         const float *r = host_ptr(maps, n_maps, row_add);
         float *cp = (float *)host_ptr(maps, n_maps, c);
@@ -118,7 +123,7 @@ spk_status spk__host_gemm(spk_context *ctx, int trans_a, int trans_b, size_t m, 
     if (threads != max_threads)
         blas->set_num_threads(max_threads);
     if (a_row_sum) /* the sum of A's stored rows, in order */
-        sum_steps((float *)host_ptr(maps, n_maps, a_row_sum), host_ptr(maps, n_maps, a), a->shape[0], a->shape[1]);
+        sum_steps((float *)host_ptr(maps, n_maps, a_row_sum), host_ptr(maps, n_maps, a), a->shape[0], a->shape[1], 0);
 fail:
     for (size_t i = 0; i < n_maps; i++) {
         cl_int err = clEnqueueUnmapMemObject(ctx->queue, maps[i].buf, maps[i].ptr, 0, NULL, NULL);

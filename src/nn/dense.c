@@ -158,7 +158,9 @@ static spk_status dense_backward(spk_layer *l, const spk_tensor *in, const spk_t
         SPK_TRY(spk__view2d(in, rows, d->p.in_features, &x));
     else if (!d->fwd_sparse) /* the GEMM of dW needs the spikes as floats again */
         SPK_TRY(spk__unpack_input(l, in, rows, d->p.in_features, &x));
-    if (l->static_input) { /* dY summed over time into y_once first (spk__gemm_wgrad) */
+    if (l->grad_once) { /* dY comes summed over time (the next layer's grad_in_once) */
+        SPK_TRY(spk__view2d(grad_out, rows, d->p.out_features, &dy));
+    } else if (l->static_input) { /* dY summed over time into y_once first (spk__gemm_wgrad) */
         SPK_TRY(spk__view2d(grad_out, l->T, l->B * d->p.out_features, &dy_t));
         SPK_TRY(spk__view2d(d->y_once, rows, d->p.out_features, &dy));
     } else {

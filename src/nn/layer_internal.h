@@ -48,6 +48,11 @@ struct spk_layer {
      * product to a LIF-family layer once, as [1, B, N] (out_once), and that
      * layer reads it at every step (in_once): no copy of it per step. */
     int in_once, out_once;
+    /* Any storage: such a dense layer gets its output's gradient summed over
+     * the steps, [1, B, N] (grad_once), which the LIF-family layer's backward
+     * kernel sums as it goes (grad_in_once): no [T, B, N] gradient to write
+     * and read again. */
+    int grad_in_once, grad_once;
 };
 
 /* Allocate a zeroed layer of `size` bytes (a struct starting with spk_layer). */

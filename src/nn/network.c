@@ -209,10 +209,12 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
         net->layers[i]->in_packed = i ? net->layers[i - 1]->out_packed : net->packed_input;
     }
     for (size_t i = 0; i < net->n; i++) {
-        net->layers[i]->out_once = net->compact_spikes && net->layers[i]->static_input && i + 1 < net->n &&
-                                   spk__is_dense_layer(net->layers[i]) && spk__is_neuron_layer(net->layers[i + 1]) &&
-                                   net->rate_weight[i] == 0.0f;
-        net->layers[i]->in_once = i && net->layers[i - 1]->out_once;
+        spk_layer *l = net->layers[i];
+        l->grad_once = l->static_input && i + 1 < net->n && spk__is_dense_layer(l) &&
+                       spk__is_neuron_layer(net->layers[i + 1]) && net->rate_weight[i] == 0.0f;
+        l->out_once = net->compact_spikes && l->grad_once;
+        l->in_once = i && net->layers[i - 1]->out_once;
+        l->grad_in_once = i && net->layers[i - 1]->grad_once;
     }
     plan_storage(net);
     int ndim = in_ndim;
@@ -251,12 +253,12 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
         if (l->out_packed)
             SPK_TRY(spk_tensor_create(ctx, SPK_U8, 3, (size_t[3]){T, B, spk_spike_row_bytes(l->out_numel)},
                                       &net->acts[i]));
-        else if (l->out_once) { /* one step for all; its gradient stays per step */
+        else if (l->out_once) { /* one step for all */
             act_shape[0] = 1;
             SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->acts[i]));
-            act_shape[0] = T;
         } else
             SPK_TRY(spk_tensor_create(ctx, SPK_F32, out_ndim + 2, act_shape, &net->acts[i]));
+        act_shape[0] = l->grad_once ? 1 : T; /* the gradient: summed over the steps, or per step */
         memcpy(grad_shape[i], act_shape, sizeof act_shape);
         grad_ndim[i] = out_ndim + 2;
         if (net->grad_in_act[i])
@@ -367,10 +369,14 @@ spk_status spk_network_add_rate_regularizer(spk_network *net, size_t layer, floa
     SPK_CHECK(ctx, weight >= 0.0f && isfinite(weight) && isfinite(target_rate), SPK_ERR_INVALID_ARGUMENT,
               "spk_network_add_rate_regularizer: weight must be finite and >= 0, target finite (got %g, %g)",
               (double)weight, (double)target_rate);
-    /* Compact storage keeps some outputs only in part (plan_storage, out_once): the plan must know. */
+    /* Compact storage keeps some outputs only in part (plan_storage, out_once), and a static-input layer
+     * gets its gradient summed over time (grad_once): the plan must know. */
     SPK_CHECK(ctx, !(net->built && net->compact_spikes && weight > 0.0f && net->rate_weight[layer] == 0.0f),
               SPK_ERR_INVALID_ARGUMENT, "spk_network_add_rate_regularizer: with compact spike storage, add it before "
               "spk_network_build (the storage plan depends on it)");
+    SPK_CHECK(ctx, !(net->built && net->layers[layer]->grad_once && weight > 0.0f), SPK_ERR_INVALID_ARGUMENT,
+              "spk_network_add_rate_regularizer: layer %zu takes the static input; add its regularizer before "
+              "spk_network_build (its gradient is summed over time then)", layer);
     net->rate_target[layer] = target_rate;
     net->rate_weight[layer] = weight;
 fail:
@@ -399,6 +405,9 @@ spk_status spk_network_backward(spk_network *net, const spk_tensor *grad_output)
         SPK_CHECK(ctx, !(net->rate_weight[i] > 0.0f && net->grad_in_act[i]), SPK_ERR_INVALID_ARGUMENT,
                   "spk_network_backward: layer %zu's rate regularizer was added after a build with compact storage, "
                   "which reuses that layer's output for its gradient: build again", i);
+        SPK_CHECK(ctx, !(net->rate_weight[i] > 0.0f && l->grad_once), SPK_ERR_INVALID_ARGUMENT,
+                  "spk_network_backward: layer %zu's rate regularizer was added after the build, which sums that "
+                  "static-input layer's gradient over the steps: build again", i);
         if (net->rate_weight[i] > 0.0f)
             SPK_TRY(add_rate_regularizer(net, i));
         SPK_TRY(l->vt->backward(l, i ? net->acts[i - 1] : net->input, net->acts[i], gout,

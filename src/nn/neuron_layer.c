@@ -169,8 +169,8 @@ static spk_status neuron_backward(spk_layer *l, const spk_tensor *in, const spk_
         return SPK_OK; /* a first layer without parameters has nothing to compute */
     SPK_TRY(make_io(nl, in, out, &io, &x, &y));
     SPK_TRY(spk__view3d(grad_out, l->T, l->B, l->out_numel, &gy));
-    if (grad_in)
-        SPK_TRY(spk__view3d(grad_in, l->T, l->B, l->out_numel, &gx));
+    if (grad_in) /* grad_in_once: the static input's gradient, summed over the steps by the kernel */
+        SPK_TRY(spk__view3d(grad_in, l->grad_in_once ? 1 : l->T, l->B, l->out_numel, &gx));
     int spiking = spk__lif_is_spiking(nl->p.kind);
     spk_tensor *gcoef = nl->learn == SPK_LEARN_PER_NEURON ? l->grads[COEF]
                         : nl->learn == SPK_LEARN_PER_LAYER ? nl->table_grad

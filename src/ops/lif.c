@@ -290,8 +290,11 @@ spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk
         SPK_TRY(spk__check_tensor(ctx, g->grad_membrane, "grads.grad_membrane", SPK_F32, 3, c.seq));
     if (g->grad_state_out)
         SPK_TRY(spk__check_tensor(ctx, g->grad_state_out, "grads.grad_state_out", SPK_F32, 3, c.state));
+    /* The input's gradient may come summed over the steps, [1, B, N] (what a static input receives). */
+    const size_t once[3] = {1, c.B, c.N};
+    const int gx_once = g->grad_input && c.T > 1 && spk_tensor_dim(g->grad_input, 0) == 1;
     if (g->grad_input)
-        SPK_TRY(spk__check_tensor(ctx, g->grad_input, "grads.grad_input", SPK_F32, 3, c.seq));
+        SPK_TRY(spk__check_tensor(ctx, g->grad_input, "grads.grad_input", SPK_F32, 3, gx_once ? once : c.seq));
     if (g->grad_state_in)
         SPK_TRY(spk__check_tensor(ctx, g->grad_state_in, "grads.grad_state_in", SPK_F32, 3, c.state));
     if (g->grad_coef) {
@@ -305,11 +308,12 @@ spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk
     spk__buf mem = spk__buf_of(fwd->membrane), cur = spk__buf_or(fwd->current, any);
     spk__buf gs = spk__buf_or(g->grad_spikes, any), gv = spk__buf_or(g->grad_membrane, any);
     spk__buf gso = spk__buf_or(g->grad_state_out, any), gx = spk__buf_or(g->grad_input, any);
+    gx.present = gx.present ? 1 + gx_once : 0; /* the kernel's has_gx: 1 per step, 2 summed */
     spk__buf gsi = spk__buf_or(g->grad_state_in, any), part = spk__buf_or(partial, any);
     cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N, refrac = p->refractory_steps;
     cl_float vr = p->v_reset, sscale = p->surrogate_scale;
     cl_ulong x_ts = c.static_input ? 0 : (cl_ulong)c.B * c.N;
-    const spk_tensor *outs[] = {g->grad_input};
+    const spk_tensor *outs[] = {gx_once ? NULL : g->grad_input};
     const spk_tensor *seqs[] = {fwd->input, fwd->spikes, fwd->membrane, fwd->current, g->grad_spikes,
                                 g->grad_membrane, g->grad_input};
     cl_int stream = spk__streaming_seqs(ctx, seqs, 7, outs, 1, c.vw);

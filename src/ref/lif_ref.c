@@ -217,7 +217,7 @@ spk_status spk_ref_lif_backward(const spk_lif_params *p, spk_ref_lif_mode mode, 
             gV_next = g->grad_state_out[1 * BN + idx];
             gS_next = is_spiking(p) ? g->grad_state_out[2 * BN + idx] : 0.0f;
         }
-        float d_aI = 0.0f, d_bI = 0.0f, d_aV = 0.0f, d_bV = 0.0f, d_th = 0.0f;
+        float d_aI = 0.0f, d_bI = 0.0f, d_aV = 0.0f, d_bV = 0.0f, d_th = 0.0f, gx_sum = 0.0f;
         for (size_t tt = T; tt-- > 0;) {
             const float x = io.x[tt * BN + idx];
             const float I = is_cuba(p) ? tr.I[tt + 1] : x, Ip = tr.I[tt];
@@ -273,12 +273,15 @@ spk_status spk_ref_lif_backward(const spk_lif_params *p, spk_ref_lif_mode mode, 
                 d_aI += dI * Ip;
                 d_bI += dI * x;
                 gI_next = dI * c.aI;
-                if (g->grad_input)
-                    g->grad_input[tt * BN + idx] = dI * c.bI;
-            } else if (g->grad_input) {
-                g->grad_input[tt * BN + idx] = dI;
             }
+            const float gx = is_cuba(p) ? dI * c.bI : dI;
+            if (g->grad_input && g->grad_input_summed)
+                gx_sum += gx;
+            else if (g->grad_input)
+                g->grad_input[tt * BN + idx] = gx;
         }
+        if (g->grad_input && g->grad_input_summed)
+            g->grad_input[idx] = gx_sum;
         if (g->grad_state_in) {
             g->grad_state_in[0 * BN + idx] = is_cuba(p) ? gI_next : 0.0f;
             g->grad_state_in[1 * BN + idx] = gV_next;

@@ -27,7 +27,8 @@ typedef struct spk_ref_lif_grads {
     const float *grad_state_out;
     float *grad_input;
     float *grad_state_in;
-    float *grad_coef; /* [5, N] */
+    float *grad_coef;       /* [5, N] */
+    int grad_input_summed;  /* grad_input is [B, N], summed over the steps from the last down */
 } spk_ref_lif_grads;
 
 /* Test-only variation: smooth_spikes replaces H(u) by sigmoid(k u) in the
