@@ -5,7 +5,6 @@
  *
  * Structural defines (set by src/ops/lif.c):
  *   CUBA       1: current-based (synaptic current state), 0: I[t] = x[t]
- *   SPIKING    1: spikes and reset, 0: leaky integrator readout
  *   RESET      0 subtract, 1 zero, 2 to v_reset, 3 none
  *   IMMEDIATE  1: reset before the leak, 0: with the next step's update
  *   DETACH     1: no gradient through the spike inside the reset
@@ -84,10 +83,9 @@ typedef struct fwd_state {
 typedef struct bwd_state {
     vf gI, gV, gS;               /* gradients reaching step t from t+1 */
     vf daI, dbI, daV, dbV, dth;  /* parameter gradients summed over the steps done */
-    vf gx_sum;                   /* has_gx 2: the input's gradient summed over the steps done */
 } bwd_state;
 
-kernel void lif_forward(int T, int B, int N, int chunk, int stream,
+kernel void lif_forward(int T, int B, int N, int chunk, int stream, int spiking,
                         global const float *x, spk_off_t x_off, spk_off_t x_ts,
                         global const float *coef, spk_off_t coef_off, int has_coef,
                         float c_aI, float c_bI, float c_aV, float c_bV, float c_th, float vr, int refrac,
@@ -128,26 +126,26 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
 #else
         I = xt;
 #endif
-        vf Vn;
+        vf Vn, Sn;
 #if REFRAC
         const vi refractory = rc > 0.0f;
 #endif
-#if SPIKING
+        if (spiking) {
 #if IMMEDIATE
-        Vn = aV * reset_apply(V, S, th, vr) + bV * I;
+            Vn = aV * reset_apply(V, S, th, vr) + bV * I;
 #else
-        Vn = reset_apply(aV * V + bV * I, S, th, vr);
+            Vn = reset_apply(aV * V + bV * I, S, th, vr);
 #endif
 #if REFRAC
-        Vn = select(Vn, reset_apply(V, S, th, vr), refractory);
-        const vf Sn = select(VZERO, VONE, (!refractory) & (Vn >= th));
+            Vn = select(Vn, reset_apply(V, S, th, vr), refractory);
+            Sn = select(VZERO, VONE, (!refractory) & (Vn >= th));
 #else
-        const vf Sn = select(VZERO, VONE, Vn >= th);
+            Sn = select(VZERO, VONE, Vn >= th);
 #endif
-#else
-        Vn = aV * V + bV * I;
-        const vf Sn = VZERO;
-#endif
+        } else {
+            Vn = aV * V + bV * I;
+            Sn = VZERO;
+        }
 #if REFRAC
         rc = select(rc, rc - 1.0f, refractory);
         rc = select(rc, (vf)((float)refrac), Sn > 0.0f);
@@ -188,7 +186,7 @@ kernel void lif_forward(int T, int B, int N, int chunk, int stream,
  * [5, B, N]; lif_reduce_coef sums them over b. has_gx: 0 no input
  * gradient, 1 per step [T, B, N], 2 summed over the steps [B, N] (a static
  * input's: no [T, B, N] tensor to write and sum again). */
-kernel void lif_backward(int T, int B, int N, int chunk, int stream,
+kernel void lif_backward(int T, int B, int N, int chunk, int stream, int spiking,
                          global const float *x, spk_off_t x_off, spk_off_t x_ts,
                          global const float *coef, spk_off_t coef_off, int has_coef,
                          float c_aI, float c_bI, float c_aV, float c_bV, float c_th, float vr, int refrac,
@@ -206,6 +204,9 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
 {
     TILE_INDEX();
     bwd_state st[CHUNK_MAX];
+    /* has_gx 2: the input's gradient summed over the steps done (apart from
+     * st: in it, the backward ran 10-15 % slower on the CPU even without) */
+    vf gx_sum[CHUNK_MAX];
     int col[CHUNK_MAX];
 #if REFRAC
     vi win[CHUNK_MAX];
@@ -223,12 +224,14 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
             gS_next = VLOADF(g_state_out, gso_off + 2 * BN + idx);
         }
         st[j].gI = gI_next, st[j].gV = gV_next, st[j].gS = gS_next;
-        st[j].daI = st[j].dbI = st[j].daV = st[j].dbV = st[j].dth = st[j].gx_sum = VZERO;
+        st[j].daI = st[j].dbI = st[j].daV = st[j].dbV = st[j].dth = gx_sum[j] = VZERO;
 #if REFRAC
         vf I0 = VZERO, V0 = VZERO, S0 = VZERO, rc0 = VZERO;
         LOAD_STATE4(has_state_in, state_in, si_off, I0, V0, S0, rc0);
         rc0s[j] = rc0;
-        REFRAC_WINDOW_INIT(window);
+        vi window = 0;
+        if (spiking) /* a readout has no spikes to count */
+            REFRAC_WINDOW_COUNT(window);
         win[j] = window;
 #endif
     }
@@ -253,7 +256,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
 #endif
         const vf V = VLOADF(mem, mem_off + o);
         const vf Vp = t > 0 ? VLOADF(mem, mem_off + op) : V0;
-        const vf Sp = t > 0 ? SPIKE_LOAD(spikes, spk_off, t - 1, op) : S0;
+        const vf Sp = spiking && t > 0 ? SPIKE_LOAD(spikes, spk_off, t - 1, op) : S0;
 #if CUBA
         const vf I = VLOADF(cur, cur_off + o);
         const vf Ip = t > 0 ? VLOADF(cur, cur_off + op) : I0;
@@ -276,63 +279,63 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
         vf dS = gS_next + (has_gS ? VLOADF(gS, gS_off + o) : VZERO);
         vf dV = gV_next + (has_gV ? VLOADF(gV, gV_off + o) : VZERO);
         vf dI = gI_next;
-#if SPIKING
+        if (spiking) {
 #if REFRAC
-        const vi refractory = (window > 0) | ((float)t < rc0);
+            const vi refractory = (window > 0) | ((float)t < rc0);
 #endif
-        const vf g = surrogate(V - th, sscale);
-        vf nr_dV = dV + dS * g, nr_dth = d_th - dS * g;
+            const vf g = surrogate(V - th, sscale);
+            vf nr_dV = dV + dS * g, nr_dth = d_th - dS * g;
 #if REFRAC
-        dV = select(nr_dV, dV, refractory);
-        d_th = select(nr_dth, d_th, refractory);
+            dV = select(nr_dV, dV, refractory);
+            d_th = select(nr_dth, d_th, refractory);
 #else
-        dV = nr_dV;
-        d_th = nr_dth;
+            dV = nr_dV;
+            d_th = nr_dth;
 #endif
-        /* Not refractory: back through the integration and the reset. */
-        vf nr_gV, nr_gS, nr_daV, nr_dbV, nr_dI;
+            /* Not refractory: back through the integration and the reset. */
+            vf nr_gV, nr_gS, nr_daV, nr_dbV, nr_dI;
 #if IMMEDIATE
-        const vf P = reset_apply(Vp, Sp, th, vr);
-        nr_daV = d_aV + dV * P;
-        nr_dbV = d_bV + dV * I;
-        const vf dP = dV * aV;
-        nr_gV = dP * reset_dv(Sp);
-        nr_gS = dP * reset_ds(Vp, th, vr);
-        nr_dth = d_th + dP * reset_dth(Sp);
-        nr_dI = dI + dV * bV;
+            const vf P = reset_apply(Vp, Sp, th, vr);
+            nr_daV = d_aV + dV * P;
+            nr_dbV = d_bV + dV * I;
+            const vf dP = dV * aV;
+            nr_gV = dP * reset_dv(Sp);
+            nr_gS = dP * reset_ds(Vp, th, vr);
+            nr_dth = d_th + dP * reset_dth(Sp);
+            nr_dI = dI + dV * bV;
 #else
-        const vf Q = aV * Vp + bV * I;
-        const vf dQ = dV * reset_dv(Sp);
-        nr_gS = dV * reset_ds(Q, th, vr);
-        nr_dth = d_th + dV * reset_dth(Sp);
-        nr_daV = d_aV + dQ * Vp;
-        nr_dbV = d_bV + dQ * I;
-        nr_gV = dQ * aV;
-        nr_dI = dI + dQ * bV;
+            const vf Q = aV * Vp + bV * I;
+            const vf dQ = dV * reset_dv(Sp);
+            nr_gS = dV * reset_ds(Q, th, vr);
+            nr_dth = d_th + dV * reset_dth(Sp);
+            nr_daV = d_aV + dQ * Vp;
+            nr_dbV = d_bV + dQ * I;
+            nr_gV = dQ * aV;
+            nr_dI = dI + dQ * bV;
 #endif
 #if REFRAC
-        /* Refractory: V[t] = R(V[t-1], S[t-1]) only. */
-        gV_next = select(nr_gV, dV * reset_dv(Sp), refractory);
-        gS_next = select(nr_gS, dV * reset_ds(Vp, th, vr), refractory);
-        d_th = select(nr_dth, d_th + dV * reset_dth(Sp), refractory);
-        d_aV = select(nr_daV, d_aV, refractory);
-        d_bV = select(nr_dbV, d_bV, refractory);
-        dI = select(nr_dI, dI, refractory);
+            /* Refractory: V[t] = R(V[t-1], S[t-1]) only. */
+            gV_next = select(nr_gV, dV * reset_dv(Sp), refractory);
+            gS_next = select(nr_gS, dV * reset_ds(Vp, th, vr), refractory);
+            d_th = select(nr_dth, d_th + dV * reset_dth(Sp), refractory);
+            d_aV = select(nr_daV, d_aV, refractory);
+            d_bV = select(nr_dbV, d_bV, refractory);
+            dI = select(nr_dI, dI, refractory);
 #else
-        gV_next = nr_gV;
-        gS_next = nr_gS;
-        d_th = nr_dth;
-        d_aV = nr_daV;
-        d_bV = nr_dbV;
-        dI = nr_dI;
+            gV_next = nr_gV;
+            gS_next = nr_gS;
+            d_th = nr_dth;
+            d_aV = nr_daV;
+            d_bV = nr_dbV;
+            dI = nr_dI;
 #endif
-#else
-        gS_next = VZERO; /* a readout's output does not depend on S */
-        d_aV += dV * Vp;
-        d_bV += dV * I;
-        gV_next = dV * aV;
-        dI += dV * bV;
-#endif
+        } else {
+            gS_next = VZERO; /* a readout's output does not depend on S */
+            d_aV += dV * Vp;
+            d_bV += dV * I;
+            gV_next = dV * aV;
+            dI += dV * bV;
+        }
 #if CUBA
         const vf xt = VLOADF(x, x_off + ox);
         d_aI += dI * Ip;
@@ -345,9 +348,10 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
         if (has_gx == 1)
             VSTREAMF(gxt, gx, gx_off + o);
         else if (has_gx == 2) /* from the last step down, as the reference sums */
-            st[j].gx_sum += gxt;
+            gx_sum[j] += gxt;
 #if REFRAC
-        REFRAC_WINDOW_SLIDE(window, t);
+        if (spiking)
+            REFRAC_WINDOW_SLIDE(window, t);
         win[j] = window;
 #endif
         st[j].gI = gI_next, st[j].gV = gV_next, st[j].gS = gS_next;
@@ -356,7 +360,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream,
     for (int j = 0; j < count; j++) {
         const spk_off_t idx = TILE_IDX(j);
         if (has_gx == 2)
-            VSTOREF(st[j].gx_sum, gx, gx_off + idx);
+            VSTOREF(gx_sum[j], gx, gx_off + idx);
         if (has_gsi)
             STORE_STATE4(g_state_in, gsi_off, CUBA ? st[j].gI : VZERO, st[j].gV, st[j].gS, VZERO);
         if (has_partial) {

@@ -425,6 +425,51 @@ Test(lif, static_input_matches_reference, .timeout = 600)
     }
 }
 
+/* A leaky-integrator readout reads none of the spike-only options: it runs
+ * in the program of the spiking layer before it (same CUBA, vector width and
+ * tiles), as one row of B*N neurons when it has no coefficient table, so it
+ * compiles nothing of its own (docs/neurons.md). Its results are checked
+ * against the reference in every_variant_matches_reference_on_every_device. */
+Test(lif, readout_runs_in_the_spiking_layers_program)
+{
+    enum { T = 4, B = 8, H = 256, C = 10 };
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_test_rng r = {77};
+        float *hx = spk_test_alloc(T * B * H);
+        spk_test_fill_normal(&r, hx, T * B * H, 0.3f, 0.5f);
+        spk_tensor *x, *s, *v, *y, *gy, *gx;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, H}, &x));
+        SPK_ASSERT_OK(ctx, spk_tensor_upload(x, hx, T * B * H * sizeof *hx));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, H}, &s));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, H}, &v));
+        spk_lif_params lif = spk_lif_params_default(SPK_NEURON_LIF), li = spk_lif_params_default(SPK_NEURON_LI);
+        spk_lif_io io = {.input = x, .spikes = s, .membrane = v};
+        SPK_ASSERT_OK(ctx, spk_lif_forward(ctx, &lif, &io));
+        spk_cache_stats before, after;
+        SPK_ASSERT_OK(ctx, spk_context_cache_stats(ctx, &before));
+
+        spk_tensor *xr;
+        SPK_ASSERT_OK(ctx, spk_tensor_view(x, 0, 3, (size_t[3]){T, B, C}, &xr));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, C}, &y));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, C}, &gy));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, C}, &gx));
+        SPK_ASSERT_OK(ctx, spk_tensor_fill_f32(gy, 0.25f));
+        spk_lif_io ro = {.input = xr, .membrane = y};
+        SPK_ASSERT_OK(ctx, spk_lif_forward(ctx, &li, &ro));
+        SPK_ASSERT_OK(ctx, spk_lif_backward(ctx, &li, &ro, &(spk_lif_grads){.grad_membrane = gy, .grad_input = gx}));
+        SPK_ASSERT_OK(ctx, spk_context_finish(ctx));
+        SPK_ASSERT_OK(ctx, spk_context_cache_stats(ctx, &after));
+        cr_assert_eq(after.compiles + after.disk_hits, before.compiles + before.disk_hits,
+                     "the readout built a program of its own (%llu compiled, %llu from disk before; %llu, %llu after)",
+                     (unsigned long long)before.compiles, (unsigned long long)before.disk_hits,
+                     (unsigned long long)after.compiles, (unsigned long long)after.disk_hits);
+        spk_tensor_free(x), spk_tensor_free(s), spk_tensor_free(v), spk_tensor_free(xr);
+        spk_tensor_free(y), spk_tensor_free(gy), spk_tensor_free(gx);
+        free(hx);
+    }
+}
+
 /* Sequences larger than a CPU's last-level cache (PoCL reports its L3;
  * 32 MiB here) may be written with streaming stores (spk__streaming): this
  * shape's forward touches 4 x 33.3 MB, its input alone still fits, so it

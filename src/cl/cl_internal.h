@@ -66,6 +66,11 @@ void spk__device_describe(cl_platform_id platform, cl_device_id device, int plat
 spk_status spk__kernel_get(spk_context *ctx, const char *file, const char *options, const char *kernel_name,
                            cl_kernel *out);
 
+/* The options of a program of `file` this context has built whose options
+ * hold each of the n `words` (whole space-separated words), the most recent
+ * first; NULL if none. Borrowed. */
+const char *spk__program_options_with(const spk_context *ctx, const char *file, const char *const *words, size_t n);
+
 /* Build (or fetch) a whole program; used by warm-up and the kernel lookup. */
 spk_status spk__program_get(spk_context *ctx, const char *file, const char *options, cl_program *out);
 

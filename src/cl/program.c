@@ -169,6 +169,27 @@ fail:
     return st;
 }
 
+static int has_word(const char *text, const char *word)
+{
+    const size_t n = strlen(word);
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word))
+        if ((p == text || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+            return 1;
+    return 0;
+}
+
+const char *spk__program_options_with(const spk_context *ctx, const char *file, const char *const *words, size_t n)
+{
+    for (const spk__program_entry *e = ctx->programs; e; e = e->next) {
+        size_t k = 0;
+        while (strcmp(e->file, file) == 0 && k < n && has_word(e->options, words[k]))
+            k++;
+        if (k == n && strcmp(e->file, file) == 0)
+            return e->options;
+    }
+    return NULL;
+}
+
 spk_status spk__program_get(spk_context *ctx, const char *file, const char *options, cl_program *out)
 {
     spk__program_entry *e = NULL;

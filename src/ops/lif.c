@@ -112,17 +112,38 @@ spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_LIF_NCOE
     return SPK_OK;
 }
 
-/* The -D options that select the program variant. */
+/* The -D options that select the program variant. Whether the neurons
+ * spike is a kernel argument, not an option, so that a readout can run in
+ * the program of the spiking layer before it (readout_options). */
 static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, int bits, int vw,
                         char *buf, size_t cap)
 {
-    snprintf(buf, cap, "-DCUBA=%d -DSPIKING=%d -DRESET=%d -DIMMEDIATE=%d -DDETACH=%d -DREFRAC=%d -DSURROGATE=%d "
+    snprintf(buf, cap, "-DCUBA=%d -DRESET=%d -DIMMEDIATE=%d -DDETACH=%d -DREFRAC=%d -DSURROGATE=%d "
              "-DSPIKE_T=%s -DSPIKE_BITS=%d -DSPIKE_F32=%d -DCHUNK_MAX=%d -DVW=%d",
-             spk__lif_is_cuba(p->kind), spk__lif_is_spiking(p->kind), (int)p->reset,
+             spk__lif_is_cuba(p->kind), (int)p->reset,
              p->reset_timing == SPK_RESET_IMMEDIATE, p->detach_reset != 0, p->refractory_steps > 0,
              (int)p->surrogate, bits ? "uint" : spike_dtype == SPK_U8 ? "uchar" : "float", bits,
              !bits && spike_dtype != SPK_U8, spk__tile_max(ctx),
              vw);
+}
+
+/* A readout (no spikes) reads none of the options that only spiking
+ * neurons use (reset, surrogate, spike type): it takes the program of a
+ * spiking layer already built with the same CUBA, VW and tiles and without
+ * refractory counting (whose counter a readout keeps too), one program and
+ * two kernels fewer to compile; its own options otherwise. */
+static void readout_options(const spk_context *ctx, const spk_lif_params *p, int vw, char *buf, size_t cap)
+{
+    char cuba[16], vws[16], chunk[24];
+    snprintf(cuba, sizeof cuba, "-DCUBA=%d", spk__lif_is_cuba(p->kind));
+    snprintf(vws, sizeof vws, "-DVW=%d", vw);
+    snprintf(chunk, sizeof chunk, "-DCHUNK_MAX=%d", spk__tile_max(ctx));
+    const char *const words[] = {cuba, "-DREFRAC=0", vws, chunk};
+    const char *found = p->refractory_steps == 0 ? spk__program_options_with(ctx, "lif.cl", words, 4) : NULL;
+    if (found)
+        spk__copy_str(buf, cap, found);
+    else
+        lif_options(ctx, p, SPK_F32, 0, vw, buf, cap);
 }
 
 spk_status spk__lif_warmup(spk_context *ctx)
@@ -163,6 +184,8 @@ fail:
 typedef struct lif_call {
     float coef[SPK_LIF_NCOEF];
     size_t T, B, N;
+    size_t kB, kN;     /* B and N as the kernel runs them: 1 and B*N for a flat readout */
+    int spiking;
     int static_input;  /* io.input is [1, B, N], held for all T steps */
     size_t seq[3], state[3], coef_shape[2];
     spk_dtype spike_dtype;
@@ -173,7 +196,7 @@ typedef struct lif_call {
 } lif_call;
 
 static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_params *p, const spk_lif_io *io,
-                                int for_backward, lif_call *c)
+                                int for_backward, int grad_coef, lif_call *c)
 {
     spk_status st = SPK_OK;
     char why[256];
@@ -228,8 +251,17 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
         SPK_CHECK(ctx, !cuba || io->current != NULL, SPK_ERR_INVALID_ARGUMENT,
                   "%s: backward of a current-based kind needs the forward's io.current", fn);
     }
-    const int vw = spk__vector_width(ctx, c->N);
-    lif_options(ctx, p, c->spike_dtype, c->bits, vw, c->options, sizeof c->options);
+    /* A readout without per-neuron coefficients (nor their gradient) is the
+     * same for every neuron: it runs as one row of B*N, at the vector width
+     * of the whole batch (10 classes alone would get 2 lanes). */
+    c->spiking = spiking;
+    const int flat = !spiking && !io->coef && !grad_coef;
+    c->kB = flat ? 1 : c->B, c->kN = flat ? c->B * c->N : c->N;
+    const int vw = spk__vector_width(ctx, c->kN);
+    if (spiking)
+        lif_options(ctx, p, c->spike_dtype, c->bits, vw, c->options, sizeof c->options);
+    else
+        readout_options(ctx, p, vw, c->options, sizeof c->options);
     c->vw = vw;
     c->tiles = spk__tiling_for(ctx, c->B * c->N / (size_t)vw);
 fail:
@@ -247,13 +279,13 @@ spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_
     spk_status st = SPK_OK;
     lif_call c;
     cl_kernel k;
-    SPK_TRY(check_forward(ctx, "spk_lif_forward", p, io, 0, &c));
+    SPK_TRY(check_forward(ctx, "spk_lif_forward", p, io, 0, 0, &c));
     SPK_TRY(spk__kernel_get(ctx, "lif.cl", c.options, "lif_forward", &k));
     spk__buf x = spk__buf_of(io->input), coef = spk__buf_or(io->coef, io->input);
     spk__buf si = spk__buf_or(io->state_in, io->input), so = spk__buf_or(io->state_out, io->input);
     spk__buf sp = spike_buf(io), mem = spk__buf_or(io->membrane, io->input);
     spk__buf cur = spk__buf_or(io->current, io->input);
-    cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N, refrac = p->refractory_steps;
+    cl_int T = (cl_int)c.T, B = (cl_int)c.kB, N = (cl_int)c.kN, refrac = p->refractory_steps, spiking = c.spiking;
     cl_float vr = p->v_reset;
     cl_ulong x_ts = c.static_input ? 0 : (cl_ulong)c.B * c.N;
     const spk_tensor *outs[] = {io->spikes, io->membrane, io->current};
@@ -262,6 +294,7 @@ spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_
     if (c.bits) /* the kernel sets the bits of the spikes only */
         SPK_TRY(spk_tensor_fill_u8(io->spike_bits, 0));
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
+                          SPK_ARG(spiking),
                           SPK_BUF(x), SPK_ARG(x_ts), SPK_BUF(coef),
                           SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
                           SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_BUF(si),
@@ -279,7 +312,7 @@ spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk
     lif_call c;
     cl_kernel k, kr;
     spk_tensor *partial = NULL;
-    SPK_TRY(check_forward(ctx, "spk_lif_backward", p, fwd, 1, &c));
+    SPK_TRY(check_forward(ctx, "spk_lif_backward", p, fwd, 1, g && g->grad_coef, &c));
     SPK_CHECK(ctx, g != NULL, SPK_ERR_NULL_POINTER, "spk_lif_backward: grads is NULL");
     if (g->grad_spikes) {
         SPK_CHECK(ctx, spk__lif_is_spiking(p->kind), SPK_ERR_INVALID_ARGUMENT,
@@ -310,7 +343,7 @@ spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk
     spk__buf gso = spk__buf_or(g->grad_state_out, any), gx = spk__buf_or(g->grad_input, any);
     gx.present = gx.present ? 1 + gx_once : 0; /* the kernel's has_gx: 1 per step, 2 summed */
     spk__buf gsi = spk__buf_or(g->grad_state_in, any), part = spk__buf_or(partial, any);
-    cl_int T = (cl_int)c.T, B = (cl_int)c.B, N = (cl_int)c.N, refrac = p->refractory_steps;
+    cl_int T = (cl_int)c.T, B = (cl_int)c.kB, N = (cl_int)c.kN, refrac = p->refractory_steps, spiking = c.spiking;
     cl_float vr = p->v_reset, sscale = p->surrogate_scale;
     cl_ulong x_ts = c.static_input ? 0 : (cl_ulong)c.B * c.N;
     const spk_tensor *outs[] = {gx_once ? NULL : g->grad_input};
@@ -318,6 +351,7 @@ spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk
                                 g->grad_membrane, g->grad_input};
     cl_int stream = spk__streaming_seqs(ctx, seqs, 7, outs, 1, c.vw);
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
+                          SPK_ARG(spiking),
                           SPK_BUF(x), SPK_ARG(x_ts), SPK_BUF(coef),
                           SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
                           SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_ARG(sscale),
