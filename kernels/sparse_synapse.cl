@@ -350,3 +350,54 @@ kernel void sparse_reduce_grad(int in, int out, int segs, global const float *pa
     else
         db[db_off + o] = acc;
 }
+
+/* The input gradient of a gather layer with few outputs (a readout's
+ * classes): dx[r, :] = sum over k of dy[r, k] w[k, :], k in order, for
+ * w [out, in]; a GEMM with K = out that the host BLAS runs at a fraction of
+ * its speed (memory-bound, C zeroed first). CPU layout (ROWS_DIM 0): one
+ * item per block of rb rows, VW inputs per vector, each vector of W's
+ * columns loaded once for the block (out <= 16, SPK_SPARSE_SMALL_OUT: 793 ->
+ * 484 us per launch in the mlp); GPUs: one input per item along dimension 0,
+ * a block of rows along dimension 1. */
+kernel void sparse_input_grad(int rows, int in, int out, int rb, global const float *dy, spk_off_t dy_off,
+                              global const float *w, spk_off_t w_off, global float *dx, spk_off_t dx_off)
+{
+    dy += dy_off, w += w_off, dx += dx_off;
+#if ROWS_DIM
+    const int i = (int)get_global_id(0), r0 = (int)get_global_id(1) * rb;
+    if (i >= in)
+        return;
+    for (int r = r0; r < min(r0 + rb, rows); r++) {
+        float acc = 0.0f;
+        for (int k = 0; k < out; k++)
+            acc += dy[(spk_off_t)r * out + k] * w[(spk_off_t)k * in + i];
+        dx[(spk_off_t)r * in + i] = acc;
+    }
+#else
+    const int r0 = (int)get_global_id(0) * rb, r1 = min(r0 + rb, rows), iv = in / VW * VW;
+#if VW > 1
+    for (int i = 0; i < iv; i += VW) {
+        vf_unaligned wv[16];
+#pragma unroll
+        for (int k = 0; k < 16; k++)
+            wv[k] = k < out ? *(global const vf_unaligned *)(w + (spk_off_t)k * in + i) : (vf_unaligned)0.0f;
+        for (int r = r0; r < r1; r++) {
+            global const float *d = dy + (spk_off_t)r * out;
+            vf_unaligned acc = 0.0f;
+#pragma unroll
+            for (int k = 0; k < 16; k++)
+                if (k < out)
+                    acc += d[k] * wv[k];
+            *(global vf_unaligned *)(dx + (spk_off_t)r * in + i) = acc;
+        }
+    }
+#endif
+    for (int r = r0; r < r1; r++)
+        for (int i = iv; i < in; i++) {
+            float acc = 0.0f;
+            for (int k = 0; k < out; k++)
+                acc += dy[(spk_off_t)r * out + k] * w[(spk_off_t)k * in + i];
+            dx[(spk_off_t)r * in + i] = acc;
+        }
+#endif
+}

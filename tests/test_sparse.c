@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "spikecl/custom_layer.h"
 #include "ref/ref.h"
 
 /* x [n] of Bernoulli(p) spikes, with row 0 silent and row 1 all ones. */
@@ -123,6 +124,100 @@ Test(sparse, dense_layer_gathers_like_the_reference_and_the_gemm, .timeout = 600
             spk_network_free(net);
             free(x), free(gy), free(W), free(b), free(want), free(got), free(dense_y), free(dW), free(dW_got),
                 free(dW_dense), free(count), free(idx);
+        }
+        unsetenv("SPIKECL_SPARSE_GPU_LAYOUT");
+    }
+}
+
+/* A gather layer with few outputs (a readout) computes its input gradient
+ * itself (sparse_input_grad): an identity layer in front of it catches that
+ * gradient, compared with the C reference, in the device's and the GPU
+ * layout, against the GEMM's too. */
+typedef struct catcher {
+    float *grad; /* the last grad_out, downloaded */
+    size_t n;
+} catcher;
+
+static spk_status catch_shape(void *u, int in_ndim, const size_t *in, int *out_ndim, size_t *out)
+{
+    (void)u;
+    *out_ndim = in_ndim;
+    memcpy(out, in, (size_t)in_ndim * sizeof *in);
+    return SPK_OK;
+}
+
+static spk_status catch_forward(void *u, spk_context *ctx, spk_tensor *const *params, const spk_tensor *in,
+                                spk_tensor *out)
+{
+    (void)u, (void)ctx, (void)params;
+    return spk_tensor_copy(out, in);
+}
+
+static spk_status catch_backward(void *u, spk_context *ctx, spk_tensor *const *params, spk_tensor *const *grads,
+                                 const spk_tensor *in, const spk_tensor *out, const spk_tensor *grad_out,
+                                 spk_tensor *grad_in)
+{
+    (void)ctx, (void)params, (void)grads, (void)in, (void)out, (void)grad_in;
+    catcher *c = u;
+    return spk_tensor_download(grad_out, c->grad, c->n * sizeof(float));
+}
+
+Test(sparse, few_outputs_give_their_input_gradient_like_the_reference, .timeout = 600)
+{
+    enum { T = 6, B = 16, IN = 70, ROWS = T * B };
+    static const spk_custom_layer_ops ops = {"catch", catch_shape, NULL, catch_forward, catch_backward, NULL};
+    const size_t outs[] = {1, 5, 10, 16};
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        for (size_t i = 0; i < 2 * 4; i++) {
+            if (i == 4) /* the layout GPUs get */
+                setenv("SPIKECL_SPARSE_GPU_LAYOUT", "1", 1);
+            const size_t out = outs[i % 4];
+            spk_test_rng r = {400 + i};
+            float *x = spk_test_alloc(ROWS * IN), *gy = spk_test_alloc(ROWS * out), *W = spk_test_alloc(out * IN);
+            float *want = spk_test_alloc(ROWS * IN), *gemm = spk_test_alloc(ROWS * IN);
+            catcher c = {spk_test_alloc(ROWS * IN), ROWS * IN};
+            spikes(&r, x, ROWS, IN, 0.1f);
+            spk_test_fill_normal(&r, gy, ROWS * out, 0.0f, 1.0f);
+            spk_network *net = NULL;
+            spk_layer *l = NULL;
+            SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+            SPK_ASSERT_OK(ctx, spk_custom_layer_create(ctx, &ops, &c, NULL, 0, &l));
+            SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+            spk_dense_params p = spk_dense_params_default(IN, out);
+            p.seed = 11, p.synapse = SPK_SYNAPSE_SPARSE;
+            SPK_ASSERT_OK(ctx, spk_dense_create(ctx, &p, &l));
+            SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+            SPK_ASSERT_OK(ctx, spk_network_build(net, T, B, 1, (size_t[1]){IN}));
+            spk_test_get_param(net, 0, W, NULL, "1.weight", out * IN);
+            spk_tensor *xt, *gt;
+            SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, IN}, &xt));
+            SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, out}, &gt));
+            SPK_ASSERT_OK(ctx, spk_tensor_upload(xt, x, ROWS * IN * sizeof(float)));
+            SPK_ASSERT_OK(ctx, spk_tensor_upload(gt, gy, ROWS * out * sizeof(float)));
+            for (int dense = 0; dense <= 1; dense++) {
+                const spk_tensor *y;
+                SPK_ASSERT_OK(ctx, spk_dense_set_synapse(spk_network_layer(net, 1),
+                                                         dense ? SPK_SYNAPSE_DENSE : SPK_SYNAPSE_SPARSE, 0.0f));
+                SPK_ASSERT_OK(ctx, spk_network_forward(net, xt, &y));
+                SPK_ASSERT_OK(ctx, spk_network_backward(net, gt));
+                cr_assert_eq(stats_of(ctx, net, 1).sparse, !dense);
+                if (dense)
+                    memcpy(gemm, c.grad, ROWS * IN * sizeof(float));
+                else
+                    memcpy(want, c.grad, ROWS * IN * sizeof(float));
+            }
+            memcpy(c.grad, want, ROWS * IN * sizeof(float)); /* the gather's */
+            spk_ref_sparse_input_grad(gy, W, ROWS, IN, out, want);
+            char what[96];
+            snprintf(what, sizeof what, "%zu outputs (%s layout): input gradient vs reference", out,
+                     i < 4 ? "device's" : "GPU");
+            spk_test_compare(what, c.grad, want, ROWS * IN, 1e-6f, 1e-6f);
+            snprintf(what, sizeof what, "%zu outputs: input gradient vs GEMM", out);
+            spk_test_compare_scaled(what, c.grad, gemm, ROWS * IN, 1e-5f);
+            spk_tensor_free(xt), spk_tensor_free(gt);
+            spk_network_free(net);
+            free(x), free(gy), free(W), free(want), free(gemm), free(c.grad);
         }
         unsetenv("SPIKECL_SPARSE_GPU_LAYOUT");
     }

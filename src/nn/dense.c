@@ -172,7 +172,10 @@ static spk_status dense_backward(spk_layer *l, const spk_tensor *in, const spk_t
         SPK_TRY(spk__gemm_wgrad(dy, x, l->grads[W], d->p.bias ? l->grads[BIAS] : NULL, d->ones, dy_t, d->ones_t));
     if (grad_in) {
         SPK_TRY(spk__view2d(grad_in, rows, d->p.in_features, &dx));
-        SPK_TRY(spk_gemm(0, 0, 1.0f, dy, l->params[W], 0.0f, dx));
+        if (d->fwd_sparse && d->p.out_features <= SPK_SPARSE_SMALL_OUT)
+            SPK_TRY(spk__sparse_input_grad(l->ctx, dy, l->params[W], dx));
+        else
+            SPK_TRY(spk_gemm(0, 0, 1.0f, dy, l->params[W], 0.0f, dx));
     }
 fail:
     spk_tensor_free(x), spk_tensor_free(dy), spk_tensor_free(dx), spk_tensor_free(dy_t);

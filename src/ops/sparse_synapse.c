@@ -302,3 +302,26 @@ spk_status spk__sparse_weight_grad(spk_context *ctx, spk__sparse *s, const spk_t
 fail:
     return st;
 }
+
+spk_status spk__sparse_input_grad(spk_context *ctx, const spk_tensor *dy, const spk_tensor *w, spk_tensor *dx)
+{
+    spk_status st = SPK_OK;
+    cl_kernel k;
+    const size_t rows = dx->shape[0], in = dx->shape[1], out = dy->shape[1];
+    SPK_CHECK(ctx, out <= SPK_SPARSE_SMALL_OUT && w->shape[0] == out && w->shape[1] == in && dy->shape[0] == rows,
+              SPK_ERR_SHAPE, "spk__sparse_input_grad: dy [%zu, %zu], w [%zu, %zu], dx [%zu, %zu]", dy->shape[0], out,
+              w->shape[0], w->shape[1], rows, in);
+    sparse_variant v = variant(ctx, out);
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_input_grad", &k));
+    cl_int r = (cl_int)rows, n = (cl_int)in, o = (cl_int)out, rb = (cl_int)v.rb;
+    spk__buf dyb = spk__buf_of(dy), wb = spk__buf_of(w), dxb = spk__buf_of(dx);
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(r), SPK_ARG(n), SPK_ARG(o), SPK_ARG(rb), SPK_BUF(dyb), SPK_BUF(wb),
+                          SPK_BUF(dxb)));
+    const size_t blocks = (rows + v.rb - 1) / v.rb;
+    if (cpu_layout(ctx))
+        SPK_TRY(launch_items(ctx, k, blocks, 1));
+    else
+        SPK_TRY(spk__launch_nd(ctx, k, 2, (size_t[2]){in, blocks}));
+fail:
+    return st;
+}

@@ -53,4 +53,10 @@ spk_status spk__sparse_forward(spk_context *ctx, spk__sparse *s, const spk_tenso
  * db [out] = dy^T 1, from dy [rows, out]: one pass over dy. */
 spk_status spk__sparse_weight_grad(spk_context *ctx, spk__sparse *s, const spk_tensor *dy, spk_tensor *dw,
                                    spk_tensor *db);
+
+/* A gather layer's input gradient dx [rows, in] = dy [rows, out] w [out, in]
+ * for out <= SPK_SPARSE_SMALL_OUT (a readout's classes), in the program of
+ * the gather: a GEMM with so small a K runs memory-bound on the host BLAS. */
+#define SPK_SPARSE_SMALL_OUT 16
+spk_status spk__sparse_input_grad(spk_context *ctx, const spk_tensor *dy, const spk_tensor *w, spk_tensor *dx);
 #endif

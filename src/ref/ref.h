@@ -192,6 +192,8 @@ void spk_ref_sparse_forward(const int *count, const int *idx, size_t rows, size_
 /* dW[o, j] = the sum of dy[r, o] over the rows r whose list holds j; returns 0 when out of host memory. */
 int spk_ref_sparse_weight_grad(const int *count, const int *idx, size_t rows, size_t in, const float *dy, size_t out,
                                float *dW);
+/* dx[r, i] = the sum over o of dy[r, o] W[o, i], o in order (sparse_input_grad). */
+void spk_ref_sparse_input_grad(const float *dy, const float *W, size_t rows, size_t in, size_t out, float *dx);
 
 /* Bit-packed spikes (kernels/spikes.cl, include/spikecl/spikes.h): rows of
  * n spikes s (nonzero: a spike) as (n + 31) / 32 words w per row, spike j

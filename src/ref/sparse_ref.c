@@ -54,3 +54,14 @@ int spk_ref_sparse_weight_grad(const int *count, const int *idx, size_t rows, si
     free(acc);
     return 1;
 }
+
+void spk_ref_sparse_input_grad(const float *dy, const float *W, size_t rows, size_t in, size_t out, float *dx)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t i = 0; i < in; i++) {
+            float acc = 0.0f;
+            for (size_t o = 0; o < out; o++)
+                acc += dy[r * out + o] * W[o * in + i];
+            dx[r * in + i] = acc;
+        }
+}
