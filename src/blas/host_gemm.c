@@ -8,13 +8,13 @@
 #include "blas/gemm_internal.h"
 #include "blas/host_blas.h"
 
-/* OpenBLAS's worker threads keep spinning (sched_yield) for a while after a
- * threaded call, taking cores from the OpenCL kernels queued next. With 18
- * blocking maps per mlp step that made single-threaded GEMMs 1.8x faster;
- * with the 3 left now, threading the mlp's 51 MFLOP GEMMs trains 1.19x
- * faster, at 35 % more CPU time, mostly the spinning (bench/RESULTS.md).
- * GEMMs below 30 MFLOP (the mlp's 3200x256x10 product, bound by memory)
- * gain nothing from a second thread and run single-threaded. */
+/* GEMMs from 30 MFLOP run on OpenBLAS's threads. Started by host_blas.c,
+ * those sleep between calls instead of spinning (sched_yield) and taking
+ * the cores of the kernels queued next: threading the mlp's 51 MFLOP GEMMs
+ * then trains 1.15x faster at about the same CPU time (bench/RESULTS.md;
+ * spinning, with 18 blocking maps per step, single-threaded GEMMs had been
+ * 1.8x faster). Smaller ones (the mlp's 3200x256x10 product, bound by
+ * memory) gained nothing from a second thread. */
 #define THREADED_MIN_FLOP 3e7
 
 typedef struct mapping {

@@ -181,10 +181,12 @@ static int has_word(const char *text, const char *word)
 const char *spk__program_options_with(const spk_context *ctx, const char *file, const char *const *words, size_t n)
 {
     for (const spk__program_entry *e = ctx->programs; e; e = e->next) {
+        if (strcmp(e->file, file) != 0)
+            continue;
         size_t k = 0;
-        while (strcmp(e->file, file) == 0 && k < n && has_word(e->options, words[k]))
+        while (k < n && has_word(e->options, words[k]))
             k++;
-        if (k == n && strcmp(e->file, file) == 0)
+        if (k == n)
             return e->options;
     }
     return NULL;

@@ -115,8 +115,8 @@ static spk_status gemm_size(spk_context *ctx, const bench_opts *o, size_t n, int
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){c.N, c.K}, &c.w));
     CLI_TRY(spk_tensor_create(ctx, SPK_F32, 2, (size_t[2]){c.M, c.N}, &c.y));
 #ifdef SPK_CLI_HAVE_BLAS
-    c.blas = spk__host_blas_get(NULL);
-    if (cpu && c.blas) {
+    c.blas = cpu ? spk__host_blas_get(NULL) : NULL;
+    if (c.blas) {
         c.hx = malloc(c.M * c.K * sizeof *c.hx);
         c.hw = malloc(c.N * c.K * sizeof *c.hw);
         c.hy = calloc(c.M * c.N, sizeof *c.hy);

@@ -6,7 +6,6 @@
 #include "blas/host_blas.h"
 #endif
 
-/* What a context on device p:d does with tuned CLBlast parameters. */
 /* Why the library has no host BLAS (it loads OpenBLAS as this command does). */
 static const char *host_blas_missing(void)
 {
@@ -18,6 +17,7 @@ static const char *host_blas_missing(void)
 #endif
 }
 
+/* What a context on device p:d does with tuned CLBlast parameters. */
 static void print_tuning(const spk_device_info *d)
 {
     char sel[32];
