@@ -17,10 +17,10 @@ kernel void sgd_step(uint n, global float *x, spk_off_t x_off, global const floa
     const uint i = (uint)get_global_id(0);
     if (i >= n)
         return;
-    float xi = x[x_off + i], gi = g[g_off + i], vi = momentum > 0.0f ? v[i] : 0.0f;
-    SGD_RULE(xi, gi, vi);
+    float xi = x[x_off + i], gi = g[g_off + i], vel = momentum > 0.0f ? v[i] : 0.0f;
+    SGD_RULE(xi, gi, vel);
     if (momentum > 0.0f)
-        v[i] = vi;
+        v[i] = vel;
     x[x_off + i] = xi;
 }
 
@@ -45,10 +45,10 @@ kernel void adam_step(uint n, global float *x, spk_off_t x_off, global const flo
     const uint i = (uint)get_global_id(0);
     if (i >= n)
         return;
-    float xi = x[x_off + i], gi = g[g_off + i], mi = m[i], vi = v[i];
-    ADAM_RULE(xi, gi, mi, vi);
+    float xi = x[x_off + i], gi = g[g_off + i], mi = m[i], sq = v[i];
+    ADAM_RULE(xi, gi, mi, sq);
     m[i] = mi;
-    v[i] = vi;
+    v[i] = sq;
     x[x_off + i] = xi;
 }
 
@@ -79,18 +79,18 @@ kernel void sgd_step_tiled(uint n, uint chunk, global float *x, spk_off_t x_off,
 #define SGD_VEC(i)                                                                                 \
     do {                                                                                           \
         vf_u xi = LOADV(x + x_off + (i)), gi = LOADV(g + g_off + (i));                             \
-        vf_u vi = momentum > 0.0f ? LOADV(v + (i)) : (vf_u)(0.0f);                                 \
-        SGD_RULE(xi, gi, vi);                                                                      \
+        vf_u vel = momentum > 0.0f ? LOADV(v + (i)) : (vf_u)(0.0f);                                \
+        SGD_RULE(xi, gi, vel);                                                                     \
         if (momentum > 0.0f)                                                                       \
-            STOREV(v + (i), vi);                                                                   \
+            STOREV(v + (i), vel);                                                                  \
         STOREV(x + x_off + (i), xi);                                                               \
     } while (0)
 #define SGD_ONE(i)                                                                                 \
     do {                                                                                           \
-        float xi = x[x_off + (i)], gi = g[g_off + (i)], vi = momentum > 0.0f ? v[i] : 0.0f;        \
-        SGD_RULE(xi, gi, vi);                                                                      \
+        float xi = x[x_off + (i)], gi = g[g_off + (i)], vel = momentum > 0.0f ? v[i] : 0.0f;       \
+        SGD_RULE(xi, gi, vel);                                                                     \
         if (momentum > 0.0f)                                                                       \
-            v[i] = vi;                                                                             \
+            v[i] = vel;                                                                            \
         x[x_off + (i)] = xi;                                                                       \
     } while (0)
     TILED(SGD_VEC, SGD_ONE);
@@ -103,18 +103,18 @@ kernel void adam_step_tiled(uint n, uint chunk, global float *x, spk_off_t x_off
 #define ADAM_VEC(i)                                                                                \
     do {                                                                                           \
         vf_u xi = LOADV(x + x_off + (i)), gi = LOADV(g + g_off + (i));                             \
-        vf_u mi = LOADV(m + (i)), vi = LOADV(v + (i));                                             \
-        ADAM_RULE(xi, gi, mi, vi);                                                                 \
+        vf_u mi = LOADV(m + (i)), sq = LOADV(v + (i));                                             \
+        ADAM_RULE(xi, gi, mi, sq);                                                                 \
         STOREV(m + (i), mi);                                                                       \
-        STOREV(v + (i), vi);                                                                       \
+        STOREV(v + (i), sq);                                                                       \
         STOREV(x + x_off + (i), xi);                                                               \
     } while (0)
 #define ADAM_ONE(i)                                                                                \
     do {                                                                                           \
-        float xi = x[x_off + (i)], gi = g[g_off + (i)], mi = m[i], vi = v[i];                      \
-        ADAM_RULE(xi, gi, mi, vi);                                                                 \
+        float xi = x[x_off + (i)], gi = g[g_off + (i)], mi = m[i], sq = v[i];                      \
+        ADAM_RULE(xi, gi, mi, sq);                                                                 \
         m[i] = mi;                                                                                 \
-        v[i] = vi;                                                                                 \
+        v[i] = sq;                                                                                 \
         x[x_off + (i)] = xi;                                                                       \
     } while (0)
     TILED(ADAM_VEC, ADAM_ONE);

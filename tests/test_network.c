@@ -826,6 +826,54 @@ static spk_launch_stats launches_per_step(spk_context *ctx, size_t T)
     return (spk_launch_stats){after.kernel_launches - before.kernel_launches, after.gemm_calls - before.gemm_calls};
 }
 
+/* The programs a network and its optimizer will need are compiled as one at
+ * the first forward (src/cl/program_bundle.c): the hidden LIF layer's, the
+ * gathers' of both dense layers (their inputs may be sparse) and Adam's; the
+ * readout runs in the LIF program. One program built (or loaded) in all. */
+Test(network, a_network_builds_its_programs_as_one, .timeout = 600)
+{
+    enum { T = 3, B = 16, IN = 12, HID = 16, OUT = 10 }; /* both gathers: one vector of outputs per item */
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_network *net;
+        SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+        spk_lif_params lif = spk_lif_params_default(SPK_NEURON_LIF), li = spk_lif_params_default(SPK_NEURON_LI);
+        SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, IN, HID, 1, 5)));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, neuron_layer(ctx, &lif)));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, HID, OUT, 1, 6)));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, neuron_layer(ctx, &li)));
+        const size_t in = IN;
+        SPK_ASSERT_OK(ctx, spk_network_build(net, T, B, 1, &in));
+        spk_optimizer *opt;
+        spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
+        SPK_ASSERT_OK(ctx, spk_optimizer_create(ctx, &op, &opt));
+        spk_cache_stats before, after;
+        SPK_ASSERT_OK(ctx, spk_context_cache_stats(ctx, &before));
+        spk_tensor *x, *g;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, IN}, &x));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, OUT}, &g));
+        SPK_ASSERT_OK(ctx, spk_tensor_fill_f32(x, 1.0f)); /* binary: the first layer gathers */
+        const spk_tensor *out;
+        uint8_t labels[B];
+        for (int i = 0; i < B; i++)
+            labels[i] = (uint8_t)(i % OUT);
+        spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_MEAN_MEMBRANE);
+        float loss = 0.0f;
+        SPK_ASSERT_OK(ctx, spk_network_forward(net, x, &out));
+        SPK_ASSERT_OK(ctx, spk_loss(ctx, &lp, out, labels, g, &loss, NULL));
+        SPK_ASSERT_OK(ctx, spk_network_backward(net, g));
+        SPK_ASSERT_OK(ctx, spk_network_step(net, opt));
+        SPK_ASSERT_OK(ctx, spk_context_finish(ctx));
+        SPK_ASSERT_OK(ctx, spk_context_cache_stats(ctx, &after));
+        cr_assert(isfinite(loss));
+        const unsigned long long built = (after.compiles + after.disk_hits) - (before.compiles + before.disk_hits);
+        cr_assert_eq(built, 1, "%llu programs built or loaded for the step, expected one bundle", built);
+        spk_optimizer_free(opt);
+        spk_tensor_free(x), spk_tensor_free(g);
+        spk_network_free(net);
+    }
+}
+
 Test(network, launches_per_training_step_do_not_grow_with_T, .timeout = 600)
 {
     SPK_FOR_EACH_DEVICE(ctx, 1)

@@ -23,6 +23,7 @@ struct spk_context {
     char *cache_dir;  /* NULL: disk cache off */
     char *kernel_dir; /* NULL: embedded kernels */
     spk__program_entry *programs; /* in-memory program cache, a list */
+    struct spk__program_expected *expected; /* programs to build together (cl/program_bundle.h) */
     spk_cache_stats cache_stats;
     spk_launch_stats launch_stats;
     spk_memory_stats memory; /* spk__mem_track */
@@ -66,10 +67,17 @@ void spk__device_describe(cl_platform_id platform, cl_device_id device, int plat
 spk_status spk__kernel_get(spk_context *ctx, const char *file, const char *options, const char *kernel_name,
                            cl_kernel *out);
 
-/* The options of a program of `file` this context has built whose options
- * hold each of the n `words` (whole space-separated words), the most recent
- * first; NULL if none. Borrowed. */
+/* The options of a program of `file` this context has built (the most
+ * recent first), else expects (spk__program_expect), whose options hold each
+ * of the n `words` (whole space-separated words); NULL if none. Borrowed:
+ * copy it before the next build. */
 const char *spk__program_options_with(const spk_context *ctx, const char *file, const char *const *words, size_t n);
+
+/* Note that this context will likely build kernels/`file` with `options`:
+ * the first build of any expected program compiles those that fit in the
+ * same program (cl/program_bundle.h). A hint: nothing is built now, and out
+ * of memory only loses it. */
+void spk__program_expect(spk_context *ctx, const char *file, const char *options);
 
 /* Build (or fetch) a whole program; used by warm-up and the kernel lookup. */
 spk_status spk__program_get(spk_context *ctx, const char *file, const char *options, cl_program *out);

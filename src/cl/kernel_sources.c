@@ -64,18 +64,65 @@ fail:
     return st;
 }
 
-spk_status spk__source_load(spk_context *ctx, const char *file, spk__source_text *out)
+/* "#undef NAME\n" for every `#define NAME` line of text[0 .. n), as an owned part. */
+static spk_status add_undefs(spk_context *ctx, spk__source_text *out, const char *text, size_t n)
+{
+    spk_status st = SPK_OK;
+    SPK_CHECK(ctx, out->n_parts < SPK_MAX_SOURCE_PARTS, SPK_ERR_INVALID_ARGUMENT, "too many kernel source parts");
+    size_t cap = 1, len = 0;
+    for (size_t i = 0; i < n; i++)
+        cap += text[i] == '#' ? 8 : 1; /* "#undef " per '#' and the name's own bytes: enough */
+    char *buf = spk__malloc(cap);
+    SPK_CHECK(ctx, buf != NULL, SPK_ERR_OUT_OF_MEMORY, "out of host memory loading kernel sources");
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && (text[j] == ' ' || text[j] == '\t'))
+            j++;
+        if (n - j > 7 && memcmp(text + j, "#define", 7) == 0 && (text[j + 7] == ' ' || text[j + 7] == '\t')) {
+            j += 7;
+            while (j < n && (text[j] == ' ' || text[j] == '\t'))
+                j++;
+            size_t k = j;
+            while (k < n && (text[k] == '_' || (text[k] >= '0' && text[k] <= '9') || ((text[k] | 32) >= 'a' && (text[k] | 32) <= 'z')))
+                k++;
+            if (k > j) {
+                len += (size_t)sprintf(buf + len, "#undef %.*s\n", (int)(k - j), text + j);
+            }
+        }
+        while (i < n && text[i] != '\n')
+            i++;
+        i++;
+    }
+    buf[len] = '\0';
+    out->owned[out->n_parts] = buf;
+    out->parts[out->n_parts] = buf;
+    out->lengths[out->n_parts++] = len;
+fail:
+    return st;
+}
+
+spk_status spk__source_load_files(spk_context *ctx, const char *const *files, size_t n, spk__source_text *out)
 {
     spk_status st = SPK_OK;
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < spk__embedded_file_count; i++)
         if (is_header(spk__embedded_files[i].name))
             SPK_TRY(add_part(ctx, out, spk__embedded_files[i].name));
-    SPK_TRY(add_part(ctx, out, file));
+    out->n_headers = out->n_parts;
+    for (size_t f = 0; f < n; f++) {
+        SPK_TRY(add_part(ctx, out, files[f]));
+        if (f + 1 < n)
+            SPK_TRY(add_undefs(ctx, out, out->parts[out->n_parts - 1], out->lengths[out->n_parts - 1]));
+    }
     return SPK_OK;
 fail:
     spk__source_free(out);
     return st;
+}
+
+spk_status spk__source_load(spk_context *ctx, const char *file, spk__source_text *out)
+{
+    return spk__source_load_files(ctx, &file, 1, out);
 }
 
 void spk__source_free(spk__source_text *src)

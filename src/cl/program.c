@@ -14,6 +14,7 @@
 #include "cl/cl_internal.h"
 #include "cl/disk_cache.h"
 #include "cl/kernel_sources.h"
+#include "cl/program_bundle.h"
 
 #define MAX_KERNELS_PER_PROGRAM 16
 
@@ -53,6 +54,7 @@ void spk__programs_free(spk_context *ctx)
         e = next;
     }
     ctx->programs = NULL;
+    spk__program_expected_free(ctx);
 }
 
 /* Fetch the build log into the context's error detail. */
@@ -77,8 +79,9 @@ static spk_status build_error(spk_context *ctx, cl_program prog, cl_int err, con
                       file, options, spk__cl_error_name(err), (int)err, log);
 }
 
+/* quiet: a failure records no error (a bundle falls back to its files one by one). */
 static spk_status build_from_source(spk_context *ctx, const spk__source_text *src, const char *file,
-                                    const char *options, cl_program *out)
+                                    const char *options, int quiet, cl_program *out)
 {
     spk_status st = SPK_OK;
     cl_int err = CL_SUCCESS;
@@ -86,6 +89,10 @@ static spk_status build_from_source(spk_context *ctx, const spk__source_text *sr
     if (err != CL_SUCCESS)
         return spk__cl_error(ctx, err, "clCreateProgramWithSource");
     err = clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL);
+    if (err != CL_SUCCESS && quiet) {
+        clReleaseProgram(prog);
+        return SPK_ERR_BUILD;
+    }
     if (err != CL_SUCCESS) {
         st = err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS
                  ? build_error(ctx, prog, err, file, options)
@@ -98,31 +105,29 @@ static spk_status build_from_source(spk_context *ctx, const spk__source_text *sr
     return SPK_OK;
 }
 
-/* The program from the disk cache, else compiled from source; then
- * *unsaved receives its cache key (NULL with the cache off). */
-static spk_status build_program(spk_context *ctx, const char *file, const char *options, cl_program *out,
-                                char **unsaved)
+/* The program of src (file: its name in messages) from the disk cache, else
+ * compiled from source; then *unsaved receives its cache key (NULL with the
+ * cache off). */
+static spk_status build_program(spk_context *ctx, const spk__source_text *src, const char *file, const char *options,
+                                int quiet, cl_program *out, char **unsaved)
 {
     spk_status st = SPK_OK;
-    spk__source_text src = {0};
     cl_program prog = NULL;
     char *key = NULL;
-    SPK_TRY(spk__source_load(ctx, file, &src));
     if (ctx->cache_dir) {
-        key = spk__disk_cache_key(ctx, &src, options);
+        key = spk__disk_cache_key(ctx, src, options);
         SPK_CHECK(ctx, key != NULL, SPK_ERR_OUT_OF_MEMORY, "program cache: out of host memory");
     }
     if (key && spk__disk_cache_load(ctx, key, options, &prog) == SPK_OK) {
         ctx->cache_stats.disk_hits++;
     } else {
-        SPK_TRY(build_from_source(ctx, &src, file, options, &prog));
+        SPK_TRY(build_from_source(ctx, src, file, options, quiet, &prog));
         *unsaved = key;
         key = NULL;
     }
     *out = prog;
 fail:
     spk__free(key);
-    spk__source_free(&src);
     return st;
 }
 
@@ -145,28 +150,118 @@ static spk__program_entry *find_entry(spk_context *ctx, const char *file, const 
     return NULL;
 }
 
-static spk_status entry_get(spk_context *ctx, const char *file, const char *options, spk__program_entry **out)
+static spk_status entry_new(spk_context *ctx, const char *file, const char *options, cl_program prog,
+                            spk__program_entry **out)
 {
     spk_status st = SPK_OK;
-    spk__program_entry *e = find_entry(ctx, file, options);
-    if (e) {
-        ctx->cache_stats.memory_hits++;
-        *out = e;
-        return SPK_OK;
-    }
-    e = spk__calloc(1, sizeof *e);
+    spk__program_entry *e = spk__calloc(1, sizeof *e);
     SPK_CHECK(ctx, e != NULL, SPK_ERR_OUT_OF_MEMORY, "program cache: out of host memory");
     e->file = spk__strdup(file);
     e->options = spk__strdup(options);
     SPK_CHECK(ctx, e->file && e->options, SPK_ERR_OUT_OF_MEMORY, "program cache: out of host memory");
-    SPK_TRY(build_program(ctx, file, options, &e->program, &e->disk_key));
+    e->program = prog;
     e->next = ctx->programs;
     ctx->programs = e;
     *out = e;
     return SPK_OK;
 fail:
     entry_free(e);
+    clReleaseProgram(prog);
     return st;
+}
+
+/* The files to build with kernels/file: it first, then each expected
+ * program of another file not built yet whose options fit with all those
+ * before it. Returns how many (1: alone); src holds their sources. */
+static size_t plan_bundle(spk_context *ctx, const char *file, const char *options, const char **files,
+                          const char **opts, spk__source_text *src)
+{
+    size_t n = 1;
+    files[0] = file, opts[0] = options;
+    for (const spk__program_expected *x = ctx->expected; x && n < SPK_BUNDLE_MAX; x = x->next) {
+        int taken = find_entry(ctx, x->file, x->options) != NULL;
+        for (size_t i = 0; i < n && !taken; i++)
+            taken = strcmp(files[i], x->file) == 0;
+        if (!taken)
+            files[n] = x->file, opts[n++] = x->options;
+    }
+    if (n == 1 || spk__source_load_files(ctx, files, n, src) != SPK_OK)
+        return 1;
+    size_t kept = 1;
+    for (size_t c = 1; c < n; c++) {
+        int fits = 1;
+        for (size_t i = 0; i < kept && fits; i++)
+            fits = spk__bundle_compatible(src, c, opts[c], i, opts[i]);
+        if (fits)
+            files[kept] = files[c], opts[kept++] = opts[c];
+    }
+    spk__source_free(src);
+    if (kept > 1 && spk__source_load_files(ctx, files, kept, src) != SPK_OK)
+        return 1;
+    return kept;
+}
+
+/* Build kernels/file with options and, in the same program, the expected
+ * programs that fit (cl/program_bundle.h); one entry per file. A bundle
+ * that fails to build falls back to the file alone. */
+static spk_status build_entries(spk_context *ctx, const char *file, const char *options, spk__program_entry **out)
+{
+    spk_status st = SPK_OK;
+    const char *files[SPK_BUNDLE_MAX], *opts[SPK_BUNDLE_MAX];
+    char name[256], *bundle_opts = NULL, *key = NULL;
+    spk__source_text src = {0};
+    cl_program prog = NULL;
+    size_t n = plan_bundle(ctx, file, options, files, opts, &src);
+    if (n > 1) {
+        bundle_opts = spk__bundle_options(opts, n);
+        size_t len = 0;
+        name[0] = '\0';
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)snprintf(name + len, len < sizeof name ? sizeof name - len : 0, "%s%s", i ? "+" : "",
+                                    files[i]);
+        if (!bundle_opts || build_program(ctx, &src, name, bundle_opts, 1, &prog, &key) != SPK_OK) {
+            spk__log(ctx, SPK_LOG_DEBUG, "programs %s did not build as one: building %s alone", name, file);
+            prog = NULL;
+            n = 1;
+        }
+        spk__source_free(&src);
+    }
+    if (n == 1) {
+        SPK_TRY(spk__source_load(ctx, file, &src));
+        SPK_TRY(build_program(ctx, &src, file, options, 0, &prog, &key));
+    }
+    /* every entry holds a reference; the first holds the disk key */
+    for (size_t i = n; i-- > 0;) {
+        spk__program_entry *e = NULL;
+        if (i > 0)
+            clRetainProgram(prog);
+        cl_program mine = prog;
+        if (i == 0)
+            prog = NULL;
+        SPK_TRY(entry_new(ctx, files[i], opts[i], mine, &e));
+        if (i == 0)
+            e->disk_key = key, key = NULL, *out = e;
+    }
+    for (size_t i = n; i-- > 0;)
+        spk__program_expected_remove(ctx, files[i], opts[i]);
+fail:
+    if (prog)
+        clReleaseProgram(prog);
+    spk__free(key);
+    spk__free(bundle_opts);
+    spk__source_free(&src);
+    return st;
+}
+
+static spk_status entry_get(spk_context *ctx, const char *file, const char *options, spk__program_entry **out)
+{
+    spk__program_entry *e = find_entry(ctx, file, options);
+    if (e) {
+        ctx->cache_stats.memory_hits++;
+        *out = e;
+        return SPK_OK;
+    }
+    return build_entries(ctx, file, options, out);
 }
 
 static int has_word(const char *text, const char *word)
@@ -178,17 +273,23 @@ static int has_word(const char *text, const char *word)
     return 0;
 }
 
+/* 1 if `options` (of a program of `file`) are those of `want` and hold every word. */
+static int options_match(const char *file, const char *options, const char *want, const char *const *words, size_t n)
+{
+    size_t k = 0;
+    while (k < n && has_word(options, words[k]))
+        k++;
+    return k == n && strcmp(file, want) == 0;
+}
+
 const char *spk__program_options_with(const spk_context *ctx, const char *file, const char *const *words, size_t n)
 {
-    for (const spk__program_entry *e = ctx->programs; e; e = e->next) {
-        if (strcmp(e->file, file) != 0)
-            continue;
-        size_t k = 0;
-        while (k < n && has_word(e->options, words[k]))
-            k++;
-        if (k == n)
+    for (const spk__program_entry *e = ctx->programs; e; e = e->next)
+        if (options_match(e->file, e->options, file, words, n))
             return e->options;
-    }
+    for (const spk__program_expected *x = ctx->expected; x; x = x->next) /* built with the first of them */
+        if (options_match(x->file, x->options, file, words, n))
+            return x->options;
     return NULL;
 }
 

@@ -54,6 +54,16 @@ fail:
     return st;
 }
 
+/* The build options of optim.cl on this device: the tiled variants'
+ * vector width on CPU devices (spk__step_sync), none elsewhere. */
+static void optim_options(const spk_context *ctx, char *buf, size_t cap)
+{
+    if (spk__step_sync(ctx))
+        snprintf(buf, cap, "-DOPTIM_VW=%d", spk__native_vector_width(ctx));
+    else
+        snprintf(buf, cap, "%s", "");
+}
+
 spk_status spk_optimizer_create(spk_context *ctx, const spk_optimizer_params *p, spk_optimizer **out)
 {
     spk_status st = SPK_OK;
@@ -64,6 +74,9 @@ spk_status spk_optimizer_create(spk_context *ctx, const spk_optimizer_params *p,
     SPK_CHECK(ctx, o != NULL, SPK_ERR_OUT_OF_MEMORY, "spk_optimizer_create: out of host memory");
     o->ctx = ctx;
     o->p = *p;
+    char opts[32];
+    optim_options(ctx, opts, sizeof opts);
+    spk__program_expect(ctx, "optim.cl", opts);
     *out = o;
 fail:
     return st;
@@ -147,16 +160,6 @@ typedef struct optim_launch {
     size_t items, local;
     int arg; /* the next argument's index */
 } optim_launch;
-
-/* The build options of optim.cl on this device: the tiled variants'
- * vector width on CPU devices (spk__step_sync), none elsewhere. */
-static void optim_options(const spk_context *ctx, char *buf, size_t cap)
-{
-    if (spk__step_sync(ctx))
-        snprintf(buf, cap, "-DOPTIM_VW=%d", spk__native_vector_width(ctx));
-    else
-        snprintf(buf, cap, "%s", "");
-}
 
 static spk_status optim_kernel(spk_context *ctx, const char *name, cl_uint n, optim_launch *l)
 {

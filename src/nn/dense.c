@@ -76,6 +76,8 @@ static spk_status dense_prepare(spk_layer *l, size_t T, size_t B)
     spk_status st = SPK_OK;
     dense *d = (dense *)l;
     dense_destroy(l);
+    if (d->p.synapse != SPK_SYNAPSE_DENSE && !l->static_input) /* choose_path compacts: it needs the program */
+        spk__sparse_expect(l->ctx, d->p.out_features);
     if (d->p.bias)
         SPK_TRY(ones(l->ctx, gemm_rows(l), 1, &d->ones));
     if (l->static_input) {

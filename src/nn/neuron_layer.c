@@ -114,6 +114,7 @@ static spk_status neuron_prepare(spk_layer *l, size_t T, size_t B)
     nl->membrane = nl->current = NULL;
     nl->last_out = NULL;
     SPK_TRY(prepare_learned(nl));
+    spk__lif_expect(l->ctx, &nl->p, l->out_packed, B, l->out_numel, nl->learn != SPK_LEARN_NONE);
     if (spk__lif_is_spiking(nl->p.kind))
         SPK_TRY(spk_tensor_create(l->ctx, SPK_F32, 3, shape, &nl->membrane));
     if (spk__lif_is_cuba(nl->p.kind))

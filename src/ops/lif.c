@@ -146,6 +146,27 @@ static void readout_options(const spk_context *ctx, const spk_lif_params *p, int
         lif_options(ctx, p, SPK_F32, 0, vw, buf, cap);
 }
 
+/* The options of a call whose kernel runs rows of kN neurons; returns the
+ * vector width. */
+static int call_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, int bits, size_t kN,
+                        char *buf, size_t cap)
+{
+    const int vw = spk__vector_width(ctx, kN);
+    if (spk__lif_is_spiking(p->kind))
+        lif_options(ctx, p, spike_dtype, bits, vw, buf, cap);
+    else
+        readout_options(ctx, p, vw, buf, cap);
+    return vw;
+}
+
+void spk__lif_expect(spk_context *ctx, const spk_lif_params *p, int bits, size_t B, size_t N, int has_coef)
+{
+    char opts[256];
+    const int flat = !spk__lif_is_spiking(p->kind) && !has_coef;
+    call_options(ctx, p, SPK_F32, bits, flat ? B * N : N, opts, sizeof opts);
+    spk__program_expect(ctx, "lif.cl", opts);
+}
+
 spk_status spk__lif_warmup(spk_context *ctx)
 {
     spk_lif_params p = spk_lif_params_default(SPK_NEURON_CUBA_LIF);
@@ -257,13 +278,8 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
     c->spiking = spiking;
     const int flat = !spiking && !io->coef && !grad_coef;
     c->kB = flat ? 1 : c->B, c->kN = flat ? c->B * c->N : c->N;
-    const int vw = spk__vector_width(ctx, c->kN);
-    if (spiking)
-        lif_options(ctx, p, c->spike_dtype, c->bits, vw, c->options, sizeof c->options);
-    else
-        readout_options(ctx, p, vw, c->options, sizeof c->options);
-    c->vw = vw;
-    c->tiles = spk__tiling_for(ctx, c->B * c->N / (size_t)vw);
+    c->vw = call_options(ctx, p, c->spike_dtype, c->bits, c->kN, c->options, sizeof c->options);
+    c->tiles = spk__tiling_for(ctx, c->B * c->N / (size_t)c->vw);
 fail:
     return st;
 }

@@ -137,6 +137,10 @@ static inline int spk__streaming_seqs(const spk_context *ctx, const spk_tensor *
 
 int spk__lif_is_cuba(spk_neuron_kind k);
 int spk__lif_is_spiking(spk_neuron_kind k);
+/* The program spk_lif_forward will build for a layer of B x N neurons with
+ * these parameters, bit-packed spikes (bits) or F32, and a coefficient
+ * table (has_coef) or none, is expected (cl/program_bundle.h). */
+void spk__lif_expect(spk_context *ctx, const spk_lif_params *p, int bits, size_t B, size_t N, int has_coef);
 
 /* Build each program's default variant (spk_context_warmup). */
 spk_status spk__lif_warmup(spk_context *ctx);

@@ -48,6 +48,11 @@ static sparse_variant variant(const spk_context *ctx, size_t out)
     return v;
 }
 
+void spk__sparse_expect(spk_context *ctx, size_t out)
+{
+    spk__program_expect(ctx, "sparse_synapse.cl", variant(ctx, out).options);
+}
+
 void spk__sparse_release(spk__sparse *s)
 {
     cl_mem *m[] = {&s->count, &s->off, &s->idx, &s->stats, &s->wt, &s->part, &s->cstart, &s->crow};

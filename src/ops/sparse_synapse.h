@@ -31,6 +31,8 @@ typedef struct spk__sparse {
 } spk__sparse;
 
 void spk__sparse_release(spk__sparse *s);
+/* The program of a layer with `out` outputs is expected (cl/program_bundle.h). */
+void spk__sparse_expect(spk_context *ctx, size_t out);
 /* Release all but the counts (idx, crow, wt, part, cstart): a layer that
  * takes the GEMM holds no gather scratch; the next gather makes it again. */
 void spk__sparse_drop_scratch(spk__sparse *s);

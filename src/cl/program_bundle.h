@@ -1,0 +1,34 @@
+/* Programs compiled together. Every program build pays a fixed cost before
+ * its own code (PoCL: about 0.25 s for the front end and the kernel library
+ * link, bench/RESULTS.md), so the programs a context expects to need (its
+ * layers and optimizer say so when they are set up) are compiled as one
+ * program, a bundle, at the first build of any of them, as long as their
+ * build options cannot change each other's code (spk__bundle_compatible). */
+#ifndef SPK_PROGRAM_BUNDLE_H
+#define SPK_PROGRAM_BUNDLE_H
+
+#include "cl/kernel_sources.h"
+
+/* At most this many files in one bundle. */
+#define SPK_BUNDLE_MAX 4
+
+typedef struct spk__program_expected {
+    char *file, *options;
+    struct spk__program_expected *next;
+} spk__program_expected;
+
+/* Forget one expectation (it was built) or all of them. */
+void spk__program_expected_remove(spk_context *ctx, const char *file, const char *options);
+void spk__program_expected_free(spk_context *ctx);
+
+/* 1 if the files at src's file parts a and b (indices into the bundle's
+ * files), built with options oa and ob, may share one program: the same
+ * non-define options, the same value for a macro both define, and a macro
+ * that only one defines named neither in the other's file nor in anything
+ * of the headers that the other's file uses and that depends on it. */
+int spk__bundle_compatible(const spk__source_text *src, size_t a, const char *oa, size_t b, const char *ob);
+
+/* The options of a bundle: every option of opts[0 .. n), once, in order
+ * (NULL when out of memory). */
+char *spk__bundle_options(const char *const *opts, size_t n);
+#endif
