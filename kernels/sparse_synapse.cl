@@ -19,6 +19,14 @@
 #endif
 #define CH (VW * NV)
 
+/* The rows [r0, r1) of an item that loops over its share of n rows along
+ * dimension d, in blocks: one row per item where the launch has an item
+ * per row (GPUs), a block per item where it has a few (CPU devices, in
+ * groups of one item: src/ops/sparse_synapse.c, launch_rows). */
+#define ITEM_ROWS(n, d, r0, r1)                                                           \
+    const int per_ = ((n) + (int)get_global_size(d) - 1) / (int)get_global_size(d);    \
+    const int r0 = (int)get_global_id(d) * per_, r1 = min((n), r0 + per_)
+
 /* The nonzeros of 8 inputs as bits 0..7; *bad gets the lanes that are
  * neither 0 nor 1. */
 static inline uint nonzero_bits(float8 v, int8 *bad)
@@ -89,19 +97,20 @@ static inline uint row_word(global const uint *wr, int in, int w)
 
 kernel void sparse_count_bits(int rows, int in, global const uint *bits, spk_off_t bits_off, global int *count)
 {
-    const int r = get_global_id(0);
-    if (r >= rows)
-        return;
+    ITEM_ROWS(rows, 0, r0, r1);
     const int words = (in + 31) / 32;
-    global const uint *wr = bits + bits_off + (spk_off_t)r * words;
-    int k = 0;
-    for (int w = 0; w < words; w++)
-        k += popcount(row_word(wr, in, w));
-    count[r] = k;
+    for (int r = r0; r < r1; r++) {
+        global const uint *wr = bits + bits_off + (spk_off_t)r * words;
+        int k = 0;
+        for (int w = 0; w < words; w++)
+            k += popcount(row_word(wr, in, w));
+        count[r] = k;
+    }
 }
 
 /* off[r] = count[0] + ... + count[r-1] (lists packed tight), or r * stride
- * (room for every input), and stats[0] the total: one item (a few µs per
+ * (room for every input), and stats[0] the total: one item, in a group of
+ * its own (a few µs per
  * 10^4 rows; an atomic add per row in the compactions instead cost 10x that,
  * every add moving the counter's line between the cores). */
 kernel void sparse_offsets(int rows, int stride, global const int *count, global spk_off_t *off, global int *stats)
@@ -119,23 +128,25 @@ kernel void sparse_offsets(int rows, int stride, global const int *count, global
 kernel void sparse_compact_bits(int rows, int in, global const uint *bits, spk_off_t bits_off,
                                 global const spk_off_t *off, global int *idx)
 {
-    const int r = get_global_id(0);
-    if (r >= rows)
-        return;
+    ITEM_ROWS(rows, 0, r0, r1);
     const int words = (in + 31) / 32;
-    global const uint *wr = bits + bits_off + (spk_off_t)r * words;
-    global int *ir = idx + off[r];
-    int k = 0;
-    for (int w = 0; w < words; w++)
-        k = record_bits(ir, k, 32 * w, row_word(wr, in, w));
+    for (int r = r0; r < r1; r++) {
+        global const uint *wr = bits + bits_off + (spk_off_t)r * words;
+        global int *ir = idx + off[r];
+        int k = 0;
+        for (int w = 0; w < words; w++)
+            k = record_bits(ir, k, 32 * w, row_word(wr, in, w));
+    }
 }
 
-/* wt[j, o] = w[o, j]: the weights of one input contiguous along outputs. */
+/* wt[j, o] = w[o, j]: the weights of one input contiguous along outputs.
+ * Items split the outputs along dimension 0 and the inputs along 1. */
 kernel void sparse_transpose(int in, int out, global const float *w, spk_off_t w_off, global float *wt)
 {
-    const int o = get_global_id(0), j = get_global_id(1);
-    if (o < out && j < in)
-        wt[(spk_off_t)j * out + o] = w[w_off + (spk_off_t)o * in + j];
+    ITEM_ROWS(in, 1, j0, j1);
+    for (int j = j0; j < j1; j++)
+        for (int o = get_global_id(0); o < out; o += get_global_size(0))
+            wt[(spk_off_t)j * out + o] = w[w_off + (spk_off_t)o * in + j];
 }
 
 /* y[r, o0 .. o0+CH) = b + the sum over the row's list, in order, of
@@ -338,17 +349,19 @@ kernel void sparse_weight_grad_rows(int rows, int in, int out, int rps, global c
 kernel void sparse_reduce_grad(int in, int out, int segs, global const float *part, global float *dw,
                                spk_off_t dw_off, global float *db, spk_off_t db_off, int has_db)
 {
-    const int o = get_global_id(0), j = get_global_id(1);
-    if (j > in || o >= out || (j == in && !has_db))
-        return;
-    const spk_off_t seg = (spk_off_t)(in + 1) * out, at = (spk_off_t)j * out + o;
-    float acc = part[at];
-    for (int s = 1; s < segs; s++)
-        acc += part[s * seg + at];
-    if (j < in)
-        dw[dw_off + (spk_off_t)o * in + j] = acc;
-    else
-        db[db_off + o] = acc;
+    ITEM_ROWS(in + has_db, 1, j0, j1);
+    const spk_off_t seg = (spk_off_t)(in + 1) * out;
+    for (int j = j0; j < j1; j++)
+        for (int o = get_global_id(0); o < out; o += get_global_size(0)) {
+            const spk_off_t at = (spk_off_t)j * out + o;
+            float acc = part[at];
+            for (int s = 1; s < segs; s++)
+                acc += part[s * seg + at];
+            if (j < in)
+                dw[dw_off + (spk_off_t)o * in + j] = acc;
+            else
+                db[db_off + o] = acc;
+        }
 }
 
 /* The input gradient of a gather layer with few outputs (a readout's
