@@ -136,9 +136,9 @@ Test(bundle, expectations_are_kept_once_and_removed)
 {
     spk_context ctx;
     memset(&ctx, 0, sizeof ctx);
-    spk__program_expect(&ctx, "lif.cl", "-DVW=8");
-    spk__program_expect(&ctx, "optim.cl", "");
-    spk__program_expect(&ctx, "lif.cl", "-DVW=8");
+    spk__program_expected_add(&ctx, "lif.cl", "-DVW=8");
+    spk__program_expected_add(&ctx, "optim.cl", "");
+    spk__program_expected_add(&ctx, "lif.cl", "-DVW=8");
     size_t n = 0;
     for (const spk__program_expected *x = ctx.expected; x; x = x->next)
         n++;

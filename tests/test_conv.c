@@ -766,6 +766,12 @@ Test(conv, spiking_cnn_trains, .timeout = 900)
             spk_optimizer_free(opt);
             spk_tensor_free(xin), spk_tensor_free(grad);
             spk_network_free(net);
+            /* its six program files (conv, LIF, pool, dropout, gather, Adam) build as one
+             * (src/cl/program_bundle.c); the second run finds it in memory */
+            spk_cache_stats cs;
+            SPK_ASSERT_OK(ctx, spk_context_cache_stats(ctx, &cs));
+            cr_assert_eq(cs.compiles + cs.disk_hits, 1, "%llu programs built, %llu loaded: expected one in all",
+                         (unsigned long long)cs.compiles, (unsigned long long)cs.disk_hits);
         }
         cr_log_info("spiking cnn: loss %.4f -> %.4f", (double)losses[0][0], (double)losses[0][1]);
         cr_assert(losses[0][1] < 0.7f * losses[0][0], "loss %g -> %g: not learning", (double)losses[0][0],

@@ -170,6 +170,12 @@ fail:
     return st;
 }
 
+void spk__program_expect(spk_context *ctx, const char *file, const char *options)
+{
+    if (!find_entry(ctx, file, options))
+        spk__program_expected_add(ctx, file, options);
+}
+
 /* The files to build with kernels/file: it first, then each expected
  * program of another file not built yet whose options fit with all those
  * before it. Returns how many (1: alone); src holds their sources. */

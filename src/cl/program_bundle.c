@@ -14,7 +14,7 @@
 
 #include "cl/program_bundle.h"
 
-void spk__program_expect(spk_context *ctx, const char *file, const char *options)
+void spk__program_expected_add(spk_context *ctx, const char *file, const char *options)
 {
     spk__program_expected **tail = &ctx->expected;
     for (; *tail; tail = &(*tail)->next)

@@ -10,13 +10,15 @@
 #include "cl/kernel_sources.h"
 
 /* At most this many files in one bundle. */
-#define SPK_BUNDLE_MAX 4
+#define SPK_BUNDLE_MAX 6 /* headers + 6 files + 5 #undef parts fit SPK_MAX_SOURCE_PARTS */
 
 typedef struct spk__program_expected {
     char *file, *options;
     struct spk__program_expected *next;
 } spk__program_expected;
 
+/* Add an expectation (spk__program_expect, which skips programs built already). */
+void spk__program_expected_add(spk_context *ctx, const char *file, const char *options);
 /* Forget one expectation (it was built) or all of them. */
 void spk__program_expected_remove(spk_context *ctx, const char *file, const char *options);
 void spk__program_expected_free(spk_context *ctx);

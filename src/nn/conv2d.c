@@ -129,6 +129,7 @@ static spk_status conv_prepare(spk_layer *l, size_t T, size_t B)
     spk_status st = SPK_OK;
     conv2d *cv = (conv2d *)l;
     conv_destroy(l);
+    spk__program_expect(l->ctx, FILE_, options(l->ctx));
     const size_t N = images(l), NP = N * cv->OH * cv->OW;
     /* The kernels index within a tensor in 32 bits. */
     if (kdim(cv) * NP > 0xffffffffu || N * cv->C * cv->H * cv->W > 0xffffffffu ||

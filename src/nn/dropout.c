@@ -58,6 +58,7 @@ static spk_status dropout_prepare(spk_layer *l, size_t T, size_t B)
 {
     dropout *d = (dropout *)l;
     dropout_destroy(l);
+    spk__program_expect(l->ctx, FILE_, options(l->ctx));
     if (B * l->in_numel > 0xffffffffu || T > 0x7fffffff)
         return spk__error(l->ctx, SPK_ERR_SHAPE, "dropout: %zu samples of %zu features are too many for the 32-bit counter",
                           B, l->in_numel);

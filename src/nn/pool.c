@@ -74,6 +74,7 @@ static pool_args args_of(const pool *pl)
 static spk_status pool_prepare(spk_layer *l, size_t T, size_t B)
 {
     pool *pl = (pool *)l;
+    spk__program_expect(l->ctx, FILE_, "");
     if (T * B * pl->planes * pl->H * pl->W > 0xffffffffu) /* the kernels index in 32 bits */
         return spk__error(l->ctx, SPK_ERR_SHAPE, "%s: %zu x %zu samples of %zu channels are too many",
                           l->vt->type, T, B, pl->planes);
