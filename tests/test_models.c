@@ -887,6 +887,15 @@ Test(models, network_learns_through_each_model, .timeout = 600)
             spk_optimizer_free(opt);
             spk_tensor_free(tx), spk_tensor_free(grad);
             spk_network_free(net);
+            if (k == 0) {
+                /* four program files (the model's, the gathers', the readout's, Adam's) in at
+                 * most two programs (src/cl/program_bundle.c): on CPU devices the model's
+                 * 12 neurons take 4-float vectors, the others 8, and a bundle has one width */
+                spk_cache_stats cs;
+                SPK_ASSERT_OK(ctx, spk_context_cache_stats(ctx, &cs));
+                cr_assert_leq(cs.compiles + cs.disk_hits, 2, "%llu programs built, %llu loaded",
+                              (unsigned long long)cs.compiles, (unsigned long long)cs.disk_hits);
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nn/layer_internal.h"
+#include "ops/ops_internal.h"
 
 typedef struct model_layer {
     spk_layer base;
@@ -33,6 +34,7 @@ static spk_status model_prepare(spk_layer *l, size_t T, size_t B)
     model_layer *ml = (model_layer *)l;
     size_t shape[3] = {T, B, l->out_numel};
     free_buffers(ml);
+    spk__model_expect(l->ctx, &ml->p, l->out_numel); /* its output, the spikes, is F32 */
     SPK_TRY(spk_tensor_create(l->ctx, SPK_F32, 3, shape, &ml->membrane));
     SPK_TRY(spk_tensor_create(l->ctx, SPK_F32, 3, shape, &ml->adaptation));
 fail:

@@ -150,6 +150,24 @@ static cl_float16 coefficients(const spk_model_params *p)
     return c;
 }
 
+/* The program options of a call with spikes of U8 (u8) or F32, vw neurons per vector. */
+static void model_options(const spk_context *ctx, const spk_model_params *p, int u8, int vw, char *buf, size_t cap)
+{
+    snprintf(buf, cap,
+             "-DMODEL=%d -DSUBSTEPS=%d -DRESET=%d -DREFRAC=%d -DSURROGATE=%d -DSPIKE_T=%s -DSPIKE_F32=%d "
+             "-DCHUNK_MAX=%d -DVW=%d",
+             (int)p->kind, p->substeps, p->kind == SPK_MODEL_ALIF && p->alif.reset == SPK_RESET_ZERO,
+             p->kind == SPK_MODEL_ALIF && p->alif.refractory_steps > 0, (int)p->surrogate, u8 ? "uchar" : "float",
+             !u8, spk__tile_max(ctx), vw);
+}
+
+void spk__model_expect(spk_context *ctx, const spk_model_params *p, size_t N)
+{
+    char opts[256];
+    model_options(ctx, p, 0, spk__vector_width(ctx, N), opts, sizeof opts);
+    spk__program_expect(ctx, "neuron_models.cl", opts);
+}
+
 /* Validated view of a call. */
 typedef struct model_call {
     cl_float16 coef;
@@ -183,13 +201,7 @@ static spk_status check_io(spk_context *ctx, const char *fn, const spk_model_par
     c->coef = coefficients(p);
     c->vw = spk__vector_width(ctx, c->N);
     c->tiles = spk__tiling_for(ctx, c->B * c->N / (size_t)c->vw);
-    const int u8 = spk_tensor_dtype(io->spikes) == SPK_U8;
-    snprintf(c->options, sizeof c->options,
-             "-DMODEL=%d -DSUBSTEPS=%d -DRESET=%d -DREFRAC=%d -DSURROGATE=%d -DSPIKE_T=%s -DSPIKE_F32=%d "
-             "-DCHUNK_MAX=%d -DVW=%d",
-             (int)p->kind, p->substeps, p->kind == SPK_MODEL_ALIF && p->alif.reset == SPK_RESET_ZERO,
-             p->kind == SPK_MODEL_ALIF && p->alif.refractory_steps > 0, (int)p->surrogate, u8 ? "uchar" : "float",
-             !u8, spk__tile_max(ctx), c->vw);
+    model_options(ctx, p, spk_tensor_dtype(io->spikes) == SPK_U8, c->vw, c->options, sizeof c->options);
 fail:
     return st;
 }

@@ -142,6 +142,10 @@ int spk__lif_is_spiking(spk_neuron_kind k);
  * table (has_coef) or none, is expected (cl/program_bundle.h). */
 void spk__lif_expect(spk_context *ctx, const spk_lif_params *p, int bits, size_t B, size_t N, int has_coef);
 
+/* The program spk_model_forward will build for a layer of N neurons with
+ * F32 spikes is expected (cl/program_bundle.h). */
+void spk__model_expect(spk_context *ctx, const spk_model_params *p, size_t N);
+
 /* Build each program's default variant (spk_context_warmup). */
 spk_status spk__lif_warmup(spk_context *ctx);
 spk_status spk__encode_warmup(spk_context *ctx);
