@@ -14,8 +14,8 @@
 
 /* Launched as 2-D ranges (src/nn/conv2d.c), dimension 1 over rows.
  * conv_output and conv_grad_output take one work item per element, with
- * dimension 0 along the P contiguous pixels of a row (coalesced on GPUs,
- * vectorised by PoCL on CPUs); conv_im2col and conv_col2im take one work
+ * dimension 0 along the P contiguous pixels of a row (coalesced on GPUs;
+ * CPU devices run the *_rows kernels below instead); conv_im2col and conv_col2im take one work
  * item per row of pixels (dimension 0: the row within the image), which
  * was 3x faster on PoCL than one item per element, where the index
  * arithmetic dominated. Indices within a tensor are 32-bit: the host keeps
@@ -127,6 +127,57 @@ kernel void conv_grad_output(int reps, int N, int OC, int P, global const float 
     }
     if (valid)
         dy2[dy2_off + (spk_off_t)row * (uint)P + p] = s;
+}
+
+/* The same two reshuffles on CPU devices (STEP_SYNC): work items in groups
+ * of one, each taking a block of whole rows of P contiguous pixels and every
+ * step t of them, so that each copy runs along memory. The per-element
+ * kernels above synchronise their work-groups once per step; PoCL compiled
+ * each in 0.55-0.65 s and ran them at 8.6 ms per launch in the conv preset
+ * (bench/RESULTS.md). The sums over t run in the same order. */
+#define ROW_BLOCK(rows, r0, r1)                                                   \
+    const uint per_ = ((rows) + (uint)get_global_size(0) - 1) / (uint)get_global_size(0); \
+    const uint r0 = (uint)get_global_id(0) * per_, r1 = min((uint)(rows), r0 + per_)
+
+kernel void conv_output_rows(int reps, int N, int OC, int P, global const float *y2, spk_off_t y2_off,
+                             global const float *bias, spk_off_t b_off, int has_bias, global float *y,
+                             spk_off_t y_off)
+{
+    const uint rows = (uint)N * (uint)OC;
+    const spk_off_t NOP = (spk_off_t)rows * (uint)P;
+    ROW_BLOCK(rows, r0, r1);
+    for (uint row = r0; row < r1; row++) { /* row = n*OC + oc */
+        const uint n = row / (uint)OC, oc = row % (uint)OC;
+        const float b = has_bias ? bias[b_off + oc] : 0.0f;
+        global const float *src = y2 + y2_off + ((spk_off_t)oc * (uint)N + n) * (uint)P;
+        for (int t = 0; t < reps; t++) {
+            global float *dst = y + y_off + t * NOP + (spk_off_t)row * (uint)P;
+            if (has_bias)
+                for (int p = 0; p < P; p++)
+                    dst[p] = src[p] + b;
+            else
+                for (int p = 0; p < P; p++)
+                    dst[p] = src[p];
+        }
+    }
+}
+
+kernel void conv_grad_output_rows(int reps, int N, int OC, int P, global const float *dy, spk_off_t dy_off,
+                                  global float *dy2, spk_off_t dy2_off)
+{
+    const uint rows = (uint)N * (uint)OC;
+    const spk_off_t NOP = (spk_off_t)rows * (uint)P;
+    ROW_BLOCK(rows, r0, r1);
+    for (uint row = r0; row < r1; row++) { /* row = oc*N + n */
+        const uint oc = row / (uint)N, n = row % (uint)N;
+        global const float *src = dy + dy_off + ((spk_off_t)n * (uint)OC + oc) * (uint)P;
+        global float *dst = dy2 + dy2_off + (spk_off_t)row * (uint)P;
+        for (int p = 0; p < P; p++)
+            dst[p] = 0.0f + src[p]; /* as the per-element kernel: 0 + dy[0] + dy[1] + ... */
+        for (int t = 1; t < reps; t++)
+            for (int p = 0; p < P; p++)
+                dst[p] += src[t * NOP + p];
+    }
 }
 
 /* Bias gradient in two deterministic stages: partial[oc, n] = sum over p of

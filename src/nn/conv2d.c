@@ -180,6 +180,12 @@ fail:
     return st;
 }
 
+/* The row kernels of CPU devices (STEP_SYNC), each item a block of whole rows (kernels/conv.cl). */
+static spk_status launch_row_blocks(spk_context *ctx, cl_kernel k, size_t rows)
+{
+    return spk__launch_1d_groups(ctx, k, spk__row_block_items(ctx, rows), 1);
+}
+
 static spk_status conv_forward(spk_layer *l, const spk_tensor *in, spk_tensor *out)
 {
     spk_status st = SPK_OK;
@@ -190,13 +196,14 @@ static spk_status conv_forward(spk_layer *l, const spk_tensor *in, spk_tensor *o
     SPK_TRY(fold(cv, 0, N, in, cv->cols));
     SPK_TRY(spk__view2d(l->params[WEIGHT], OC, kdim(cv), &w));
     SPK_TRY(spk_gemm(0, 0, 1.0f, w, cv->cols, 0.0f, cv->y2));
-    SPK_TRY(spk__kernel_get(l->ctx, FILE_, options(l->ctx), "conv_output", &k));
+    const int rows = spk__step_sync(l->ctx);
+    SPK_TRY(spk__kernel_get(l->ctx, FILE_, options(l->ctx), rows ? "conv_output_rows" : "conv_output", &k));
     cl_int reps = l->static_input ? (cl_int)l->T : 1, n = (cl_int)N, oc = (cl_int)OC, p = (cl_int)P;
     spk__buf y2 = spk__buf_of(cv->y2), b = spk__buf_or(cv->p.bias ? l->params[BIAS] : NULL, cv->y2),
              y = spk__buf_of(out);
     SPK_TRY(SPK_SET_ARGS(l->ctx, k, SPK_ARG(reps), SPK_ARG(n), SPK_ARG(oc), SPK_ARG(p), SPK_BUF(y2), SPK_BUF(b),
                          SPK_ARG(b.present), SPK_BUF(y)));
-    SPK_TRY(spk__launch_nd(l->ctx, k, 2, (size_t[2]){P, N * OC}));
+    SPK_TRY(rows ? launch_row_blocks(l->ctx, k, N * OC) : spk__launch_nd(l->ctx, k, 2, (size_t[2]){P, N * OC}));
 fail:
     spk_tensor_free(w);
     return st;
@@ -230,11 +237,13 @@ static spk_status conv_backward(spk_layer *l, const spk_tensor *in, const spk_te
     spk_tensor *w = NULL, *dw = NULL;
     cl_kernel k;
     /* dy2[OC, N*P], summed over time for a static input */
-    SPK_TRY(spk__kernel_get(l->ctx, FILE_, options(l->ctx), "conv_grad_output", &k));
+    const int rows = spk__step_sync(l->ctx);
+    SPK_TRY(spk__kernel_get(l->ctx, FILE_, options(l->ctx), rows ? "conv_grad_output_rows" : "conv_grad_output",
+                            &k));
     cl_int reps = l->static_input ? (cl_int)l->T : 1, n = (cl_int)N, oc = (cl_int)OC, p = (cl_int)P;
     spk__buf dy = spk__buf_of(grad_out), dy2 = spk__buf_of(cv->y2);
     SPK_TRY(SPK_SET_ARGS(l->ctx, k, SPK_ARG(reps), SPK_ARG(n), SPK_ARG(oc), SPK_ARG(p), SPK_BUF(dy), SPK_BUF(dy2)));
-    SPK_TRY(spk__launch_nd(l->ctx, k, 2, (size_t[2]){P, OC * N}));
+    SPK_TRY(rows ? launch_row_blocks(l->ctx, k, OC * N) : spk__launch_nd(l->ctx, k, 2, (size_t[2]){P, OC * N}));
     SPK_TRY(spk__view2d(l->grads[WEIGHT], OC, K, &dw));
     SPK_TRY(spk_gemm(0, 1, 1.0f, cv->y2, cv->cols, 0.0f, dw));
     if (cv->p.bias)

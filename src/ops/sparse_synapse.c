@@ -168,9 +168,7 @@ static spk_status launch_rows(spk_context *ctx, cl_kernel k, int dim, size_t acr
 {
     if (!cpu_layout(ctx))
         return dim ? spk__launch_nd(ctx, k, 2, (size_t[2]){across, n}) : spk__launch_1d(ctx, k, n);
-    size_t items = 4 * (size_t)(ctx->info.compute_units ? ctx->info.compute_units : 1);
-    if (items > n)
-        items = n > 0 ? n : 1;
+    const size_t items = spk__row_block_items(ctx, n);
     return dim ? launch_items(ctx, k, 1, items) : spk__launch_1d_groups(ctx, k, items, 1);
 }
 
