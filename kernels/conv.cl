@@ -79,6 +79,43 @@ kernel void conv_col2im(int N, int C, int H, int W, int KH, int KW, int SH, int 
     }
 }
 
+/* conv_col2im on CPU devices: work items in groups of one, each a block of
+ * whole planes (n, c), taken channel by channel. A plane is zeroed, then every column row (i, j) adds
+ * its P contiguous entries of image n to the pixels it read: each entry of
+ * dcols is read once, in runs, and the plane stays in L1. Every pixel gets
+ * its terms in the same (i, j) order as above, from 0: the same sums. */
+kernel void conv_col2im_planes(int N, int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH,
+                               int OW, global const float *dcols, spk_off_t dc_off, global float *dx, spk_off_t dx_off)
+{
+    const uint planes = (uint)N * (uint)C, P = (uint)(OH * OW);
+    const uint per = (planes + (uint)get_global_size(0) - 1) / (uint)get_global_size(0);
+    const uint q0 = (uint)get_global_id(0) * per, q1 = min(planes, q0 + per);
+    const spk_off_t NP = (spk_off_t)N * P;
+    for (uint q = q0; q < q1; q++) { /* q = c*N + n: images in turn, each column row read in order */
+        const uint c = q / (uint)N, n = q % (uint)N;
+        global float *out = dx + dx_off + ((spk_off_t)n * (uint)C + c) * (uint)H * (uint)W;
+        for (int e = 0; e < H * W; e++)
+            out[e] = 0.0f;
+        for (int i = 0; i < KH; i++)
+            for (int j = 0; j < KW; j++) {
+                global const float *d =
+                    dcols + dc_off + (spk_off_t)((c * (uint)KH + (uint)i) * (uint)KW + (uint)j) * NP + (spk_off_t)n * P;
+                /* the ow whose w = ow*SW - PW + j falls inside [0, W): a loop without tests */
+                const int ow0 = PW - j <= 0 ? 0 : (PW - j + SW - 1) / SW;
+                const int ow1 = W + PW - j <= 0 ? 0 : min(OW, (W + PW - j + SW - 1) / SW);
+                for (int oh = 0; oh < OH; oh++) {
+                    const int h = oh * SH - PH + i;
+                    if (h < 0 || h >= H)
+                        continue;
+                    global float *orow = out + h * W - PW + j;
+                    global const float *drow = d + oh * OW;
+                    for (int ow = ow0; ow < ow1; ow++)
+                        orow[ow * SW] += drow[ow];
+                }
+            }
+    }
+}
+
 /* y[t, n, oc, p] = y2[oc, n*P + p] + bias[oc] for t < reps (reps = T
  * broadcasts a static input's current over time). Dimension 0: p;
  * dimension 1: the row n*OC + oc. The loop over t ends each step with

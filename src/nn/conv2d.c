@@ -162,6 +162,13 @@ static geometry geometry_of(const conv2d *cv, size_t N)
     SPK_ARG((g).N), SPK_ARG((g).C), SPK_ARG((g).H), SPK_ARG((g).W), SPK_ARG((g).KH), SPK_ARG((g).KW),          \
         SPK_ARG((g).SH), SPK_ARG((g).SW), SPK_ARG((g).PH), SPK_ARG((g).PW), SPK_ARG((g).OH), SPK_ARG((g).OW)
 
+/* The row and plane kernels of CPU devices (STEP_SYNC), each item a block of
+ * whole rows or planes (kernels/conv.cl). */
+static spk_status launch_row_blocks(spk_context *ctx, cl_kernel k, size_t rows)
+{
+    return spk__launch_1d_groups(ctx, k, spk__row_block_items(ctx, rows), 1);
+}
+
 /* Unfold (dir 0: x -> cols) or fold back (dir 1: dcols -> dx). */
 static spk_status fold(conv2d *cv, int dir, size_t N, const spk_tensor *src, spk_tensor *dst)
 {
@@ -169,21 +176,19 @@ static spk_status fold(conv2d *cv, int dir, size_t N, const spk_tensor *src, spk
     spk_context *ctx = cv->base.ctx;
     cl_kernel k;
     geometry g = geometry_of(cv, N);
-    SPK_TRY(spk__kernel_get(ctx, FILE_, options(ctx), dir ? "conv_col2im" : "conv_im2col", &k));
+    const int planes = dir && spk__step_sync(ctx); /* CPU devices: whole planes per item */
+    SPK_TRY(spk__kernel_get(ctx, FILE_, options(ctx),
+                            planes ? "conv_col2im_planes" : dir ? "conv_col2im" : "conv_im2col", &k));
     spk__buf s = spk__buf_of(src), d = spk__buf_of(dst);
     SPK_TRY(SPK_SET_ARGS(ctx, k, GEOMETRY_ARGS(g), SPK_BUF(s), SPK_BUF(d)));
-    if (dir)
+    if (planes)
+        SPK_TRY(launch_row_blocks(ctx, k, N * cv->C));
+    else if (dir)
         SPK_TRY(spk__launch_nd(ctx, k, 2, (size_t[2]){cv->H, N * cv->C}));
     else
         SPK_TRY(spk__launch_nd(ctx, k, 2, (size_t[2]){cv->OH, kdim(cv) * N}));
 fail:
     return st;
-}
-
-/* The row kernels of CPU devices (STEP_SYNC), each item a block of whole rows (kernels/conv.cl). */
-static spk_status launch_row_blocks(spk_context *ctx, cl_kernel k, size_t rows)
-{
-    return spk__launch_1d_groups(ctx, k, spk__row_block_items(ctx, rows), 1);
 }
 
 static spk_status conv_forward(spk_layer *l, const spk_tensor *in, spk_tensor *out)
