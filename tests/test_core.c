@@ -1004,14 +1004,27 @@ Test(cache, off_and_default_location)
 
 /* ------------------------------------------------------------ build failures */
 
-Test(build, syntax_error_reports_log)
+/* A context on device sel with kernels from dir, no disk cache, and its
+ * errors counted in *cap. */
+static spk_context *context_logging_errors(const char *sel, const char *dir, log_capture *cap)
 {
-    char sels[SPK_TEST_MAX_DEVICES][16];
-    size_t nd = spk_test_devices(sels, SPK_TEST_MAX_DEVICES);
-    cr_assert(nd > 0, "no OpenCL device to test");
-    char dir[256];
-    make_tmpdir(dir, sizeof dir, "kernels");
-    /* Copies of the sources, with encode.cl broken. */
+    memset(cap, 0, sizeof *cap);
+    spk_context_options o = spk_context_options_default();
+    o.device = sel;
+    o.cache_dir = "off";
+    o.kernel_dir = dir;
+    o.log = capture_log;
+    o.log_user = cap;
+    o.log_level = SPK_LOG_ERROR;
+    spk_context *ctx = NULL;
+    cr_assert(spk_context_create(&o, &ctx) == SPK_OK, "%s", spk_context_last_error(NULL));
+    return ctx;
+}
+
+/* A new temporary directory holding copies of the kernel sources. */
+static void copy_kernels(char *dir, size_t cap)
+{
+    make_tmpdir(dir, cap, "kernels");
     char srcs[32][512];
     size_t ns = list_files(SPK_TEST_KERNEL_DIR, NULL, srcs, 32);
     cr_assert(ns > 0 && ns <= 32, "%zu files in %s", ns, SPK_TEST_KERNEL_DIR);
@@ -1029,6 +1042,15 @@ Test(build, syntax_error_reports_log)
         copied++;
     }
     cr_assert(copied >= 3, "only %zu kernel sources copied from %s", copied, SPK_TEST_KERNEL_DIR);
+}
+
+Test(build, syntax_error_reports_log)
+{
+    char sels[SPK_TEST_MAX_DEVICES][16];
+    size_t nd = spk_test_devices(sels, SPK_TEST_MAX_DEVICES);
+    cr_assert(nd > 0, "no OpenCL device to test");
+    char dir[256];
+    copy_kernels(dir, sizeof dir); /* copies of the sources, with encode.cl broken */
     char broken[768];
     snprintf(broken, sizeof broken, "%s/encode.cl", dir);
     write_text(broken, "/* deliberately broken */\n"
@@ -1039,16 +1061,7 @@ Test(build, syntax_error_reports_log)
 
     for (size_t d = 0; d < nd; d++) {
         log_capture cap;
-        memset(&cap, 0, sizeof cap);
-        spk_context_options o = spk_context_options_default();
-        o.device = sels[d];
-        o.cache_dir = "off";
-        o.kernel_dir = dir;
-        o.log = capture_log;
-        o.log_user = &cap;
-        o.log_level = SPK_LOG_ERROR;
-        spk_context *ctx = NULL;
-        cr_assert(spk_context_create(&o, &ctx) == SPK_OK, "%s", spk_context_last_error(NULL));
+        spk_context *ctx = context_logging_errors(sels[d], dir, &cap);
         size_t sin[1] = {8}, ssp[2] = {3, 8};
         spk_tensor *ti = NULL, *ts = NULL;
         SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 1, sin, &ti));
@@ -1093,6 +1106,77 @@ Test(build, syntax_error_reports_log)
         /* A kernel directory without the file: SPK_ERR_IO naming the path. */
         ctx = context_with(sels[d], "off", "/nonexistent-spikecl-kernels", 0);
         SPK_ASSERT_STATUS(ctx, spk_context_warmup(ctx, NULL), SPK_ERR_IO, "/nonexistent-spikecl-kernels/");
+        spk_context_free(ctx);
+    }
+    remove_tree(dir);
+}
+
+/* Programs expected together that do not compile as one (here lif.cl and
+ * optim.cl both define the same function) are built one by one: the step
+ * runs, two programs are compiled, and nothing is reported as an error. */
+Test(build, a_bundle_that_fails_falls_back_to_its_files, .timeout = 600)
+{
+    char sels[SPK_TEST_MAX_DEVICES][16];
+    size_t nd = spk_test_devices(sels, SPK_TEST_MAX_DEVICES);
+    cr_assert(nd > 0, "no OpenCL device to test");
+    char dir[256];
+    copy_kernels(dir, sizeof dir);
+    static const char *const clash[] = {"lif.cl", "optim.cl"};
+    for (size_t f = 0; f < 2; f++) {
+        char path[768], from[768];
+        snprintf(from, sizeof from, "%s/%s", SPK_TEST_KERNEL_DIR, clash[f]);
+        snprintf(path, sizeof path, "%s/%s", dir, clash[f]);
+        FILE *in = fopen(from, "rb"), *out = fopen(path, "wb");
+        cr_assert(in && out);
+        for (int c; (c = fgetc(in)) != EOF;)
+            fputc(c, out);
+        fputs("\nfloat bundle_test_twice(float x) { return x + x; }\n", out);
+        fclose(in), fclose(out);
+    }
+    for (size_t d = 0; d < nd; d++) {
+        log_capture cap;
+        spk_context *ctx = context_logging_errors(sels[d], dir, &cap);
+        enum { T = 3, B = 8, IN = 6, HID = 16, OUT = 4 };
+        spk_network *net;
+        SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+        spk_lif_params lif = spk_lif_params_default(SPK_NEURON_LIF), li = spk_lif_params_default(SPK_NEURON_LI);
+        spk_layer *l;
+        spk_dense_params dp = spk_dense_params_default(IN, HID);
+        dp.synapse = SPK_SYNAPSE_DENSE; /* no gather program: lif.cl and optim.cl alone */
+        SPK_ASSERT_OK(ctx, spk_dense_create(ctx, &dp, &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+        SPK_ASSERT_OK(ctx, spk_neuron_layer_create(ctx, &lif, &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+        dp = spk_dense_params_default(HID, OUT);
+        dp.synapse = SPK_SYNAPSE_DENSE;
+        SPK_ASSERT_OK(ctx, spk_dense_create(ctx, &dp, &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+        SPK_ASSERT_OK(ctx, spk_neuron_layer_create(ctx, &li, &l));
+        SPK_ASSERT_OK(ctx, spk_network_add(net, l));
+        SPK_ASSERT_OK(ctx, spk_network_build(net, T, B, 1, (size_t[1]){IN}));
+        spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
+        spk_optimizer *opt;
+        SPK_ASSERT_OK(ctx, spk_optimizer_create(ctx, &op, &opt));
+        spk_tensor *x, *g;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, IN}, &x));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, OUT}, &g));
+        SPK_ASSERT_OK(ctx, spk_tensor_fill_f32(x, 0.7f));
+        uint8_t labels[B] = {0, 1, 2, 3, 0, 1, 2, 3};
+        spk_loss_params lp = spk_loss_params_default(SPK_LOSS_CE_MEAN_MEMBRANE);
+        const spk_tensor *y;
+        SPK_ASSERT_OK(ctx, spk_network_forward(net, x, &y));
+        SPK_ASSERT_OK(ctx, spk_loss(ctx, &lp, y, labels, g, NULL, NULL));
+        SPK_ASSERT_OK(ctx, spk_network_backward(net, g));
+        SPK_ASSERT_OK(ctx, spk_network_step(net, opt));
+        SPK_ASSERT_OK(ctx, spk_context_finish(ctx));
+        spk_cache_stats s = stats_of(ctx);
+        cr_assert_eq(s.compiles, 2, "%s: %llu programs compiled, expected lif.cl and optim.cl one by one", sels[d],
+                     (unsigned long long)s.compiles);
+        cr_assert_eq(cap.n[SPK_LOG_ERROR], 0, "%s: a fallen-back bundle logged an error: %s", sels[d],
+                     cap.last[SPK_LOG_ERROR]);
+        spk_optimizer_free(opt);
+        spk_tensor_free(x), spk_tensor_free(g);
+        spk_network_free(net);
         spk_context_free(ctx);
     }
     remove_tree(dir);

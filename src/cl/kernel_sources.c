@@ -132,6 +132,14 @@ void spk__source_free(spk__source_text *src)
     memset(src, 0, sizeof *src);
 }
 
+size_t spk__source_files_max(void)
+{
+    size_t headers = 0;
+    for (size_t i = 0; i < spk__embedded_file_count; i++)
+        headers += is_header(spk__embedded_files[i].name);
+    return headers < SPK_MAX_SOURCE_PARTS ? (SPK_MAX_SOURCE_PARTS - headers + 1) / 2 : 0;
+}
+
 size_t spk__program_names(const char **names, size_t cap)
 {
     size_t n = 0;

@@ -35,6 +35,10 @@ spk_status spk__source_load(spk_context *ctx, const char *file, spk__source_text
 spk_status spk__source_load_files(spk_context *ctx, const char *const *files, size_t n, spk__source_text *out);
 void spk__source_free(spk__source_text *src);
 
+/* How many files spk__source_load_files can take: headers, files and the
+ * #undef parts between them within SPK_MAX_SOURCE_PARTS. */
+size_t spk__source_files_max(void);
+
 /* Names of the programs (*.cl, not headers), for warm-up and listings. */
 size_t spk__program_names(const char **names, size_t cap);
 #endif

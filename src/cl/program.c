@@ -182,9 +182,11 @@ void spk__program_expect(spk_context *ctx, const char *file, const char *options
 static size_t plan_bundle(spk_context *ctx, const char *file, const char *options, const char **files,
                           const char **opts, spk__source_text *src)
 {
-    size_t n = 1;
+    size_t n = 1, most = spk__source_files_max();
     files[0] = file, opts[0] = options;
-    for (const spk__program_expected *x = ctx->expected; x && n < SPK_BUNDLE_MAX; x = x->next) {
+    if (most > SPK_BUNDLE_MAX)
+        most = SPK_BUNDLE_MAX;
+    for (const spk__program_expected *x = ctx->expected; x && n < most; x = x->next) {
         int taken = find_entry(ctx, x->file, x->options) != NULL;
         for (size_t i = 0; i < n && !taken; i++)
             taken = strcmp(files[i], x->file) == 0;

@@ -10,7 +10,7 @@
 #include "cl/kernel_sources.h"
 
 /* At most this many files in one bundle. */
-#define SPK_BUNDLE_MAX 6 /* headers + 6 files + 5 #undef parts fit SPK_MAX_SOURCE_PARTS */
+#define SPK_BUNDLE_MAX 6 /* and as many as the source parts hold (spk__source_files_max) */
 
 typedef struct spk__program_expected {
     char *file, *options;
