@@ -27,24 +27,24 @@ kernel void conv_im2col(int N, int C, int H, int W, int KH, int KW, int SH, int 
                         global const float *x, spk_off_t x_off, global float *cols, spk_off_t cols_off)
 {
     const uint KK = (uint)(KH * KW);
-    const int oh = (int)get_global_id(0);
-    const uint row = (uint)get_global_id(1);
-    if (oh >= OH || row >= (uint)C * KK * (uint)N)
-        return;
-    const uint k = row / (uint)N, n = row % (uint)N;
-    const uint c = k / KK, ij = k % KK;
-    const int h = oh * SH - PH + (int)(ij / (uint)KW), w0 = (int)(ij % (uint)KW) - PW;
-    global float *out = cols + cols_off + ((spk_off_t)row * (uint)OH + (uint)oh) * (uint)OW;
-    if (h < 0 || h >= H) {
-        for (int ow = 0; ow < OW; ow++)
-            out[ow] = 0.0f;
-        return;
-    }
-    global const float *in = x + x_off + ((n * (uint)C + c) * (uint)H + (uint)h) * (uint)W;
-    for (int ow = 0; ow < OW; ow++) {
-        const int w = w0 + ow * SW;
-        out[ow] = (w >= 0 && w < W) ? in[w] : 0.0f;
-    }
+    ITEM_ROWS(C * KH * KW * N, 1, r0, r1); /* CPU devices: blocks of rows, every oh (src/nn/conv2d.c) */
+    for (uint row = (uint)r0; row < (uint)r1; row++)
+        for (int oh = (int)get_global_id(0); oh < OH; oh += (int)get_global_size(0)) {
+            const uint k = row / (uint)N, n = row % (uint)N;
+            const uint c = k / KK, ij = k % KK;
+            const int h = oh * SH - PH + (int)(ij / (uint)KW), w0 = (int)(ij % (uint)KW) - PW;
+            global float *out = cols + cols_off + ((spk_off_t)row * (uint)OH + (uint)oh) * (uint)OW;
+            if (h < 0 || h >= H) {
+                for (int ow = 0; ow < OW; ow++)
+                    out[ow] = 0.0f;
+                continue;
+            }
+            global const float *in = x + x_off + ((n * (uint)C + c) * (uint)H + (uint)h) * (uint)W;
+            for (int ow = 0; ow < OW; ow++) {
+                const int w = w0 + ow * SW;
+                out[ow] = (w >= 0 && w < W) ? in[w] : 0.0f;
+            }
+        }
 }
 
 /* The input gradient from the gradient of the columns: every input pixel
@@ -87,11 +87,10 @@ kernel void conv_col2im(int N, int C, int H, int W, int KH, int KW, int SH, int 
 kernel void conv_col2im_planes(int N, int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH,
                                int OW, global const float *dcols, spk_off_t dc_off, global float *dx, spk_off_t dx_off)
 {
-    const uint planes = (uint)N * (uint)C, P = (uint)(OH * OW);
-    const uint per = (planes + (uint)get_global_size(0) - 1) / (uint)get_global_size(0);
-    const uint q0 = (uint)get_global_id(0) * per, q1 = min(planes, q0 + per);
+    const uint P = (uint)(OH * OW);
+    ITEM_ROWS(N * C, 0, q0, q1);
     const spk_off_t NP = (spk_off_t)N * P;
-    for (uint q = q0; q < q1; q++) { /* q = c*N + n: images in turn, each column row read in order */
+    for (uint q = (uint)q0; q < (uint)q1; q++) { /* q = c*N + n: images in turn, each column row read in order */
         const uint c = q / (uint)N, n = q % (uint)N;
         global float *out = dx + dx_off + ((spk_off_t)n * (uint)C + c) * (uint)H * (uint)W;
         for (int e = 0; e < H * W; e++)
@@ -172,9 +171,6 @@ kernel void conv_grad_output(int reps, int N, int OC, int P, global const float 
  * kernels above synchronise their work-groups once per step; PoCL compiled
  * each in 0.55-0.65 s and ran them at 8.6 ms per launch in the conv preset
  * (bench/RESULTS.md). The sums over t run in the same order. */
-#define ROW_BLOCK(rows, r0, r1)                                                   \
-    const uint per_ = ((rows) + (uint)get_global_size(0) - 1) / (uint)get_global_size(0); \
-    const uint r0 = (uint)get_global_id(0) * per_, r1 = min((uint)(rows), r0 + per_)
 
 kernel void conv_output_rows(int reps, int N, int OC, int P, global const float *y2, spk_off_t y2_off,
                              global const float *bias, spk_off_t b_off, int has_bias, global float *y,
@@ -182,8 +178,8 @@ kernel void conv_output_rows(int reps, int N, int OC, int P, global const float 
 {
     const uint rows = (uint)N * (uint)OC;
     const spk_off_t NOP = (spk_off_t)rows * (uint)P;
-    ROW_BLOCK(rows, r0, r1);
-    for (uint row = r0; row < r1; row++) { /* row = n*OC + oc */
+    ITEM_ROWS((int)rows, 0, r0, r1);
+    for (uint row = (uint)r0; row < (uint)r1; row++) { /* row = n*OC + oc */
         const uint n = row / (uint)OC, oc = row % (uint)OC;
         const float b = has_bias ? bias[b_off + oc] : 0.0f;
         global const float *src = y2 + y2_off + ((spk_off_t)oc * (uint)N + n) * (uint)P;
@@ -204,8 +200,8 @@ kernel void conv_grad_output_rows(int reps, int N, int OC, int P, global const f
 {
     const uint rows = (uint)N * (uint)OC;
     const spk_off_t NOP = (spk_off_t)rows * (uint)P;
-    ROW_BLOCK(rows, r0, r1);
-    for (uint row = r0; row < r1; row++) { /* row = oc*N + n */
+    ITEM_ROWS((int)rows, 0, r0, r1);
+    for (uint row = (uint)r0; row < (uint)r1; row++) { /* row = oc*N + n */
         const uint oc = row / (uint)N, n = row % (uint)N;
         global const float *src = dy + dy_off + ((spk_off_t)n * (uint)OC + oc) * (uint)P;
         global float *dst = dy2 + dy2_off + (spk_off_t)row * (uint)P;

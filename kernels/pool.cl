@@ -14,23 +14,28 @@ static inline void covering(int h, int K, int S, int O, int *lo, int *hi)
 
 /* Launched as 2-D ranges (src/nn/pool.c): dimension 0 over the pixels of a
  * plane, dimension 1 over the NC planes; the host keeps every element count
- * below 2^32. */
+ * below 2^32. The forward kernels and pool_backward_tiled loop over both:
+ * on GPUs each item runs once (one output element or band of one plane), on
+ * CPU devices a few items in groups of one take blocks of whole planes
+ * (ITEM_ROWS): one code generation whatever the planes' size (a group size
+ * per shape meant one per layer) and no loop over a group's items. */
 
 /* One work item per output element. The window's sum is taken in
  * row-major order, then divided by KH*KW. */
 kernel void pool_avg_forward(int NC, int H, int W, int KH, int KW, int SH, int SW, int OH, int OW,
                              global const float *x, spk_off_t x_off, global float *y, spk_off_t y_off)
 {
-    const uint o = (uint)get_global_id(0), plane = (uint)get_global_id(1);
-    if (o >= (uint)(OH * OW) || plane >= (uint)NC)
-        return;
-    const int oh = (int)(o / (uint)OW), ow = (int)(o % (uint)OW);
-    global const float *xp = x + x_off + (spk_off_t)plane * (uint)(H * W) + (uint)(oh * SH * W + ow * SW);
-    float s = 0.0f;
-    for (int i = 0; i < KH; i++)
-        for (int j = 0; j < KW; j++)
-            s += xp[i * W + j];
-    y[y_off + (spk_off_t)plane * (uint)(OH * OW) + o] = s / (float)(KH * KW);
+    ITEM_ROWS(NC, 1, p0, p1);
+    for (uint plane = (uint)p0; plane < (uint)p1; plane++)
+        for (uint o = (uint)get_global_id(0); o < (uint)(OH * OW); o += (uint)get_global_size(0)) {
+            const int oh = (int)(o / (uint)OW), ow = (int)(o % (uint)OW);
+            global const float *xp = x + x_off + (spk_off_t)plane * (uint)(H * W) + (uint)(oh * SH * W + ow * SW);
+            float s = 0.0f;
+            for (int i = 0; i < KH; i++)
+                for (int j = 0; j < KW; j++)
+                    s += xp[i * W + j];
+            y[y_off + (spk_off_t)plane * (uint)(OH * OW) + o] = s / (float)(KH * KW);
+        }
 }
 
 /* One work item per input element. */
@@ -71,13 +76,14 @@ static inline int window_argmax(global const float *xp, int W, int KH, int KW)
 kernel void pool_max_forward(int NC, int H, int W, int KH, int KW, int SH, int SW, int OH, int OW,
                              global const float *x, spk_off_t x_off, global float *y, spk_off_t y_off)
 {
-    const uint o = (uint)get_global_id(0), plane = (uint)get_global_id(1);
-    if (o >= (uint)(OH * OW) || plane >= (uint)NC)
-        return;
-    const int oh = (int)(o / (uint)OW), ow = (int)(o % (uint)OW);
-    global const float *xp = x + x_off + (spk_off_t)plane * (uint)(H * W) + (uint)(oh * SH * W + ow * SW);
-    const int a = window_argmax(xp, W, KH, KW);
-    y[y_off + (spk_off_t)plane * (uint)(OH * OW) + o] = xp[(a / KW) * W + a % KW];
+    ITEM_ROWS(NC, 1, p0, p1); /* CPU devices: blocks of whole planes (ITEMS_OVER_PLANES) */
+    for (uint plane = (uint)p0; plane < (uint)p1; plane++)
+        for (uint o = (uint)get_global_id(0); o < (uint)(OH * OW); o += (uint)get_global_size(0)) {
+            const int oh = (int)(o / (uint)OW), ow = (int)(o % (uint)OW);
+            global const float *xp = x + x_off + (spk_off_t)plane * (uint)(H * W) + (uint)(oh * SH * W + ow * SW);
+            const int a = window_argmax(xp, W, KH, KW);
+            y[y_off + (spk_off_t)plane * (uint)(OH * OW) + o] = xp[(a / KW) * W + a % KW];
+        }
 }
 
 /* The gradient of a window goes to its first maximum, recomputed from the
@@ -118,35 +124,35 @@ kernel void pool_backward_tiled(int is_max, int NC, int H, int W, int KH, int KW
                                 global const float *x, spk_off_t x_off, global const float *dy, spk_off_t dy_off,
                                 global float *dx, spk_off_t dx_off)
 {
-    const int oh = (int)get_global_id(0);
-    const uint plane = (uint)get_global_id(1);
-    if (oh > OH || plane >= (uint)NC)
-        return;
-    const spk_off_t base = (spk_off_t)plane * (uint)(H * W);
-    global float *out = dx + dx_off + base;
-    const int h0 = oh * SH, h1 = oh < OH ? min(h0 + SH, H) : H;
-    if (oh == OH) { /* rows below the last window */
-        for (int h = h0; h < h1; h++)
-            for (int w = 0; w < W; w++)
-                out[h * W + w] = 0.0f;
-        return;
-    }
-    global const float *g = dy + dy_off + (spk_off_t)plane * (uint)(OH * OW) + (uint)(oh * OW);
-    global const float *xp = x + x_off + base;
-    for (int ow = 0; ow < OW; ow++) {
-        const int w0 = ow * SW;
-        const int a = is_max ? window_argmax(xp + h0 * W + w0, W, KH, KW) : 0;
-        const float gv = g[ow], avg = gv / (float)(KH * KW);
-        for (int h = h0; h < h1; h++)
-            for (int w = w0; w < w0 + SW && w < W; w++) {
-                const int i = h - h0, j = w - w0;
-                float v = 0.0f;
-                if (i < KH && j < KW)
-                    v = is_max ? (i * KW + j == a ? gv : 0.0f) : avg;
-                out[h * W + w] = v;
+    ITEM_ROWS(NC, 1, p0, p1);
+    for (uint plane = (uint)p0; plane < (uint)p1; plane++)
+        for (int oh = (int)get_global_id(0); oh <= OH; oh += (int)get_global_size(0)) {
+            const spk_off_t base = (spk_off_t)plane * (uint)(H * W);
+            global float *out = dx + dx_off + base;
+            const int h0 = oh * SH, h1 = oh < OH ? min(h0 + SH, H) : H;
+            if (oh == OH) { /* rows below the last window */
+                for (int h = h0; h < h1; h++)
+                    for (int w = 0; w < W; w++)
+                        out[h * W + w] = 0.0f;
+                continue;
             }
-    }
-    for (int h = h0; h < h1; h++) /* columns right of the last window */
-        for (int w = OW * SW; w < W; w++)
-            out[h * W + w] = 0.0f;
+            global const float *g = dy + dy_off + (spk_off_t)plane * (uint)(OH * OW) + (uint)(oh * OW);
+            global const float *xp = x + x_off + base;
+            for (int ow = 0; ow < OW; ow++) {
+                const int w0 = ow * SW;
+                const int a = is_max ? window_argmax(xp + h0 * W + w0, W, KH, KW) : 0;
+                const float gv = g[ow], avg = gv / (float)(KH * KW);
+                for (int h = h0; h < h1; h++)
+                    for (int w = w0; w < w0 + SW && w < W; w++) {
+                        const int i = h - h0, j = w - w0;
+                        float v = 0.0f;
+                        if (i < KH && j < KW)
+                            v = is_max ? (i * KW + j == a ? gv : 0.0f) : avg;
+                        out[h * W + w] = v;
+                    }
+            }
+            for (int h = h0; h < h1; h++) /* columns right of the last window */
+                for (int w = OW * SW; w < W; w++)
+                    out[h * W + w] = 0.0f;
+        }
 }

@@ -19,14 +19,6 @@
 #endif
 #define CH (VW * NV)
 
-/* The rows [r0, r1) of an item that loops over its share of n rows along
- * dimension d, in blocks: one row per item where the launch has an item
- * per row (GPUs), a block per item where it has a few (CPU devices, in
- * groups of one item: src/ops/sparse_synapse.c, launch_rows). */
-#define ITEM_ROWS(n, d, r0, r1)                                                           \
-    const int per_ = ((n) + (int)get_global_size(d) - 1) / (int)get_global_size(d);    \
-    const int r0 = (int)get_global_id(d) * per_, r1 = min((n), r0 + per_)
-
 /* The nonzeros of 8 inputs as bits 0..7; *bad gets the lanes that are
  * neither 0 nor 1. */
 static inline uint nonzero_bits(float8 v, int8 *bad)

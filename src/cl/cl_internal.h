@@ -79,6 +79,10 @@ const char *spk__program_options_with(const spk_context *ctx, const char *file, 
  * of memory only loses it. */
 void spk__program_expect(spk_context *ctx, const char *file, const char *options);
 
+/* Launch k over `global` (dims 1-3) in work-groups of one item: for CPU
+ * kernels whose items each loop over a block (ITEM_ROWS, TILE_INDEX). */
+spk_status spk__launch_items(spk_context *ctx, cl_kernel k, cl_uint dims, const size_t *global);
+
 /* Build (or fetch) a whole program; used by warm-up and the kernel lookup. */
 spk_status spk__program_get(spk_context *ctx, const char *file, const char *options, cl_program *out);
 

@@ -369,6 +369,16 @@ fail:
     return st;
 }
 
+spk_status spk__launch_items(spk_context *ctx, cl_kernel k, cl_uint dims, const size_t *global)
+{
+    spk_status st = SPK_OK;
+    const size_t one[3] = {1, 1, 1};
+    CL_TRY(ctx, clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, global, one, 0, NULL, NULL));
+    ctx->launch_stats.kernel_launches++;
+fail:
+    return st;
+}
+
 /* A 2-D or 3-D launch over g[0..dims-1]: dimension 0 runs along contiguous
  * elements. Work-groups of up to 256 items, filled from dimension 0 up:
  * large groups keep the per-group overhead of CPU devices small (PoCL runs

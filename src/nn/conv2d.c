@@ -166,7 +166,7 @@ static geometry geometry_of(const conv2d *cv, size_t N)
  * whole rows or planes (kernels/conv.cl). */
 static spk_status launch_row_blocks(spk_context *ctx, cl_kernel k, size_t rows)
 {
-    return spk__launch_1d_groups(ctx, k, spk__row_block_items(ctx, rows), 1);
+    return spk__launch_items(ctx, k, 1, (size_t[1]){spk__row_block_items(ctx, rows)});
 }
 
 /* Unfold (dir 0: x -> cols) or fold back (dir 1: dcols -> dx). */
@@ -185,6 +185,8 @@ static spk_status fold(conv2d *cv, int dir, size_t N, const spk_tensor *src, spk
         SPK_TRY(launch_row_blocks(ctx, k, N * cv->C));
     else if (dir)
         SPK_TRY(spk__launch_nd(ctx, k, 2, (size_t[2]){cv->H, N * cv->C}));
+    else if (spk__step_sync(ctx)) /* CPU devices: blocks of rows, every oh */
+        SPK_TRY(spk__launch_items(ctx, k, 2, (size_t[2]){1, spk__row_block_items(ctx, kdim(cv) * N)}));
     else
         SPK_TRY(spk__launch_nd(ctx, k, 2, (size_t[2]){cv->OH, kdim(cv) * N}));
 fail:

@@ -150,8 +150,10 @@ static spk_status ensure_ints(spk_context *ctx, cl_mem *m, size_t *cap, size_t n
 static spk_status launch_items(spk_context *ctx, cl_kernel k, size_t g0, size_t g1)
 {
     spk_status st = SPK_OK;
-    size_t g[2] = {g0, g1}, one[2] = {1, 1};
-    CL_TRY(ctx, clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, g, cpu_layout(ctx) ? one : NULL, 0, NULL, NULL));
+    size_t g[2] = {g0, g1};
+    if (cpu_layout(ctx))
+        return spk__launch_items(ctx, k, 2, g);
+    CL_TRY(ctx, clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, g, NULL, 0, NULL, NULL));
     ctx->launch_stats.kernel_launches++;
 fail:
     return st;
@@ -169,7 +171,7 @@ static spk_status launch_rows(spk_context *ctx, cl_kernel k, int dim, size_t acr
     if (!cpu_layout(ctx))
         return dim ? spk__launch_nd(ctx, k, 2, (size_t[2]){across, n}) : spk__launch_1d(ctx, k, n);
     const size_t items = spk__row_block_items(ctx, n);
-    return dim ? launch_items(ctx, k, 1, items) : spk__launch_1d_groups(ctx, k, items, 1);
+    return dim ? launch_items(ctx, k, 1, items) : spk__launch_items(ctx, k, 1, &items);
 }
 
 /* Clear the counters; after the kernels, read back the nonzeros and the flag. */
@@ -209,7 +211,7 @@ spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tenso
                           SPK_ARG(s->stats)));
     SPK_TRY(spk__launch_1d(ctx, k, s->rows));
     SPK_TRY(SPK_SET_ARGS(ctx, ko, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(s->count), SPK_ARG(s->off), SPK_ARG(s->stats)));
-    SPK_TRY(spk__launch_1d_groups(ctx, ko, 1, 1));
+    SPK_TRY(spk__launch_items(ctx, ko, 1, (size_t[1]){1}));
     SPK_TRY(stats_read(ctx, s));
 fail:
     return st;
@@ -232,7 +234,7 @@ spk_status spk__sparse_compact_bits(spk_context *ctx, spk__sparse *s, const spk_
     SPK_TRY(launch_rows(ctx, kc, 0, 0, rows));
     const cl_int tight = 0; /* lists packed one after the other */
     SPK_TRY(SPK_SET_ARGS(ctx, ko, SPK_ARG(r), SPK_ARG(tight), SPK_ARG(s->count), SPK_ARG(s->off), SPK_ARG(s->stats)));
-    SPK_TRY(spk__launch_1d_groups(ctx, ko, 1, 1));
+    SPK_TRY(spk__launch_items(ctx, ko, 1, (size_t[1]){1}));
     SPK_TRY(stats_read(ctx, s)); /* the count sizes the lists */
     SPK_TRY(ensure_ints(ctx, &s->idx, &s->cap, s->nnz));
     SPK_TRY(SPK_SET_ARGS(ctx, kl, SPK_ARG(r), SPK_ARG(n), SPK_BUF(b), SPK_ARG(s->off), SPK_ARG(s->idx)));
