@@ -20,7 +20,8 @@ static const char HEADER[] = "/* a header in the style of kernels/neuron.clh; VW
                              "typedef ulong off64;\n"
                              "static inline vf twice(vf x)\n{\n    return x + x;\n}\n"
                              "static inline float plain(float x)\n{\n#if 1\n    return x;\n#endif\n}\n"
-                             "#ifdef FLAG\n#define HELPER(x) (x)\n#endif\n";
+                             "#ifdef FLAG\n#define HELPER(x) (x)\n#endif\n"
+                             "typedef struct { float a[VW]; int (*cb)(int); } boxed;\n";
 
 static const char USES_VF[] = "kernel void a(global float *p) { p[0] = twice((vf)1.0f).s0; }\n";
 static const char USES_TWICE_ONLY[] = "kernel void t(global float *p) { p[0] = 2.0f; (void)twice; }\n";
@@ -28,6 +29,7 @@ static const char USES_OFF[] = "/* VW and NV named in a comment only */\n"
                                "kernel void b(global ulong *p) { off64 x = 0; p[0] = plain(x); }\n";
 static const char USES_HELPER[] = "kernel void c(global float *p) { p[0] = HELPER(1.0f); }\n";
 static const char USES_NV[] = "kernel void n(global float *p) { p[0] = NV; }\n";
+static const char USES_BOXED[] = "kernel void s(global float *p) { boxed b; p[0] = b.a[0]; }\n";
 
 /* A bundle source of the header and two files (an empty part between them
  * where the loader puts its #undef lines). */
@@ -59,6 +61,7 @@ Test(bundle, a_macro_reaches_what_depends_on_it_in_the_headers)
     cr_assert(!fits(USES_HELPER, "", USES_OFF, "-DFLAG"), "HELPER exists only under #ifdef FLAG");
     cr_assert(!fits(USES_NV, "", USES_VF, "-DVW=8 -DNV=4"), "a file naming the macro itself");
     cr_assert(fits(USES_OFF, "", USES_VF, "-DVW=8 -DNV=4"), "a macro named in a comment only");
+    cr_assert(!fits(USES_BOXED, "", USES_OFF, "-DVW=8"), "a typedef'd struct whose body names VW");
 }
 
 Test(bundle, options_must_agree)

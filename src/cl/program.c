@@ -224,9 +224,12 @@ static spk_status build_entries(spk_context *ctx, const char *file, const char *
         bundle_opts = spk__bundle_options(opts, n);
         size_t len = 0;
         name[0] = '\0';
-        for (size_t i = 0; i < n; i++)
-            len += (size_t)snprintf(name + len, len < sizeof name ? sizeof name - len : 0, "%s%s", i ? "+" : "",
-                                    files[i]);
+        for (size_t i = 0; i < n; i++) { /* "lif.cl+sparse_synapse.cl+...", cut short if it must be */
+            int w = snprintf(name + len, sizeof name - len, "%s%s", i ? "+" : "", files[i]);
+            if (w < 0 || (size_t)w >= sizeof name - len)
+                break;
+            len += (size_t)w;
+        }
         if (!bundle_opts || build_program(ctx, &src, name, bundle_opts, 1, &prog, &key) != SPK_OK) {
             spk__log(ctx, SPK_LOG_DEBUG, "programs %s did not build as one: building %s alone", name, file);
             prog = NULL;

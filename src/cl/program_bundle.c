@@ -230,6 +230,20 @@ static void statement_name(const char *t, size_t n, const char **name, size_t *l
         *name = w, *len = l;
 }
 
+/* 1 if a statement that reached its closing brace is a function definition
+ * (a '(' before its first '{', and not a typedef, struct, union or enum,
+ * which go on to their ';'). */
+static int is_function(const char *t, size_t n)
+{
+    const char *paren = memchr(t, '(', n), *brace = memchr(t, '{', n), *w;
+    size_t i = 0, l = next_word(t, n, &i, &w);
+    static const char *const types[] = {"typedef", "struct", "union", "enum"};
+    for (size_t k = 0; k < SPK_ARRAY_LEN(types); k++)
+        if (l == strlen(types[k]) && memcmp(w, types[k], l) == 0)
+            return 0;
+    return paren && brace && paren < brace;
+}
+
 static void directive(header_scan *h, const char *t, size_t n, const char *full, size_t full_n)
 {
     const char *w;
@@ -299,7 +313,7 @@ static void scan_header(header_scan *h, const char *t, size_t n)
                 depth++;
             else if (c == '}' && depth > 0)
                 depth--;
-            const int function_end = c == '}' && depth == 0 && memchr(t + stmt, '(', k - stmt) != NULL;
+            const int function_end = c == '}' && depth == 0 && is_function(t + stmt, k - stmt);
             if (in_stmt && depth == 0 && (c == ';' || function_end)) {
                 const char *name = NULL;
                 size_t len = 0;
