@@ -47,7 +47,10 @@ static spk__source_text pair(const char *header, const char *a, const char *b)
 static int fits(const char *a, const char *oa, const char *b, const char *ob)
 {
     spk__source_text s = pair(HEADER, a, b);
-    int ab = spk__bundle_compatible(&s, 0, oa, 1, ob), ba = spk__bundle_compatible(&s, 1, ob, 0, oa);
+    spk__bundle_rules *r = spk__bundle_rules_new(&s);
+    cr_assert_not_null(r);
+    int ab = spk__bundle_fits(r, 0, oa, 1, ob), ba = spk__bundle_fits(r, 1, ob, 0, oa);
+    spk__bundle_rules_free(r);
     cr_assert_eq(ab, ba, "the rule is not symmetric for '%s' / '%s'", oa, ob);
     return ab;
 }
@@ -121,16 +124,19 @@ Test(bundle, the_mlp_programs_fit_together)
         s.parts[4 + 2 * f] = "", s.lengths[4 + 2 * f] = 0;
     }
     s.n_parts = 8;
+    spk__bundle_rules *r = spk__bundle_rules_new(&s);
+    cr_assert_not_null(r);
     for (size_t a = 0; a < 3; a++)
         for (size_t b = 0; b < 3; b++)
             if (a != b)
-                cr_assert(spk__bundle_compatible(&s, a, opts[a], b, opts[b]), "%s and %s should fit", files[a],
+                cr_assert(spk__bundle_fits(r, a, opts[a], b, opts[b]), "%s and %s should fit", files[a],
                           files[b]);
     /* lif.cl reads the tiles' CHUNK_MAX and the spike macros: a sparse
      * program may not hand it other values, nor leave them to lif's own */
-    cr_assert(!spk__bundle_compatible(&s, 0, opts[0], 1, "-DVW=8 -DNV=1 -DROWS_DIM=0 -DCHUNK_MAX=1"));
-    cr_assert(!spk__bundle_compatible(&s, 1, "-DVW=8 -DNV=1 -DROWS_DIM=0 -DSPIKE_BITS=1", 0,
+    cr_assert(!spk__bundle_fits(r, 0, opts[0], 1, "-DVW=8 -DNV=1 -DROWS_DIM=0 -DCHUNK_MAX=1"));
+    cr_assert(!spk__bundle_fits(r, 1, "-DVW=8 -DNV=1 -DROWS_DIM=0 -DSPIKE_BITS=1", 0,
                                       "-DCUBA=0 -DRESET=0 -DVW=8"));
+    spk__bundle_rules_free(r);
     for (size_t i = 0; i < 6; i++)
         free(owned[i]);
 }

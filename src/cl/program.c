@@ -195,14 +195,18 @@ static size_t plan_bundle(spk_context *ctx, const char *file, const char *option
     }
     if (n == 1 || spk__source_load_files(ctx, files, n, src) != SPK_OK)
         return 1;
-    size_t kept = 1;
-    for (size_t c = 1; c < n; c++) {
+    spk__bundle_rules *rules = spk__bundle_rules_new(src);
+    size_t kept = 1, at[SPK_BUNDLE_MAX] = {0}; /* at[i]: where kept file i is in src */
+    for (size_t c = 1; c < n && rules; c++) {
         int fits = 1;
         for (size_t i = 0; i < kept && fits; i++)
-            fits = spk__bundle_compatible(src, c, opts[c], i, opts[i]);
+            fits = spk__bundle_fits(rules, c, opts[c], at[i], opts[i]);
         if (fits)
-            files[kept] = files[c], opts[kept++] = opts[c];
+            at[kept] = c, files[kept] = files[c], opts[kept++] = opts[c];
     }
+    spk__bundle_rules_free(rules);
+    if (kept == n)
+        return n;
     spk__source_free(src);
     if (kept > 1 && spk__source_load_files(ctx, files, kept, src) != SPK_OK)
         return 1;

@@ -337,23 +337,49 @@ static void scan_free(header_scan *h)
         spk__free(h->cond[--h->ncond]);
 }
 
-/* 1 if `file` (comments removed) may be compiled with macro m defined
- * although its own options leave m out: it names neither m nor a header
- * definition that depends on m. */
-static int unaffected_by(const header_scan *h, const char *m, size_t m_len, const char *file, size_t file_n)
+/* Macro m and the header definitions that depend on it, transitively, in *s. */
+static void closure(const header_scan *h, const char *m, size_t m_len, word_set *s)
 {
-    word_set s = {0};
-    set_add(&s, m, m_len);
-    for (int grew = 1; grew && !s.oom;) {
+    set_add(s, m, m_len);
+    for (int grew = 1; grew && !s->oom;) {
         grew = 0;
         for (size_t i = 0; i < h->n; i++)
-            if (!set_has(&s, h->d[i].name, h->d[i].name_len) && text_uses(h->d[i].deps, h->d[i].deps_len, &s)) {
-                set_add(&s, h->d[i].name, h->d[i].name_len);
+            if (!set_has(s, h->d[i].name, h->d[i].name_len) && text_uses(h->d[i].deps, h->d[i].deps_len, s)) {
+                set_add(s, h->d[i].name, h->d[i].name_len);
                 grew = 1;
             }
     }
-    int ok = !s.oom && !text_uses(file, file_n, &s);
-    set_free(&s);
+}
+
+enum { CLOSURES_KEPT = 64 };
+
+struct spk__bundle_rules {
+    header_scan headers;
+    char *text[SPK_MAX_SOURCE_PARTS]; /* every part without comments: the definitions point into the headers' */
+    size_t len[SPK_MAX_SOURCE_PARTS];
+    size_t n_headers;
+    /* closures computed so far, each once for all pairs (its first word is the macro) */
+    word_set closures[CLOSURES_KEPT];
+    size_t n_closures;
+};
+
+/* 1 if `file` (comments removed) may be compiled with macro m defined
+ * although its own options leave m out: it names neither m nor a header
+ * definition that depends on m. */
+static int unaffected_by(spk__bundle_rules *r, const char *m, size_t m_len, const char *file, size_t file_n)
+{
+    for (size_t i = 0; i < r->n_closures; i++) {
+        const word_set *c = &r->closures[i];
+        if (c->len[0] == m_len && memcmp(c->w[0], m, m_len) == 0)
+            return !text_uses(file, file_n, c);
+    }
+    word_set fresh = {0}, *s = r->n_closures < CLOSURES_KEPT ? &r->closures[r->n_closures] : &fresh;
+    closure(&r->headers, m, m_len, s);
+    const int ok = !s->oom && !text_uses(file, file_n, s);
+    if (s == &fresh || s->oom)
+        set_free(s), memset(s, 0, sizeof *s);
+    else
+        r->n_closures++;
     return ok;
 }
 
@@ -417,7 +443,7 @@ static int same_other_options(const char *o, const char *p)
 
 /* Every macro that o defines and p does not leaves file (p's) unaffected;
  * those both define agree. */
-static int defines_fit(const header_scan *h, const char *o, const char *p, const char *file, size_t file_n)
+static int defines_fit(spk__bundle_rules *r, const char *o, const char *p, const char *file, size_t file_n)
 {
     const char *tok;
     size_t i = 0, l;
@@ -426,33 +452,53 @@ static int defines_fit(const header_scan *h, const char *o, const char *p, const
             continue;
         size_t nl = define_name_len(tok, l), pl = 0;
         const char *other = find_define(p, tok + 2, nl, &pl);
-        if (other ? pl != l || memcmp(other, tok, l) != 0 : !unaffected_by(h, tok + 2, nl, file, file_n))
+        if (other ? pl != l || memcmp(other, tok, l) != 0 : !unaffected_by(r, tok + 2, nl, file, file_n))
             return 0;
     }
     return 1;
 }
 
-int spk__bundle_compatible(const spk__source_text *src, size_t a, const char *oa, size_t b, const char *ob)
+
+void spk__bundle_rules_free(spk__bundle_rules *r)
 {
-    if (!same_other_options(oa, ob))
-        return 0;
-    header_scan h = {0};
-    char *headers[SPK_MAX_SOURCE_PARTS] = {0}; /* the definitions point into these */
-    const size_t ia = src->n_headers + 2 * a, ib = src->n_headers + 2 * b;
-    char *fa = strip_comments(src->parts[ia], src->lengths[ia]), *fb = strip_comments(src->parts[ib], src->lengths[ib]);
-    int ok = fa && fb;
-    for (size_t i = 0; i < src->n_headers && ok; i++) {
-        headers[i] = strip_comments(src->parts[i], src->lengths[i]);
-        if (headers[i])
-            scan_header(&h, headers[i], src->lengths[i]);
-        ok = headers[i] && !h.oom;
+    if (!r)
+        return;
+    scan_free(&r->headers);
+    for (size_t i = 0; i < SPK_MAX_SOURCE_PARTS; i++)
+        spk__free(r->text[i]);
+    for (size_t i = 0; i < r->n_closures; i++)
+        set_free(&r->closures[i]);
+    spk__free(r);
+}
+
+spk__bundle_rules *spk__bundle_rules_new(const spk__source_text *src)
+{
+    spk__bundle_rules *r = spk__calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->n_headers = src->n_headers;
+    for (size_t i = 0; i < src->n_parts; i++) {
+        r->text[i] = strip_comments(src->parts[i], src->lengths[i]);
+        r->len[i] = src->lengths[i];
+        if (!r->text[i]) {
+            spk__bundle_rules_free(r);
+            return NULL;
+        }
+        if (i < src->n_headers)
+            scan_header(&r->headers, r->text[i], r->len[i]);
     }
-    ok = ok && defines_fit(&h, oa, ob, fb, src->lengths[ib]) && defines_fit(&h, ob, oa, fa, src->lengths[ia]);
-    scan_free(&h);
-    for (size_t i = 0; i < src->n_headers; i++)
-        spk__free(headers[i]);
-    spk__free(fa), spk__free(fb);
-    return ok;
+    if (r->headers.oom) {
+        spk__bundle_rules_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+int spk__bundle_fits(spk__bundle_rules *r, size_t a, const char *oa, size_t b, const char *ob)
+{
+    const size_t ia = r->n_headers + 2 * a, ib = r->n_headers + 2 * b;
+    return same_other_options(oa, ob) && defines_fit(r, oa, ob, r->text[ib], r->len[ib]) &&
+           defines_fit(r, ob, oa, r->text[ia], r->len[ia]);
 }
 
 static int has_option(const char *o, const char *tok, size_t len)
