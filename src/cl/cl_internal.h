@@ -83,6 +83,15 @@ void spk__program_expect(spk_context *ctx, const char *file, const char *options
  * kernels whose items each loop over a block (ITEM_ROWS, TILE_INDEX). */
 spk_status spk__launch_items(spk_context *ctx, cl_kernel k, cl_uint dims, const size_t *global);
 
+/* Launch a kernel whose items loop over blocks of n rows (ITEM_ROWS in
+ * kernels/common.clh) along dimension dim (0 or 1), and, for dim 1, over
+ * `across` along dimension 0. With cpu (a CPU device): 4 items per compute
+ * unit in groups of one item, so PoCL generates no loop over a group's
+ * items, whose code took up to 3x as long to compile (bench/RESULTS.md,
+ * "Cold start"), and one code generation serves every shape. Otherwise one
+ * item per row (and per `across`). */
+spk_status spk__launch_rows(spk_context *ctx, cl_kernel k, int cpu, int dim, size_t across, size_t n);
+
 /* Build (or fetch) a whole program; used by warm-up and the kernel lookup. */
 spk_status spk__program_get(spk_context *ctx, const char *file, const char *options, cl_program *out);
 

@@ -386,6 +386,17 @@ fail:
     return st;
 }
 
+spk_status spk__launch_rows(spk_context *ctx, cl_kernel k, int cpu, int dim, size_t across, size_t n)
+{
+    if (!cpu)
+        return dim ? spk__launch_nd(ctx, k, 2, (size_t[2]){across, n}) : spk__launch_1d(ctx, k, n);
+    size_t items = 4 * (size_t)(ctx->info.compute_units ? ctx->info.compute_units : 1);
+    if (items > n)
+        items = n > 0 ? n : 1;
+    const size_t g[2] = {dim ? 1 : items, items};
+    return spk__launch_items(ctx, k, (cl_uint)dim + 1, g);
+}
+
 /* A 2-D or 3-D launch over g[0..dims-1]: dimension 0 runs along contiguous
  * elements. Work-groups of up to 256 items, filled from dimension 0 up:
  * large groups keep the per-group overhead of CPU devices small (PoCL runs

@@ -162,13 +162,6 @@ static geometry geometry_of(const conv2d *cv, size_t N)
     SPK_ARG((g).N), SPK_ARG((g).C), SPK_ARG((g).H), SPK_ARG((g).W), SPK_ARG((g).KH), SPK_ARG((g).KW),          \
         SPK_ARG((g).SH), SPK_ARG((g).SW), SPK_ARG((g).PH), SPK_ARG((g).PW), SPK_ARG((g).OH), SPK_ARG((g).OW)
 
-/* The row and plane kernels of CPU devices (STEP_SYNC), each item a block of
- * whole rows or planes (kernels/conv.cl). */
-static spk_status launch_row_blocks(spk_context *ctx, cl_kernel k, size_t rows)
-{
-    return spk__launch_items(ctx, k, 1, (size_t[1]){spk__row_block_items(ctx, rows)});
-}
-
 /* Unfold (dir 0: x -> cols) or fold back (dir 1: dcols -> dx). */
 static spk_status fold(conv2d *cv, int dir, size_t N, const spk_tensor *src, spk_tensor *dst)
 {
@@ -182,13 +175,11 @@ static spk_status fold(conv2d *cv, int dir, size_t N, const spk_tensor *src, spk
     spk__buf s = spk__buf_of(src), d = spk__buf_of(dst);
     SPK_TRY(SPK_SET_ARGS(ctx, k, GEOMETRY_ARGS(g), SPK_BUF(s), SPK_BUF(d)));
     if (planes)
-        SPK_TRY(launch_row_blocks(ctx, k, N * cv->C));
+        SPK_TRY(spk__launch_rows(ctx, k, 1, 0, 0, N * cv->C));
     else if (dir)
         SPK_TRY(spk__launch_nd(ctx, k, 2, (size_t[2]){cv->H, N * cv->C}));
-    else if (spk__step_sync(ctx)) /* CPU devices: blocks of rows, every oh */
-        SPK_TRY(spk__launch_items(ctx, k, 2, (size_t[2]){1, spk__row_block_items(ctx, kdim(cv) * N)}));
-    else
-        SPK_TRY(spk__launch_nd(ctx, k, 2, (size_t[2]){cv->OH, kdim(cv) * N}));
+    else /* rows of the columns, every oh */
+        SPK_TRY(spk__launch_rows(ctx, k, spk__step_sync(ctx), 1, cv->OH, kdim(cv) * N));
 fail:
     return st;
 }
@@ -210,7 +201,7 @@ static spk_status conv_forward(spk_layer *l, const spk_tensor *in, spk_tensor *o
              y = spk__buf_of(out);
     SPK_TRY(SPK_SET_ARGS(l->ctx, k, SPK_ARG(reps), SPK_ARG(n), SPK_ARG(oc), SPK_ARG(p), SPK_BUF(y2), SPK_BUF(b),
                          SPK_ARG(b.present), SPK_BUF(y)));
-    SPK_TRY(rows ? launch_row_blocks(l->ctx, k, N * OC) : spk__launch_nd(l->ctx, k, 2, (size_t[2]){P, N * OC}));
+    SPK_TRY(rows ? spk__launch_rows(l->ctx, k, 1, 0, 0, N * OC) : spk__launch_nd(l->ctx, k, 2, (size_t[2]){P, N * OC}));
 fail:
     spk_tensor_free(w);
     return st;
@@ -250,7 +241,7 @@ static spk_status conv_backward(spk_layer *l, const spk_tensor *in, const spk_te
     cl_int reps = l->static_input ? (cl_int)l->T : 1, n = (cl_int)N, oc = (cl_int)OC, p = (cl_int)P;
     spk__buf dy = spk__buf_of(grad_out), dy2 = spk__buf_of(cv->y2);
     SPK_TRY(SPK_SET_ARGS(l->ctx, k, SPK_ARG(reps), SPK_ARG(n), SPK_ARG(oc), SPK_ARG(p), SPK_BUF(dy), SPK_BUF(dy2)));
-    SPK_TRY(rows ? launch_row_blocks(l->ctx, k, OC * N) : spk__launch_nd(l->ctx, k, 2, (size_t[2]){P, OC * N}));
+    SPK_TRY(rows ? spk__launch_rows(l->ctx, k, 1, 0, 0, OC * N) : spk__launch_nd(l->ctx, k, 2, (size_t[2]){P, OC * N}));
     SPK_TRY(spk__view2d(l->grads[WEIGHT], OC, K, &dw));
     SPK_TRY(spk_gemm(0, 1, 1.0f, cv->y2, cv->cols, 0.0f, dw));
     if (cv->p.bias)

@@ -81,16 +81,6 @@ static spk_status pool_prepare(spk_layer *l, size_t T, size_t B)
     return SPK_OK;
 }
 
-/* A kernel over `per_plane` items of each of n planes (kernels/pool.cl):
- * so on GPUs; on CPU devices a few items in groups of one, each a block of
- * whole planes. */
-static spk_status launch_planes(spk_context *ctx, cl_kernel k, size_t per_plane, size_t n)
-{
-    if (!spk__step_sync(ctx))
-        return spk__launch_nd(ctx, k, 2, (size_t[2]){per_plane, n});
-    return spk__launch_items(ctx, k, 2, (size_t[2]){1, spk__row_block_items(ctx, n)});
-}
-
 static spk_status pool_forward(spk_layer *l, const spk_tensor *in, spk_tensor *out)
 {
     spk_status st = SPK_OK;
@@ -100,7 +90,7 @@ static spk_status pool_forward(spk_layer *l, const spk_tensor *in, spk_tensor *o
     SPK_TRY(spk__kernel_get(l->ctx, FILE_, "", pl->is_max ? "pool_max_forward" : "pool_avg_forward", &k));
     spk__buf x = spk__buf_of(in), y = spk__buf_of(out);
     SPK_TRY(SPK_SET_ARGS(l->ctx, k, POOL_ARGS(a), SPK_BUF(x), SPK_BUF(y)));
-    SPK_TRY(launch_planes(l->ctx, k, pl->OH * pl->OW, (size_t)a.NC));
+    SPK_TRY(spk__launch_rows(l->ctx, k, spk__step_sync(l->ctx), 1, pl->OH * pl->OW, (size_t)a.NC));
 fail:
     return st;
 }
@@ -121,7 +111,7 @@ static spk_status pool_backward(spk_layer *l, const spk_tensor *in, const spk_te
         cl_int is_max = pl->is_max;
         SPK_TRY(spk__kernel_get(l->ctx, FILE_, "", "pool_backward_tiled", &k));
         SPK_TRY(SPK_SET_ARGS(l->ctx, k, SPK_ARG(is_max), POOL_ARGS(a), SPK_BUF(x), SPK_BUF(dy), SPK_BUF(dx)));
-        SPK_TRY(launch_planes(l->ctx, k, pl->OH + 1, (size_t)a.NC));
+        SPK_TRY(spk__launch_rows(l->ctx, k, spk__step_sync(l->ctx), 1, pl->OH + 1, (size_t)a.NC));
         return SPK_OK;
     }
     if (pl->is_max) {

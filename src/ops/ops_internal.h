@@ -97,16 +97,6 @@ static inline spk__tiling spk__tiling_for(const spk_context *ctx, size_t vecs)
     return (spk__tiling){(int)chunk, (vecs + chunk - 1) / chunk, spk__step_sync(ctx) ? 1 : 64};
 }
 
-/* Work items of a kernel that loops over blocks of n rows on a CPU device,
- * launched in groups of one item (PoCL then generates no loop over a
- * group's items, which is cheaper to compile): 4 per compute unit, at most
- * n, at least 1. */
-static inline size_t spk__row_block_items(const spk_context *ctx, size_t n)
-{
-    size_t items = 4 * (size_t)(ctx->info.compute_units ? ctx->info.compute_units : 1);
-    return items < n ? items : n > 0 ? n : 1;
-}
-
 /* Whether a tiled kernel (CHUNK_MAX > 1) that touches `bytes` of memory,
  * its outputs `outs` (NULL entries: absent) included, should write those
  * outputs with streaming (non-temporal) stores, which skip the read of each

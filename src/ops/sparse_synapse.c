@@ -159,21 +159,6 @@ fail:
     return st;
 }
 
-/* A kernel that loops over its share of n rows, blocked (ITEM_ROWS in
- * kernels/sparse_synapse.cl): along dimension 1 of a 2-D launch (dim 1)
- * whose dimension 0 covers `across` outputs, or along a 1-D launch. On CPU
- * devices 4 items per compute unit, in groups of one item: PoCL then
- * generates no loop over a group's items, and compiles the kernel up to 3x
- * sooner (the transpose: 187 -> 59 ms; bench/RESULTS.md, "Cold start"), at
- * the same speed. Elsewhere one row per item. */
-static spk_status launch_rows(spk_context *ctx, cl_kernel k, int dim, size_t across, size_t n)
-{
-    if (!cpu_layout(ctx))
-        return dim ? spk__launch_nd(ctx, k, 2, (size_t[2]){across, n}) : spk__launch_1d(ctx, k, n);
-    const size_t items = spk__row_block_items(ctx, n);
-    return dim ? launch_items(ctx, k, 1, items) : spk__launch_items(ctx, k, 1, &items);
-}
-
 /* Clear the counters; after the kernels, read back the nonzeros and the flag. */
 static spk_status stats_clear(spk_context *ctx, spk__sparse *s)
 {
@@ -231,14 +216,14 @@ spk_status spk__sparse_compact_bits(spk_context *ctx, spk__sparse *s, const spk_
     spk__buf b = spk__buf_words(bits);
     SPK_TRY(stats_clear(ctx, s));
     SPK_TRY(SPK_SET_ARGS(ctx, kc, SPK_ARG(r), SPK_ARG(n), SPK_BUF(b), SPK_ARG(s->count)));
-    SPK_TRY(launch_rows(ctx, kc, 0, 0, rows));
+    SPK_TRY(spk__launch_rows(ctx, kc, cpu_layout(ctx), 0, 0, rows));
     const cl_int tight = 0; /* lists packed one after the other */
     SPK_TRY(SPK_SET_ARGS(ctx, ko, SPK_ARG(r), SPK_ARG(tight), SPK_ARG(s->count), SPK_ARG(s->off), SPK_ARG(s->stats)));
     SPK_TRY(spk__launch_items(ctx, ko, 1, (size_t[1]){1}));
     SPK_TRY(stats_read(ctx, s)); /* the count sizes the lists */
     SPK_TRY(ensure_ints(ctx, &s->idx, &s->cap, s->nnz));
     SPK_TRY(SPK_SET_ARGS(ctx, kl, SPK_ARG(r), SPK_ARG(n), SPK_BUF(b), SPK_ARG(s->off), SPK_ARG(s->idx)));
-    SPK_TRY(launch_rows(ctx, kl, 0, 0, rows));
+    SPK_TRY(spk__launch_rows(ctx, kl, cpu_layout(ctx), 0, 0, rows));
 fail:
     return st;
 }
@@ -256,7 +241,7 @@ spk_status spk__sparse_forward(spk_context *ctx, spk__sparse *s, const spk_tenso
     if (!s->wt)
         SPK_TRY(alloc(ctx, s->in * s->out * sizeof(float), &s->wt));
     SPK_TRY(SPK_SET_ARGS(ctx, kt, SPK_ARG(in), SPK_ARG(out), SPK_BUF(wb), SPK_ARG(s->wt)));
-    SPK_TRY(launch_rows(ctx, kt, 1, s->out, s->in));
+    SPK_TRY(spk__launch_rows(ctx, kt, cpu_layout(ctx), 1, s->out, s->in));
     SPK_TRY(SPK_SET_ARGS(ctx, kf, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(out), SPK_ARG(rb), SPK_ARG(s->count),
                           SPK_ARG(s->off), SPK_ARG(s->idx), SPK_ARG(s->wt), SPK_BUF(bb), SPK_ARG(bb.present),
                           SPK_BUF(yb)));
@@ -320,7 +305,7 @@ spk_status spk__sparse_weight_grad(spk_context *ctx, spk__sparse *s, const spk_t
     }
     SPK_TRY(SPK_SET_ARGS(ctx, kr, SPK_ARG(in), SPK_ARG(out), SPK_ARG(segs), SPK_ARG(s->part), SPK_BUF(dwb),
                           SPK_BUF(dbb), SPK_ARG(dbb.present)));
-    SPK_TRY(launch_rows(ctx, kr, 1, s->out, s->in + 1));
+    SPK_TRY(spk__launch_rows(ctx, kr, cpu_layout(ctx), 1, s->out, s->in + 1));
 fail:
     return st;
 }
