@@ -28,59 +28,55 @@ static inline uint nonzero_bits(float8 v, int8 *bad)
     return (uint)(b.s0 | b.s1 | b.s2 | b.s3 | b.s4 | b.s5 | b.s6 | b.s7);
 }
 
-/* ir[k ..] = j + the index of each set bit of m, lowest first; the new k. */
-static inline int record_bits(global int *ir, int k, int j, uint m)
+/* Float input x [rows, in] to bit-packed spikes (include/spikecl/spikes.h
+ * layout, bits past `in` zero) and count[r], the row's nonzeros: the floats
+ * are read once, and the lists are then made from 1/32 of the bytes, packed
+ * tight (sparse_offsets, sparse_compact_bits), as from a spiking layer's
+ * bits. stats[1] = 1 where some input is neither 0 nor 1: the host then
+ * takes the GEMM, and the bits and counts are left incomplete. 32 inputs at
+ * a time: their nonzeros as a mask, eight per vector compare. */
+kernel void sparse_pack(int rows, int in, global const float *x, spk_off_t x_off, global uint *bits,
+                        global int *count, volatile global int *stats)
 {
-    for (; m; m &= m - 1)
-        ir[k++] = j + 31 - (int)clz(m & -m);
-    return k;
-}
-
-/* Per-row lists of active inputs: count[r], and idx[off[r] + 0 .. count[r])
- * the inputs that are nonzero, increasing; here off[r] = r * in (room for
- * every input: the floats are scanned once; sparse_offsets with stride `in`
- * then writes off and the total). stats[1] = 1 where some input is neither 0 nor 1 (the sparse path would
- * be wrong: the host falls back to the GEMM, and the lists and counts are
- * left incomplete). 32 inputs at a time: their nonzeros as a bit mask
- * (eight per vector compare), then one step per set bit. Faster here than
- * testing each input, skipping all-zero groups of eight and testing the
- * others, or a mask per 8 (1.3x) or per 64 inputs (same). */
-kernel void sparse_compact(int rows, int in, global const float *x, spk_off_t x_off, global int *count,
-                           global int *idx, volatile global int *stats)
-{
-    const int r = get_global_id(0);
-    if (r >= rows || stats[1]) /* once one row is not binary, the host takes the GEMM: stop scanning */
-        return;
-    global const float *xr = x + x_off + (spk_off_t)r * in;
-    global int *ir = idx + (spk_off_t)r * in;
-    int8 bad8 = 0;
-    int k = 0, j = 0;
-    for (; j + 32 <= in; j += 32) {
-        uint m = 0;
+    ITEM_ROWS(rows, 0, r0, r1);
+    const int words = (in + 31) / 32;
+    /* once one row is not binary, the host takes the GEMM: stop scanning */
+    for (int r = r0; r < r1 && !stats[1]; r++) {
+        global const float *xr = x + x_off + (spk_off_t)r * in;
+        global uint *wr = bits + (spk_off_t)r * words;
+        int8 bad8 = 0;
+        int k = 0, j = 0, bad = 0;
+        for (; j + 32 <= in; j += 32) {
+            uint m = 0;
 #pragma unroll
-        for (int q = 0; q < 4; q++)
-            m |= nonzero_bits(vload8(q, xr + j), &bad8) << (8 * q);
-        k = record_bits(ir, k, j, m);
+            for (int q = 0; q < 4; q++)
+                m |= nonzero_bits(vload8(q, xr + j), &bad8) << (8 * q);
+            wr[j / 32] = m;
+            k += popcount(m);
+        }
+        if (j < in) { /* the last word: 8 inputs at a time, then one */
+            uint m = 0;
+            for (; j + 8 <= in; j += 8)
+                m |= nonzero_bits(vload8(0, xr + j), &bad8) << (j % 32);
+            for (; j < in; j++) {
+                const float v = xr[j];
+                bad |= v != 0.0f && v != 1.0f;
+                m |= (uint)(v != 0.0f) << (j % 32);
+            }
+            wr[words - 1] = m;
+            k += popcount(m);
+        }
+        count[r] = k;
+        if (bad || any(bad8))
+            atomic_or(&stats[1], 1);
     }
-    for (; j + 8 <= in; j += 8)
-        k = record_bits(ir, k, j, nonzero_bits(vload8(0, xr + j), &bad8));
-    int bad = any(bad8);
-    for (; j < in; j++) {
-        const float v = xr[j];
-        bad |= v != 0.0f && v != 1.0f;
-        ir[k] = j; /* overwritten until k moves on: no branch */
-        k += v != 0.0f;
-    }
-    count[r] = k;
-    if (bad)
-        atomic_or(&stats[1], 1);
 }
 
-/* The same lists from bit-packed spikes (include/spikecl/spikes.h), packed
- * tight: count[r] by popcount (sparse_count_bits), off[r] their running sum
- * (sparse_offsets), then the lists (sparse_compact_bits): the lists take
- * 4 bytes per spike instead of per input. Bits past `in` are zero by the
- * format; masked all the same. */
+/* Per-row lists of active inputs from bit-packed spikes, packed tight:
+ * count[r] by popcount (sparse_count_bits, or sparse_pack from floats),
+ * off[r] their running sum (sparse_offsets), then idx[off[r] + 0 ..
+ * count[r]) the active inputs, increasing (sparse_compact_bits). Bits past
+ * `in` are zero by the format; masked all the same. */
 static inline uint row_word(global const uint *wr, int in, int w)
 {
     const int left = in - 32 * w;
@@ -100,21 +96,28 @@ kernel void sparse_count_bits(int rows, int in, global const uint *bits, spk_off
     }
 }
 
-/* off[r] = count[0] + ... + count[r-1] (lists packed tight), or r * stride
- * (room for every input), and stats[0] the total: one item, in a group of
- * its own (a few µs per
- * 10^4 rows; an atomic add per row in the compactions instead cost 10x that,
- * every add moving the counter's line between the cores). */
-kernel void sparse_offsets(int rows, int stride, global const int *count, global spk_off_t *off, global int *stats)
+/* off[r] = count[0] + ... + count[r-1] (lists packed tight) and stats[0]
+ * the total: one item, in a group of its own (a few µs per 10^4 rows; an
+ * atomic add per row in the compactions instead cost 10x that, every add
+ * moving the counter's line between the cores). */
+kernel void sparse_offsets(int rows, global const int *count, global spk_off_t *off, global int *stats)
 {
     if (get_global_id(0) != 0)
         return;
     spk_off_t s = 0;
     for (int r = 0; r < rows; r++) {
-        off[r] = stride ? (spk_off_t)r * stride : s;
+        off[r] = s;
         s += count[r];
     }
     stats[0] = (int)s;
+}
+
+/* ir[k ..] = j + the index of each set bit of m, lowest first; the new k. */
+static inline int record_bits(global int *ir, int k, int j, uint m)
+{
+    for (; m; m &= m - 1)
+        ir[k++] = j + 31 - (int)clz(m & -m);
+    return k;
 }
 
 kernel void sparse_compact_bits(int rows, int in, global const uint *bits, spk_off_t bits_off,

@@ -55,7 +55,7 @@ void spk__sparse_expect(spk_context *ctx, size_t out)
 
 void spk__sparse_release(spk__sparse *s)
 {
-    cl_mem *m[] = {&s->count, &s->off, &s->idx, &s->stats, &s->wt, &s->part, &s->cstart, &s->crow};
+    cl_mem *m[] = {&s->count, &s->off, &s->idx, &s->stats, &s->wt, &s->part, &s->cstart, &s->crow, &s->bits};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         if (*m[i])
             spk__mem_release(s->ctx, *m[i]);
@@ -180,24 +180,42 @@ fail:
     return st;
 }
 
+/* With count[] made: the offsets, the read-back of the total and the flag,
+ * then (binary input) the lists from the bits b of rows x in. */
+static spk_status lists_from_bits(spk_context *ctx, spk__sparse *s, const sparse_variant *v, const spk__buf *b)
+{
+    spk_status st = SPK_OK;
+    cl_kernel ko, kl;
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v->options, "sparse_offsets", &ko));
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v->options, "sparse_compact_bits", &kl));
+    cl_int rows = (cl_int)s->rows, in = (cl_int)s->in;
+    SPK_TRY(SPK_SET_ARGS(ctx, ko, SPK_ARG(rows), SPK_ARG(s->count), SPK_ARG(s->off), SPK_ARG(s->stats)));
+    SPK_TRY(spk__launch_items(ctx, ko, 1, (size_t[1]){1}));
+    SPK_TRY(stats_read(ctx, s)); /* the count sizes the lists */
+    if (!s->binary)
+        return SPK_OK; /* the GEMM takes it */
+    SPK_TRY(ensure_ints(ctx, &s->idx, &s->cap, s->nnz));
+    SPK_TRY(SPK_SET_ARGS(ctx, kl, SPK_ARG(rows), SPK_ARG(in), SPK_BUF(*b), SPK_ARG(s->off), SPK_ARG(s->idx)));
+    SPK_TRY(spk__launch_rows(ctx, kl, cpu_layout(ctx), 0, 0, s->rows));
+fail:
+    return st;
+}
+
 spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tensor *x, size_t out)
 {
     spk_status st = SPK_OK;
-    cl_kernel k, ko;
+    cl_kernel k;
     SPK_TRY(ensure(ctx, s, spk_tensor_dim(x, 0), spk_tensor_dim(x, 1), out));
-    SPK_TRY(ensure_ints(ctx, &s->idx, &s->cap, s->rows * s->in)); /* room for every input: one scan */
+    SPK_TRY(ensure_ints(ctx, &s->bits, &s->bits_cap, s->rows * ((s->in + 31) / 32)));
     sparse_variant v = variant(ctx, out);
-    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_compact", &k));
-    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_offsets", &ko));
+    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_pack", &k));
     cl_int rows = (cl_int)s->rows, in = (cl_int)s->in;
-    spk__buf xb = spk__buf_of(x);
+    spk__buf xb = spk__buf_of(x), bits = {s->bits, 0, 1};
     SPK_TRY(stats_clear(ctx, s));
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(rows), SPK_ARG(in), SPK_BUF(xb), SPK_ARG(s->count), SPK_ARG(s->idx),
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(rows), SPK_ARG(in), SPK_BUF(xb), SPK_ARG(s->bits), SPK_ARG(s->count),
                           SPK_ARG(s->stats)));
-    SPK_TRY(spk__launch_1d(ctx, k, s->rows));
-    SPK_TRY(SPK_SET_ARGS(ctx, ko, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(s->count), SPK_ARG(s->off), SPK_ARG(s->stats)));
-    SPK_TRY(spk__launch_items(ctx, ko, 1, (size_t[1]){1}));
-    SPK_TRY(stats_read(ctx, s));
+    SPK_TRY(spk__launch_rows(ctx, k, cpu_layout(ctx), 0, 0, s->rows));
+    SPK_TRY(lists_from_bits(ctx, s, &v, &bits));
 fail:
     return st;
 }
@@ -206,24 +224,16 @@ spk_status spk__sparse_compact_bits(spk_context *ctx, spk__sparse *s, const spk_
                                    size_t out)
 {
     spk_status st = SPK_OK;
-    cl_kernel kc, ko, kl;
+    cl_kernel kc;
     SPK_TRY(ensure(ctx, s, rows, in, out));
     sparse_variant v = variant(ctx, out);
     SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_count_bits", &kc));
-    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_offsets", &ko));
-    SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_compact_bits", &kl));
     cl_int r = (cl_int)rows, n = (cl_int)in;
     spk__buf b = spk__buf_words(bits);
     SPK_TRY(stats_clear(ctx, s));
     SPK_TRY(SPK_SET_ARGS(ctx, kc, SPK_ARG(r), SPK_ARG(n), SPK_BUF(b), SPK_ARG(s->count)));
     SPK_TRY(spk__launch_rows(ctx, kc, cpu_layout(ctx), 0, 0, rows));
-    const cl_int tight = 0; /* lists packed one after the other */
-    SPK_TRY(SPK_SET_ARGS(ctx, ko, SPK_ARG(r), SPK_ARG(tight), SPK_ARG(s->count), SPK_ARG(s->off), SPK_ARG(s->stats)));
-    SPK_TRY(spk__launch_items(ctx, ko, 1, (size_t[1]){1}));
-    SPK_TRY(stats_read(ctx, s)); /* the count sizes the lists */
-    SPK_TRY(ensure_ints(ctx, &s->idx, &s->cap, s->nnz));
-    SPK_TRY(SPK_SET_ARGS(ctx, kl, SPK_ARG(r), SPK_ARG(n), SPK_BUF(b), SPK_ARG(s->off), SPK_ARG(s->idx)));
-    SPK_TRY(spk__launch_rows(ctx, kl, cpu_layout(ctx), 0, 0, rows));
+    SPK_TRY(lists_from_bits(ctx, s, &v, &b));
 fail:
     return st;
 }

@@ -6,10 +6,10 @@
 
 /* Scratch of one layer, made on first use for its shape: the per-row lists
  * of active inputs of the last compaction, W^T, the per-segment weight
- * gradients. The lists start at off[r] in idx: r * in after a compaction of
- * floats (one scan), packed tight after one of bits (4 bytes per spike).
- * idx and crow grow to the lists' size; they, wt, part and cstart are made
- * when the layer first gathers and released by spk__sparse_drop_scratch. */
+ * gradients. The lists start at off[r] in idx, packed tight (4 bytes per
+ * spike); float input is packed to bits first (`bits`). idx and crow grow
+ * to the lists' size; they, wt, part and cstart are made when the layer
+ * first gathers and released by spk__sparse_drop_scratch. */
 typedef struct spk__sparse {
     spk_context *ctx; /* of the buffers, NULL before the first */
     size_t rows, in, out;
@@ -23,6 +23,8 @@ typedef struct spk__sparse {
     cl_mem part;  /* [segs, in + 1, out] float: partial dW^T and db */
     cl_mem cstart; /* [tiles, in + 1] int: the lists of each tile of rows by input */
     cl_mem crow;   /* [cap] int: their rows, laid out as idx (made by the weight gradient) */
+    cl_mem bits;   /* [bits_cap] uint: float input packed (spk__sparse_compact) */
+    size_t bits_cap;
     size_t tiles;
     size_t segs;  /* runs of tiles of the weight gradient */
     size_t cw;    /* outputs per weight-gradient work item */
