@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Interleaved training-throughput comparison: `spikecl train --preset mlp` against the same
-network in snnTorch and in a plain PyTorch loop (mlp_snntorch.py). Run through run.sh.
+"""Interleaved training-throughput comparison: `spikecl train --preset mlp` (or `--preset
+conv`) against the same network in snnTorch and in a plain PyTorch loop (fmnist_snntorch.py).
+Run through run.sh.
 
 Each round runs every configuration once, in the same order (A B C ... A B C ...), so that all
 of them see the same machine load; the table gives medians over rounds and the ratios
@@ -20,7 +21,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SCRIPT = os.path.join(HERE, "mlp_snntorch.py")
+SCRIPT = os.path.join(HERE, "fmnist_snntorch.py")
 
 
 def loadavg():
@@ -53,15 +54,16 @@ class Config:
         self.name, self.kind, self.threads, self.fc1, self.variant = name, kind, threads, fc1, variant
         self.env = env or {}
 
-    def command(self, spikecl, python, images, limit_test):
+    def command(self, spikecl, python, preset, images, limit_test):
         """images or limit_test 0: all of them."""
         if self.kind == "spikecl":
-            cmd = [spikecl, "train", "--preset", "mlp", "--epochs", "1"]
+            cmd = [spikecl, "train", "--preset", preset, "--epochs", "1"]
             cmd += ["--limit-train", str(images)] if images else []
             cmd += ["--limit-test", str(limit_test)] if limit_test else []
             env = {} if self.threads == 2 else {"POCL_MAX_PTHREAD_COUNT": str(self.threads)}
             return cmd, env
-        cmd = [python, SCRIPT, "--variant", self.variant, "--fc1", self.fc1, "--threads", str(self.threads),
+        cmd = [python, SCRIPT, "--preset", preset, "--variant", self.variant, "--fc1", self.fc1,
+               "--threads", str(self.threads),
                "--epochs", "1", "--images", str(images), "--eval"]
         cmd += ["--test-images", str(limit_test)] if limit_test else []
         return cmd, dict(self.env)
@@ -143,7 +145,8 @@ def machine():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spikecl", default=os.path.join(ROOT, "build-bench/src/spikecl"))
-    ap.add_argument("--images", type=int, default=12800)
+    ap.add_argument("--preset", choices=("mlp", "conv"), default="mlp")
+    ap.add_argument("--images", type=int, help="training images per run (default: mlp 12800, conv 2560)")
     ap.add_argument("--limit-test", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--configs", default=DEFAULT_CONFIGS,
@@ -152,11 +155,12 @@ def main():
                     "images) with test accuracy for these configs (comma-separated), e.g. spikecl,snntorch")
     ap.add_argument("--json", default=os.path.join(ROOT, "build-bench/bench-results/compare.json"))
     a = ap.parse_args()
+    a.images = a.images or (2560 if a.preset == "conv" else 12800)
     python = sys.executable
     configs = [CONFIGS[c] for c in a.configs.split(",") if c]
     keys = [c for c in a.configs.split(",") if c]
 
-    info = {"machine": machine(), "versions": versions(python, a.spikecl), "images": a.images,
+    info = {"machine": machine(), "versions": versions(python, a.spikecl), "preset": a.preset, "images": a.images,
             "rounds": a.rounds, "load_before": loadavg()}
     print("== machine")
     for k, v in info["machine"].items():
@@ -168,14 +172,14 @@ def main():
     sys.stdout.flush()
 
     # Untimed: fill spikecl's and PoCL's kernel caches and the page cache (data, Python modules).
-    run_child(CONFIGS["spikecl"].command(a.spikecl, python, 256, 128)[0])
+    run_child(CONFIGS["spikecl"].command(a.spikecl, python, a.preset, 256, 128)[0])
     run_child([python, "-c", "import torch, snntorch"])
 
     results = {k: [] for k in keys}
     print(f"\n== {a.rounds} rounds of {', '.join(keys)} on {a.images} training images each")
     for r in range(a.rounds):
         for k, c in zip(keys, configs):
-            cmd, env = c.command(a.spikecl, python, a.images, a.limit_test)
+            cmd, env = c.command(a.spikecl, python, a.preset, a.images, a.limit_test)
             if r == 0:
                 print("  + " + " ".join([f"{e}={v}" for e, v in env.items()] + [os.path.relpath(x, ROOT)
                       if x.startswith(ROOT) else x for x in cmd]), flush=True)
@@ -192,7 +196,7 @@ def main():
 
     info["load_after_rounds"] = loadavg()
     info["results"] = results
-    print(f"\n== training throughput, {a.images} images, median of {a.rounds} interleaved rounds "
+    print(f"\n== training throughput, preset {a.preset}, {a.images} images, median of {a.rounds} interleaved rounds "
           f"(load {info['load_before']} -> {info['load_after_rounds']})")
     print(f"| config | threads | median img/s | min | max | peak RSS MiB | spikecl / this (ratio of medians) "
           f"| per-round ratios |")
@@ -222,7 +226,7 @@ def main():
         info["full"] = {}
         for k in a.full.split(","):
             c = CONFIGS[k]
-            cmd, env = c.command(a.spikecl, python, 0, 0)
+            cmd, env = c.command(a.spikecl, python, a.preset, 0, 0)
             print("  + " + " ".join([f"{e}={v}" for e, v in env.items()] + [os.path.relpath(x, ROOT)
                   if x.startswith(ROOT) else x for x in cmd]), flush=True)
             before = loadavg()

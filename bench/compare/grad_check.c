@@ -1,4 +1,4 @@
-/* Gradient cross-check of the `mlp` preset against mlp_snntorch.py (see grad_check.py).
+/* Gradient cross-check of the `mlp` preset against fmnist_snntorch.py (see grad_check.py).
  *
  * Builds the network exactly as src/cli/train_loop.c does for `--preset mlp`, loads the
  * weights of a checkpoint, runs one forward, the loss (CE on the time-mean membrane) and one

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Compare the loss and gradients of one batch between spikecl (grad_check.c's output) and
-mlp_snntorch.py's two variants, from the same weights (a spikecl mlp checkpoint).
+fmnist_snntorch.py's two variants, from the same weights (a spikecl mlp checkpoint).
 
     build-bench/src/spikecl train --preset mlp --epochs 1 --limit-train 2560 --out /tmp/mlp.ckpt
     build-bench/grad_check /tmp/mlp.ckpt /tmp/grads.bin
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import mlp_snntorch as m  # noqa: E402
+import fmnist_snntorch as m  # noqa: E402
 
 
 def read_grads(path):

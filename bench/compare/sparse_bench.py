@@ -44,7 +44,7 @@ def torch_readout(torch):
 def snntorch_readout(torch):
     import snntorch as snn
 
-    li = snn.Leaky(beta=BETA, threshold=1.0, reset_mechanism="none")  # as bench/compare/mlp_snntorch.py
+    li = snn.Leaky(beta=BETA, threshold=1.0, reset_mechanism="none")  # as bench/compare/fmnist_snntorch.py
 
     def run(y):
         mem, out = li.init_leaky(), []

@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
-"""The network of `spikecl train --preset mlp`, written in snnTorch (or in plain PyTorch),
-trained on Fashion-MNIST to time it against spikecl. See bench/compare/README.md.
+"""The networks of `spikecl train --preset mlp` and `--preset conv`, written in snnTorch (or in
+plain PyTorch), trained on Fashion-MNIST to time them against spikecl. See
+bench/compare/README.md.
 
-Network (as src/cli/train_loop.c builds it):
-  Linear(784, 256) -> LIF (beta 0.95, threshold 1, subtract reset applied at the next step
-  and detached, arctan surrogate alpha 2) -> Linear(256, 10) -> LI readout (beta 0.95,
-  no spikes); direct encoding (the same image at each of T = 25 steps); loss = cross-entropy
-  of the time-mean readout membrane; Adam lr 2e-3 with cosine decay per batch to 0 over
-  all epochs; batch 128; the last partial batch is dropped.
+Networks (as src/cli/train_loop.c builds them), every LIF the same: beta 0.95, threshold 1,
+subtract reset applied at the next step and detached, arctan surrogate alpha 2; the readout is
+an LI layer (beta 0.95, no spikes); direct encoding (the same image at each step); loss =
+cross-entropy of the time-mean readout membrane; Adam lr 2e-3 with cosine decay per batch to 0
+over all epochs; the last partial batch is dropped.
+  mlp   Linear(784, 256) -> LIF -> Linear(256, 10) -> LI; T = 25, batch 128.
+  conv  Conv2d(1, 16, 5) -> LIF -> MaxPool2d(2) -> Conv2d(16, 48, 5) -> LIF -> MaxPool2d(2)
+        -> Flatten (48 x 4 x 4) -> Linear(768, 10) -> LI; T = 8, batch 64.
 
 Variants (--variant):
   snntorch  snn.Leaky neurons stepped in a Python loop over time, as snnTorch's tutorials do.
   torch     the same equations written by hand with a custom arctan-surrogate
             autograd.Function (no snnTorch), to separate snnTorch's overhead from PyTorch's.
 
---fc1 once|per-step: with a static input the first Linear gives the same current at every
-step. "once" computes it once per batch and reuses it (what spikecl's static-input mode
-does); "per-step" calls it inside the time loop, as snnTorch's tutorials write it.
+--fc1 once|per-step: with a static input the first layer (Linear or Conv2d) gives the same
+current at every step. "once" computes it once per batch and reuses it (what spikecl's
+static-input mode does); "per-step" calls it inside the time loop, as snnTorch's tutorials
+write it.
 
 Timing: the training loop only: from the first batch to the last optimizer step of an epoch,
 including, as spikecl's epoch time does, the gathering of each batch's bytes and their
@@ -147,6 +151,75 @@ class TorchMLP(nn.Module):
         return torch.stack(mem_rec)
 
 
+def leaky():
+    import snntorch as snn
+    from snntorch import surrogate
+    return snn.Leaky(beta=BETA, threshold=THRESHOLD, spike_grad=surrogate.atan(alpha=ALPHA),
+                     reset_mechanism="subtract")
+
+
+class ConvStack(nn.Module):
+    """The conv preset's layers; forward(x) -> [T, B, classes] readout membranes, with `step`
+    (the two LIF layers and the readout) given by the variant."""
+
+    def __init__(self, channels, classes, steps, fc1_per_step):
+        super().__init__()
+        c1, c2 = channels
+        self.steps = steps
+        self.fc1_per_step = fc1_per_step
+        self.conv1 = nn.Conv2d(1, c1, 5)
+        self.conv2 = nn.Conv2d(c1, c2, 5)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(c2 * 4 * 4, classes)  # 28 -> 24 -> 12 -> 8 -> 4
+
+    def forward(self, x):
+        x = x.view(-1, 1, 28, 28)
+        cur1 = None if self.fc1_per_step else self.conv1(x)
+        state = self.initial_state()
+        mem_rec = []
+        for t in range(self.steps):
+            c1 = self.conv1(x) if self.fc1_per_step else cur1
+            mem, state = self.step(t, c1, state)
+            mem_rec.append(mem)
+        return torch.stack(mem_rec)
+
+
+class SnnTorchConv(ConvStack):
+    def __init__(self, channels, classes, steps, fc1_per_step):
+        super().__init__(channels, classes, steps, fc1_per_step)
+        import snntorch as snn
+        self.lif1, self.lif2 = leaky(), leaky()
+        self.li = snn.Leaky(beta=BETA, threshold=THRESHOLD, reset_mechanism="none")
+
+    def initial_state(self):
+        return self.lif1.reset_mem(), self.lif2.reset_mem(), self.li.reset_mem()
+
+    def step(self, t, c1, state):
+        mem1, mem2, mem3 = state
+        spk1, mem1 = self.lif1(c1, mem1)
+        spk2, mem2 = self.lif2(self.conv2(self.pool(spk1)), mem2)
+        _, mem3 = self.li(self.fc(self.pool(spk2).flatten(1)), mem3)
+        return mem3, (mem1, mem2, mem3)
+
+
+class TorchConv(ConvStack):
+    def initial_state(self):
+        return None
+
+    @staticmethod
+    def lif(t, c, v, s):
+        v = c if t == 0 else BETA * v + c - THRESHOLD * s.detach()
+        return v, ATanSpike.apply(v - THRESHOLD)
+
+    def step(self, t, c1, state):
+        v1, s1, v2, s2, v3 = state if t else (None,) * 5
+        v1, s1 = self.lif(t, c1, v1, s1)
+        v2, s2 = self.lif(t, self.conv2(self.pool(s1)), v2, s2)
+        c3 = self.fc(self.pool(s2).flatten(1))
+        v3 = c3 if t == 0 else BETA * v3 + c3
+        return v3, (v1, s1, v2, s2, v3)
+
+
 def load_spikecl_checkpoint(path, model):
     """Copy the dense weights of a `spikecl train --preset mlp --out` checkpoint (format in
     include/spikecl/checkpoint.h) into fc1 and fc2: a cross-check of the forward pass."""
@@ -183,15 +256,17 @@ def peak_rss_mib():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--preset", choices=("mlp", "conv"), default="mlp")
     ap.add_argument("--variant", choices=("snntorch", "torch"), default="snntorch")
     ap.add_argument("--fc1", choices=("once", "per-step"), default="once",
-                    help="first Linear once per batch (static input, as spikecl) or at every step")
+                    help="first layer once per batch (static input, as spikecl) or at every step")
     ap.add_argument("--images", type=int, default=0, help="train on the first N images (0: all 60000)")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--steps", type=int, default=25)
-    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--batch", type=int, help="default: the preset's (mlp 128, conv 64)")
+    ap.add_argument("--steps", type=int, help="default: the preset's (mlp 25, conv 8)")
+    ap.add_argument("--hidden", type=int, default=256, help="mlp")
+    ap.add_argument("--channels", default="16,48", help="conv: channels of the two convolutions")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--eval", action="store_true", help="test accuracy after training")
@@ -202,6 +277,11 @@ def main():
                     help="start from the weights of a spikecl mlp checkpoint (with --epochs 0 --eval: "
                          "check that this forward pass gives spikecl's test accuracy)")
     a = ap.parse_args()
+    conv = a.preset == "conv"
+    a.batch = a.batch or (64 if conv else 128)
+    a.steps = a.steps or (8 if conv else 25)
+    if conv and a.spikecl_checkpoint:
+        sys.exit("--spikecl-checkpoint reads mlp checkpoints only")
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -214,8 +294,12 @@ def main():
     n_batches = n // a.batch  # the last partial batch is dropped, as spikecl does
     classes = 10
 
-    cls = SnnTorchMLP if a.variant == "snntorch" else TorchMLP
-    model = cls(x_train.shape[1], a.hidden, classes, a.steps, a.fc1 == "per-step")
+    if conv:
+        cls = SnnTorchConv if a.variant == "snntorch" else TorchConv
+        model = cls([int(c) for c in a.channels.split(",")], classes, a.steps, a.fc1 == "per-step")
+    else:
+        cls = SnnTorchMLP if a.variant == "snntorch" else TorchMLP
+        model = cls(x_train.shape[1], a.hidden, classes, a.steps, a.fc1 == "per-step")
     if a.spikecl_checkpoint:
         load_spikecl_checkpoint(a.spikecl_checkpoint, model)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)  # betas (0.9, 0.999), eps 1e-8, as spikecl
@@ -258,12 +342,12 @@ def main():
               f"{100.0 * correct / (n_batches * a.batch):.2f}%, {dt:.1f} s ({rate:.1f} img/s)", flush=True)
 
     res = {
-        "variant": a.variant, "fc1": a.fc1, "threads": a.threads, "images": n_batches * a.batch,
+        "preset": a.preset, "variant": a.variant, "fc1": a.fc1, "threads": a.threads, "images": n_batches * a.batch,
         "epochs": a.epochs, "train_s": total_s, "img_per_s": a.epochs * n_batches * a.batch / total_s if a.epochs else None,
         "epoch_img_per_s": epoch_rates,
     }
     if a.epochs:
-        print(f"train: {a.variant} (fc1 {a.fc1}), {a.threads} threads, {n_batches * a.batch} images x "
+        print(f"train: {a.preset} {a.variant} (fc1 {a.fc1}), {a.threads} threads, {n_batches * a.batch} images x "
               f"{a.epochs} epochs in {total_s:.2f} s: {res['img_per_s']:.1f} img/s")
     if a.eval:
         x_test, y_test = load_split(a.data, "test")
