@@ -73,17 +73,63 @@ static inline int window_argmax(global const float *xp, int W, int KH, int KW)
     return arg;
 }
 
+/* 2x2 windows at stride 2, the usual max pooling, four at a time: the
+ * band's two rows as float8 a (row h0) and b (h0 + 1), whose even and odd
+ * lanes are the windows' left and right columns. The first maximum in
+ * row-major order as window_argmax finds it, comparison for comparison:
+ * the same values and positions, bit for bit (NaN included). *best gets
+ * the maxima; returns their positions 0..3. */
+static inline int4 argmax_2x2(float8 a, float8 b, float4 *best)
+{
+    float4 m = a.even;
+    int4 arg = 0, c = a.odd > m;
+    m = select(m, a.odd, c), arg = select(arg, (int4)1, c);
+    c = b.even > m;
+    m = select(m, b.even, c), arg = select(arg, (int4)2, c);
+    c = b.odd > m;
+    m = select(m, b.odd, c), arg = select(arg, (int4)3, c);
+    *best = m;
+    return arg;
+}
+
+#define IS_2X2(KH, KW, SH, SW) ((KH) == 2 && (KW) == 2 && (SH) == 2 && (SW) == 2)
+
+/* Band oh of a plane for 2x2 stride-2 max pooling: y's windows ow = 0, 4, 8
+ * ... while four fit; returns the first window left to the generic code. */
+static inline int max_2x2_forward_band(int W, int OW, int oh, global const float *xp, global float *yp)
+{
+    global const float *r = xp + (uint)(2 * oh * W);
+    int ow = 0;
+    for (; ow + 4 <= OW; ow += 4) {
+        float4 m;
+        (void)argmax_2x2(vload8(0, r + 2 * ow), vload8(0, r + W + 2 * ow), &m);
+        vstore4(m, 0, yp + (uint)(oh * OW + ow));
+    }
+    return ow;
+}
+
 kernel void pool_max_forward(int NC, int H, int W, int KH, int KW, int SH, int SW, int OH, int OW,
                              global const float *x, spk_off_t x_off, global float *y, spk_off_t y_off)
 {
     ITEM_ROWS(NC, 1, p0, p1); /* CPU devices: blocks of whole planes (ITEMS_OVER_PLANES) */
-    for (uint plane = (uint)p0; plane < (uint)p1; plane++)
-        for (uint o = (uint)get_global_id(0); o < (uint)(OH * OW); o += (uint)get_global_size(0)) {
+    /* CPU devices (one item along the plane): a band's windows four at a time first */
+    const int by_bands = IS_2X2(KH, KW, SH, SW) && get_global_size(0) == 1;
+    for (uint plane = (uint)p0; plane < (uint)p1; plane++) {
+        global const float *xplane = x + x_off + (spk_off_t)plane * (uint)(H * W);
+        global float *yplane = y + y_off + (spk_off_t)plane * (uint)(OH * OW);
+        for (int oh = 0; by_bands && oh < OH; oh++)
+            for (int ow = max_2x2_forward_band(W, OW, oh, xplane, yplane); ow < OW; ow++) {
+                global const float *xp = xplane + (uint)(2 * oh * W + 2 * ow);
+                const int a = window_argmax(xp, W, 2, 2);
+                yplane[oh * OW + ow] = xp[(a / 2) * W + a % 2];
+            }
+        for (uint o = (uint)get_global_id(0); !by_bands && o < (uint)(OH * OW); o += (uint)get_global_size(0)) {
             const int oh = (int)(o / (uint)OW), ow = (int)(o % (uint)OW);
-            global const float *xp = x + x_off + (spk_off_t)plane * (uint)(H * W) + (uint)(oh * SH * W + ow * SW);
+            global const float *xp = xplane + (uint)(oh * SH * W + ow * SW);
             const int a = window_argmax(xp, W, KH, KW);
-            y[y_off + (spk_off_t)plane * (uint)(OH * OW) + o] = xp[(a / KW) * W + a % KW];
+            yplane[o] = xp[(a / KW) * W + a % KW];
         }
+    }
 }
 
 /* The gradient of a window goes to its first maximum, recomputed from the
@@ -138,7 +184,18 @@ kernel void pool_backward_tiled(int is_max, int NC, int H, int W, int KH, int KW
             }
             global const float *g = dy + dy_off + (spk_off_t)plane * (uint)(OH * OW) + (uint)(oh * OW);
             global const float *xp = x + x_off + base;
-            for (int ow = 0; ow < OW; ow++) {
+            int ow = 0;
+            if (is_max && IS_2X2(KH, KW, SH, SW)) /* four windows at a time */
+                for (global const float *r = xp + (uint)(h0 * W); ow + 4 <= OW; ow += 4) {
+                    float4 m;
+                    const int4 a = argmax_2x2(vload8(0, r + 2 * ow), vload8(0, r + W + 2 * ow), &m);
+                    const float4 gv = vload4(0, g + ow), z = 0.0f;
+                    const uint8 lanes = (uint8)(0, 4, 1, 5, 2, 6, 3, 7); /* even, odd, even, ... */
+                    vstore8(shuffle2(select(z, gv, a == 0), select(z, gv, a == 1), lanes), 0, out + h0 * W + 2 * ow);
+                    vstore8(shuffle2(select(z, gv, a == 2), select(z, gv, a == 3), lanes), 0,
+                            out + (h0 + 1) * W + 2 * ow);
+                }
+            for (; ow < OW; ow++) {
                 const int w0 = ow * SW;
                 const int a = is_max ? window_argmax(xp + h0 * W + w0, W, KH, KW) : 0;
                 const float gv = g[ow], avg = gv / (float)(KH * KW);

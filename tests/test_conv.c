@@ -265,6 +265,9 @@ static const pool_case POOL_CASES[] = {
     {2, 2, 2, 4, 4, 4, 4, 1, 1, 3, 0}, /* window = input */
     {2, 2, 3, 10, 13, 2, 3, 3, 4, 3, 1}, /* stride > window: gaps, and rows and columns left over */
     {1, 2, 2, 7, 7, 3, 3, 3, 3, 3, 0},   /* stride = window 3, one row and column left over */
+    /* 2x2 stride 2 on wide planes: four windows at a time, then the rest one by one */
+    {2, 2, 3, 6, 21, 2, 2, 2, 2, 3, 1},  /* 10 windows a row and a column left over, binary */
+    {1, 2, 2, 9, 24, 2, 2, 2, 2, 3, 0},  /* 12 windows a row and a row left over */
 };
 
 Test(conv, pooling_matches_reference, .timeout = 600)
