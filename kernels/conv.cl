@@ -21,8 +21,29 @@
  * arithmetic dominated. Indices within a tensor are 32-bit: the host keeps
  * every element count below 2^32. */
 
+/* dst[0 .. n) = src[0 .. n), or += with ADD: eight floats at a time (PoCL
+ * left the plain loops scalar), then one by one. */
+static inline void row_copy(global float *restrict dst, global const float *restrict src, int n)
+{
+    int k = 0;
+    for (; k + 8 <= n; k += 8)
+        vstore8(vload8(0, src + k), 0, dst + k);
+    for (; k < n; k++)
+        dst[k] = src[k];
+}
+
+static inline void row_add(global float *restrict dst, global const float *restrict src, int n)
+{
+    int k = 0;
+    for (; k + 8 <= n; k += 8)
+        vstore8(vload8(0, dst + k) + vload8(0, src + k), 0, dst + k);
+    for (; k < n; k++)
+        dst[k] += src[k];
+}
+
 /* cols[row = k*N + n, oh*OW + ow]: one work item per output row (oh, row),
- * a 2-D range, copying the OW entries of that row. */
+ * a 2-D range, copying the OW entries of that row: at stride 1 without
+ * horizontal padding a plain copy of OW inputs. */
 kernel void conv_im2col(int N, int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OH, int OW,
                         global const float *x, spk_off_t x_off, global float *cols, spk_off_t cols_off)
 {
@@ -40,6 +61,10 @@ kernel void conv_im2col(int N, int C, int H, int W, int KH, int KW, int SH, int 
                 continue;
             }
             global const float *in = x + x_off + ((n * (uint)C + c) * (uint)H + (uint)h) * (uint)W;
+            if (SW == 1 && PW == 0) { /* w = ow + j: always inside */
+                row_copy(out, in + w0, OW);
+                continue;
+            }
             for (int ow = 0; ow < OW; ow++) {
                 const int w = w0 + ow * SW;
                 out[ow] = (w >= 0 && w < W) ? in[w] : 0.0f;
@@ -108,6 +133,10 @@ kernel void conv_col2im_planes(int N, int C, int H, int W, int KH, int KW, int S
                         continue;
                     global float *orow = out + h * W - PW + j;
                     global const float *drow = d + oh * OW;
+                    if (SW == 1) {
+                        row_add(orow + ow0, drow + ow0, ow1 - ow0);
+                        continue;
+                    }
                     for (int ow = ow0; ow < ow1; ow++)
                         orow[ow * SW] += drow[ow];
                 }

@@ -138,6 +138,9 @@ static const conv_case CONV_CASES[] = {
     {4, 3, 2, 6, 5, 3, 3, 3, 2, 2, 1, 1, 1, 1}, /* static input, stride 2, padding 1 */
     {3, 2, 1, 5, 5, 2, 5, 5, 1, 1, 0, 0, 1, 1}, /* static input, kernel = input: 1x1 output */
     {5, 4, 3, 7, 6, 6, 3, 3, 1, 2, 0, 1, 0, 1}, /* static input, no bias */
+    /* wide rows at stride 1: eight pixels at a time, then the rest */
+    {2, 2, 3, 6, 21, 4, 3, 3, 1, 1, 0, 0, 1, 0}, /* no padding: rows copied whole */
+    {2, 2, 2, 5, 20, 3, 3, 3, 1, 1, 1, 1, 1, 0}, /* padding 1 */
 };
 
 Test(conv, conv2d_matches_reference, .timeout = 900)
