@@ -612,10 +612,13 @@ Test(conv, conv_network_backward_matches_finite_differences, .timeout = 900)
     const uint8_t labels[3] = {0, 3, 1};
     SPK_FOR_EACH_DEVICE(ctx, 1)
     {
-        for (int st = 0; st <= 1; st++) {
+        for (int mode = 0; mode <= 2; mode++) {
             /* conv (stride 2, padding 1) -> leaky integrator -> avgpool
              * (overlapping) -> flatten -> dense -> current-based readout:
-             * no spikes, so the loss is smooth. */
+             * no spikes, so the loss is smooth. Mode 0: an input per step;
+             * 1: a static input (the conv's gradient comes summed over
+             * time); 2: and compact storage (its output is kept once). */
+            const int st = mode > 0;
             spk_lif_params li = spk_lif_params_default(SPK_NEURON_LI);
             li.integration = SPK_INTEGRATE_EULER;
             li.tau_mem = 3.0f;
@@ -636,12 +639,13 @@ Test(conv, conv_network_backward_matches_finite_differences, .timeout = 900)
             SPK_ASSERT_OK(ctx, spk_network_add(net, d));
             SPK_ASSERT_OK(ctx, spk_network_add(net, neuron_layer(ctx, &cli)));
             SPK_ASSERT_OK(ctx, spk_network_set_static_input(net, st));
+            SPK_ASSERT_OK(ctx, spk_network_set_compact_spikes(net, mode == 2));
             SPK_ASSERT_OK(ctx, spk_network_build(net, T, B, 3, (size_t[3]){C, H, W}));
             cr_assert_eq(spk_network_param_count(net), 4u);
 
             const size_t rows = st ? B : T * B, nx = rows * C * H * W;
             float *hx = spk_test_alloc(nx);
-            spk_test_rng r = {41 + st};
+            spk_test_rng r = {41 + (size_t)st};
             spk_test_fill_uniform(&r, hx, nx, -2.0f, 2.0f);
             spk_tensor *x, *grad;
             if (st)
@@ -679,11 +683,11 @@ Test(conv, conv_network_backward_matches_finite_differences, .timeout = 900)
                     SPK_ASSERT_OK(ctx, spk_tensor_upload(prm.value, v, sizes[pi] * sizeof(float)));
                     double fd = ((double)lp - (double)lm) / (2.0 * eps);
                     cr_assert(fabs(fd - g[i]) <= 2e-5 + 5e-3 * fabs(fd),
-                              "static %d: d %s[%zu]: backward %.6g, finite difference %.6g", st, names[pi], i,
+                              "mode %d: d %s[%zu]: backward %.6g, finite difference %.6g", mode, names[pi], i,
                               (double)g[i], fd);
                     norm += fabs(g[i]);
                 }
-                cr_assert(norm > 1e-3, "static %d: %s has a zero gradient", st, names[pi]);
+                cr_assert(norm > 1e-3, "mode %d: %s has a zero gradient", mode, names[pi]);
                 free(v), free(g);
             }
             cr_assert_eq(device_loss(ctx, net, x, labels, NULL), l0);

@@ -196,7 +196,8 @@ static spk_status conv_forward(spk_layer *l, const spk_tensor *in, spk_tensor *o
     SPK_TRY(spk_gemm(0, 0, 1.0f, w, cv->cols, 0.0f, cv->y2));
     const int rows = spk__step_sync(l->ctx);
     SPK_TRY(spk__kernel_get(l->ctx, FILE_, options(l->ctx), rows ? "conv_output_rows" : "conv_output", &k));
-    cl_int reps = l->static_input ? (cl_int)l->T : 1, n = (cl_int)N, oc = (cl_int)OC, p = (cl_int)P;
+    /* a static input's current T times, unless the next layer reads it once (out_once) */
+    cl_int reps = l->static_input && !l->out_once ? (cl_int)l->T : 1, n = (cl_int)N, oc = (cl_int)OC, p = (cl_int)P;
     spk__buf y2 = spk__buf_of(cv->y2), b = spk__buf_or(cv->p.bias ? l->params[BIAS] : NULL, cv->y2),
              y = spk__buf_of(out);
     SPK_TRY(SPK_SET_ARGS(l->ctx, k, SPK_ARG(reps), SPK_ARG(n), SPK_ARG(oc), SPK_ARG(p), SPK_BUF(y2), SPK_BUF(b),
@@ -234,11 +235,11 @@ static spk_status conv_backward(spk_layer *l, const spk_tensor *in, const spk_te
     const size_t N = images(l), OC = cv->p.out_channels, P = cv->OH * cv->OW, K = kdim(cv);
     spk_tensor *w = NULL, *dw = NULL;
     cl_kernel k;
-    /* dy2[OC, N*P], summed over time for a static input */
+    /* dy2[OC, N*P], summed over time for a static input (here, or by the next layer: grad_once) */
     const int rows = spk__step_sync(l->ctx);
     SPK_TRY(spk__kernel_get(l->ctx, FILE_, options(l->ctx), rows ? "conv_grad_output_rows" : "conv_grad_output",
                             &k));
-    cl_int reps = l->static_input ? (cl_int)l->T : 1, n = (cl_int)N, oc = (cl_int)OC, p = (cl_int)P;
+    cl_int reps = l->static_input && !l->grad_once ? (cl_int)l->T : 1, n = (cl_int)N, oc = (cl_int)OC, p = (cl_int)P;
     spk__buf dy = spk__buf_of(grad_out), dy2 = spk__buf_of(cv->y2);
     SPK_TRY(SPK_SET_ARGS(l->ctx, k, SPK_ARG(reps), SPK_ARG(n), SPK_ARG(oc), SPK_ARG(p), SPK_BUF(dy), SPK_BUF(dy2)));
     SPK_TRY(rows ? spk__launch_rows(l->ctx, k, 1, 0, 0, OC * N) : spk__launch_nd(l->ctx, k, 2, (size_t[2]){P, OC * N}));
@@ -267,6 +268,11 @@ static void conv_describe(const spk_layer *l, char *buf, size_t cap)
 
 static const spk__layer_vtable CONV2D = {"conv2d", conv_infer, conv_prepare, conv_forward, conv_backward, 1,
                                          conv_describe, conv_destroy};
+
+int spk__is_conv2d_layer(const spk_layer *l)
+{
+    return l && l->vt == &CONV2D;
+}
 
 spk_status spk_conv2d_create(spk_context *ctx, const spk_conv2d_params *p, spk_layer **out)
 {

@@ -44,12 +44,12 @@ struct spk_layer {
      * (borrowed), valid only until the next layer uses it. */
     int in_packed, out_packed;
     spk_tensor *unpack_scratch;
-    /* Compact storage too: a dense layer fed a static input hands its
-     * product to a LIF-family layer once, as [1, B, N] (out_once), and that
-     * layer reads it at every step (in_once): no copy of it per step. */
+    /* Compact storage too: a dense or conv2d layer fed a static input hands
+     * its product to a LIF-family layer once, as [1, B, N] (out_once), and
+     * that layer reads it at every step (in_once): no copy of it per step. */
     int in_once, out_once;
-    /* Any storage: such a dense layer gets its output's gradient summed over
-     * the steps, [1, B, N] (grad_once), which the LIF-family layer's backward
+    /* Any storage: such a layer gets its output's gradient summed over the
+     * steps, [1, B, N] (grad_once), which the LIF-family layer's backward
      * kernel sums as it goes (grad_in_once): no [T, B, N] gradient to write
      * and read again. */
     int grad_in_once, grad_once;
@@ -69,6 +69,7 @@ int spk__is_neuron_layer(const spk_layer *l);
 int spk__neuron_layer_spiking(const spk_layer *l);
 /* 1 if l is a dense layer (it reads a packed input). */
 int spk__is_dense_layer(const spk_layer *l);
+int spk__is_conv2d_layer(const spk_layer *l);
 /* The packed input `in` of l unpacked into [rows, cols] F32 floats: a view
  * of l->unpack_scratch (free it). */
 spk_status spk__unpack_input(spk_layer *l, const spk_tensor *in, size_t rows, size_t cols, spk_tensor **out);

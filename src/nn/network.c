@@ -210,7 +210,7 @@ spk_status spk_network_build(spk_network *net, size_t T, size_t B, int in_ndim, 
     }
     for (size_t i = 0; i < net->n; i++) {
         spk_layer *l = net->layers[i];
-        l->grad_once = l->static_input && i + 1 < net->n && spk__is_dense_layer(l) &&
+        l->grad_once = l->static_input && i + 1 < net->n && (spk__is_dense_layer(l) || spk__is_conv2d_layer(l)) &&
                        spk__is_neuron_layer(net->layers[i + 1]) && net->rate_weight[i] == 0.0f;
         l->out_once = net->compact_spikes && l->grad_once;
         l->in_once = i && net->layers[i - 1]->out_once;
