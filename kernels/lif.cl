@@ -13,13 +13,15 @@
  *   SPIKE_T    float, uchar, or uint with SPIKE_BITS 1 (bit-packed, kernels/neuron.clh); SPIKE_F32 1 for float
  *   VW         neurons per vector (kernels/neuron.clh)
  *   CHUNK_MAX  vectors per work item at most (kernels/neuron.clh, TILE_INDEX)
- *   COEF_GRADS 1: the backward sums the coefficients' gradients (into
- *              `partial`); 0: it neither keeps nor computes them (the
- *              mlp's hidden layer: 0.55 -> 0.33 ms per backward)
+ *   COEF_TABLE 1: the call may have per-neuron coefficients (has_coef)
+ *              and the backward sums their gradients (into `partial`);
+ *              0: neither, so no table is read and no gradient kept or
+ *              computed (the mlp's hidden layer: 0.40-0.47 -> 0.22-0.23 ms
+ *              per backward)
  */
 
-#ifndef COEF_GRADS
-#define COEF_GRADS 1
+#ifndef COEF_TABLE
+#define COEF_TABLE 1
 #endif
 
 #ifndef RESET
@@ -74,7 +76,7 @@ static inline vf reset_dth(vf s)
 /* Per-neuron coefficients (column n) override the scalars when a table is given. */
 #define LOAD_COEFS(n)                                                   \
     vf aI = (vf)(c_aI), bI = (vf)(c_bI), aV = (vf)(c_aV), bV = (vf)(c_bV), th = (vf)(c_th); \
-    if (has_coef) {                                                     \
+    if (COEF_TABLE && has_coef) {                                       \
         aI = VLOADF(coef, coef_off + 0 * (spk_off_t)N + (n));           \
         bI = VLOADF(coef, coef_off + 1 * (spk_off_t)N + (n));           \
         aV = VLOADF(coef, coef_off + 2 * (spk_off_t)N + (n));           \
@@ -89,7 +91,7 @@ typedef struct fwd_state {
 
 typedef struct bwd_state {
     vf gI, gV, gS;               /* gradients reaching step t from t+1 */
-#if COEF_GRADS
+#if COEF_TABLE
     vf daI, dbI, daV, dbV, dth;  /* parameter gradients summed over the steps done */
 #endif
 } bwd_state;
@@ -234,7 +236,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream, int spiking
         }
         st[j].gI = gI_next, st[j].gV = gV_next, st[j].gS = gS_next;
         gx_sum[j] = VZERO;
-#if COEF_GRADS
+#if COEF_TABLE
         st[j].daI = st[j].dbI = st[j].daV = st[j].dbV = st[j].dth = VZERO;
 #endif
 #if REFRAC
@@ -262,7 +264,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream, int spiking
         rc0 = rc0s[j];
 #endif
         vf gI_next = st[j].gI, gV_next = st[j].gV, gS_next = st[j].gS;
-#if COEF_GRADS
+#if COEF_TABLE
         vf d_aI = st[j].daI, d_bI = st[j].dbI, d_aV = st[j].daV, d_bV = st[j].dbV, d_th = st[j].dth;
 #else
         vf d_aI = VZERO, d_bI = VZERO, d_aV = VZERO, d_bV = VZERO, d_th = VZERO; /* unused: compiled away */
@@ -371,7 +373,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream, int spiking
         win[j] = window;
 #endif
         st[j].gI = gI_next, st[j].gV = gV_next, st[j].gS = gS_next;
-#if COEF_GRADS
+#if COEF_TABLE
         st[j].daI = d_aI, st[j].dbI = d_bI, st[j].daV = d_aV, st[j].dbV = d_bV, st[j].dth = d_th;
 #endif
     }
@@ -381,7 +383,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream, int spiking
             VSTOREF(gx_sum[j], gx, gx_off + idx);
         if (has_gsi)
             STORE_STATE4(g_state_in, gsi_off, CUBA ? st[j].gI : VZERO, st[j].gV, st[j].gS, VZERO);
-#if COEF_GRADS
+#if COEF_TABLE
         if (has_partial) {
             VSTOREF(st[j].daI, partial, 0 * BN + idx);
             VSTOREF(st[j].dbI, partial, 1 * BN + idx);

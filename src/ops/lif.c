@@ -115,18 +115,18 @@ spk_status spk_lif_coefficients(const spk_lif_params *p, float coef[SPK_LIF_NCOE
 /* The -D options that select the program variant. Whether the neurons
  * spike is a kernel argument, not an option, so that a readout can run in
  * the program of the spiking layer before it (readout_options).
- * coef_grads: the backward sums coefficient gradients (a call with a
- * coefficient table or asking for their gradient); without, it neither
- * keeps nor computes them. */
+ * coef_table: the call has a coefficient table or asks for its gradient
+ * (-DCOEF_TABLE=1); without, the kernels read no table and the backward
+ * neither keeps nor computes coefficient gradients. */
 static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, int bits, int vw,
-                        int coef_grads, char *buf, size_t cap)
+                        int coef_table, char *buf, size_t cap)
 {
     snprintf(buf, cap, "-DCUBA=%d -DRESET=%d -DIMMEDIATE=%d -DDETACH=%d -DREFRAC=%d -DSURROGATE=%d "
-             "-DSPIKE_T=%s -DSPIKE_BITS=%d -DSPIKE_F32=%d -DCHUNK_MAX=%d -DVW=%d -DCOEF_GRADS=%d",
+             "-DSPIKE_T=%s -DSPIKE_BITS=%d -DSPIKE_F32=%d -DCHUNK_MAX=%d -DVW=%d -DCOEF_TABLE=%d",
              spk__lif_is_cuba(p->kind), (int)p->reset,
              p->reset_timing == SPK_RESET_IMMEDIATE, p->detach_reset != 0, p->refractory_steps > 0,
              (int)p->surrogate, bits ? "uint" : spike_dtype == SPK_U8 ? "uchar" : "float", bits,
-             !bits && spike_dtype != SPK_U8, spk__tile_max(ctx), vw, coef_grads != 0);
+             !bits && spike_dtype != SPK_U8, spk__tile_max(ctx), vw, coef_table != 0);
 }
 
 /* A readout (no spikes) reads none of the options that only spiking
@@ -134,32 +134,32 @@ static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dty
  * spiking layer already built with the same CUBA, VW and tiles and without
  * refractory counting (whose counter a readout keeps too), one program and
  * two kernels fewer to compile; its own options otherwise. */
-static void readout_options(const spk_context *ctx, const spk_lif_params *p, int vw, int coef_grads, char *buf,
+static void readout_options(const spk_context *ctx, const spk_lif_params *p, int vw, int coef_table, char *buf,
                             size_t cap)
 {
-    char cuba[16], vws[16], chunk[24], grads[24];
+    char cuba[16], vws[16], chunk[24], table[24];
     snprintf(cuba, sizeof cuba, "-DCUBA=%d", spk__lif_is_cuba(p->kind));
     snprintf(vws, sizeof vws, "-DVW=%d", vw);
     snprintf(chunk, sizeof chunk, "-DCHUNK_MAX=%d", spk__tile_max(ctx));
-    snprintf(grads, sizeof grads, "-DCOEF_GRADS=%d", coef_grads != 0);
-    const char *const words[] = {cuba, "-DREFRAC=0", vws, chunk, grads};
+    snprintf(table, sizeof table, "-DCOEF_TABLE=%d", coef_table != 0);
+    const char *const words[] = {cuba, "-DREFRAC=0", vws, chunk, table};
     const char *found = p->refractory_steps == 0 ? spk__program_options_with(ctx, "lif.cl", words, 5) : NULL;
     if (found)
         spk__copy_str(buf, cap, found);
     else
-        lif_options(ctx, p, SPK_F32, 0, vw, coef_grads, buf, cap);
+        lif_options(ctx, p, SPK_F32, 0, vw, coef_table, buf, cap);
 }
 
 /* The options of a call whose kernel runs rows of kN neurons; returns the
  * vector width. */
 static int call_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, int bits, size_t kN,
-                        int coef_grads, char *buf, size_t cap)
+                        int coef_table, char *buf, size_t cap)
 {
     const int vw = spk__vector_width(ctx, kN);
     if (spk__lif_is_spiking(p->kind))
-        lif_options(ctx, p, spike_dtype, bits, vw, coef_grads, buf, cap);
+        lif_options(ctx, p, spike_dtype, bits, vw, coef_table, buf, cap);
     else
-        readout_options(ctx, p, vw, coef_grads, buf, cap);
+        readout_options(ctx, p, vw, coef_table, buf, cap);
     return vw;
 }
 
@@ -282,7 +282,7 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
     c->spiking = spiking;
     const int flat = !spiking && !io->coef && !grad_coef;
     c->kB = flat ? 1 : c->B, c->kN = flat ? c->B * c->N : c->N;
-    /* coefficient gradients where the call has a table (its backward may want them) or wants them */
+    /* a table, or the wish for its gradient (a forward with a table: its backward may want it) */
     c->vw = call_options(ctx, p, c->spike_dtype, c->bits, c->kN, io->coef || grad_coef, c->options,
                          sizeof c->options);
     c->tiles = spk__tiling_for(ctx, c->B * c->N / (size_t)c->vw);
