@@ -58,6 +58,7 @@ kernel void sparse_pack(int rows, int in, global const float *x, spk_off_t x_off
             uint m = 0;
             for (; j + 8 <= in; j += 8)
                 m |= nonzero_bits(vload8(0, xr + j), &bad8) << (j % 32);
+            SCALAR_LOOP
             for (; j < in; j++) {
                 const float v = xr[j];
                 bad |= v != 0.0f && v != 1.0f;
@@ -90,6 +91,7 @@ kernel void sparse_count_bits(int rows, int in, global const uint *bits, spk_off
     for (int r = r0; r < r1; r++) {
         global const uint *wr = bits + bits_off + (spk_off_t)r * words;
         int k = 0;
+        SCALAR_LOOP
         for (int w = 0; w < words; w++)
             k += popcount(row_word(wr, in, w));
         count[r] = k;
@@ -140,6 +142,7 @@ kernel void sparse_transpose(int in, int out, global const float *w, spk_off_t w
 {
     ITEM_ROWS(in, 1, j0, j1);
     for (int j = j0; j < j1; j++)
+        SCALAR_LOOP
         for (int o = get_global_id(0); o < out; o += get_global_size(0))
             wt[(spk_off_t)j * out + o] = w[w_off + (spk_off_t)o * in + j];
 }
@@ -166,8 +169,10 @@ static inline void gather_row(int out, int o0, int n, global const int *ir, glob
             VSTOREF(acc[v], yr, o0 + v * VW);
         return;
     }
+    SCALAR_LOOP
     for (int o = o0; o < out; o++) {
         float acc = has_b ? b[b_off + o] : 0.0f;
+        SCALAR_LOOP
         for (int k = 0; k < n; k++)
             acc += wt[(spk_off_t)ir[k] * out + o];
         yr[o] = acc;
@@ -238,6 +243,7 @@ static inline void add_row(global float *restrict dst, global const float *restr
 {
     for (int o = o0; o < ov; o += VW)
         ROW_ADD(dst, g, o);
+    SCALAR_LOOP
     for (int o = ov; o < o1; o++)
         dst[o] += g[o];
 }
@@ -326,7 +332,12 @@ kernel void sparse_weight_grad_rows(int rows, int in, int out, int rps, global c
 {
     const int s = get_global_id(0), r0 = s * rps, r1 = min(rows, r0 + rps), ov = out / VW * VW;
     global float *p = part + (spk_off_t)s * (in + 1) * out;
-    for (spk_off_t i = 0; i < (spk_off_t)(in + 1) * out; i++)
+    const spk_off_t np = (spk_off_t)(in + 1) * out;
+    spk_off_t i = 0;
+    for (; i + 8 <= np; i += 8)
+        vstore8((float8)0.0f, 0, p + i);
+    SCALAR_LOOP
+    for (; i < np; i++)
         p[i] = 0.0f;
     global float *pb = p + (spk_off_t)in * out;
     for (int r = r0; r < r1; r++) {
@@ -350,6 +361,7 @@ kernel void sparse_reduce_grad(int in, int out, int segs, global const float *pa
         for (int o = get_global_id(0); o < out; o += get_global_size(0)) {
             const spk_off_t at = (spk_off_t)j * out + o;
             float acc = part[at];
+            SCALAR_LOOP
             for (int s = 1; s < segs; s++)
                 acc += part[s * seg + at];
             if (j < in)
@@ -401,8 +413,10 @@ kernel void sparse_input_grad(int rows, int in, int out, int rb, global const fl
     }
 #endif
     for (int r = r0; r < r1; r++)
+        SCALAR_LOOP
         for (int i = iv; i < in; i++) {
             float acc = 0.0f;
+            SCALAR_LOOP
             for (int k = 0; k < out; k++)
                 acc += dy[(spk_off_t)r * out + k] * w[(spk_off_t)k * in + i];
             dx[(spk_off_t)r * in + i] = acc;
