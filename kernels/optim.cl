@@ -69,6 +69,7 @@ typedef float vf_u __attribute__((ext_vector_type(OPTIM_VW), aligned(4)));
         for (uint k = first; k < last; k++)                                                        \
             VEC((spk_off_t)k * OPTIM_VW);                                                          \
         if (vecs ? first < vecs && last == vecs : get_global_id(0) == 0)                           \
+            SCALAR_LOOP                                                                            \
             for (uint i = vecs * OPTIM_VW; i < n; i++)                                             \
                 ONE(i);                                                                            \
     } while (0)
