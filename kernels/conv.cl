@@ -21,15 +21,28 @@
  * arithmetic dominated. Indices within a tensor are 32-bit: the host keeps
  * every element count below 2^32. */
 
-/* dst[0 .. n) = src[0 .. n), or += with ADD: eight floats at a time (PoCL
- * left the plain loops scalar), then one by one. */
+/* dst[0 .. n) = src[0 .. n) (row_copy), src + b (row_copy_plus), or
+ * += src (row_add; row_zero is in common.clh): eight floats at a time
+ * (PoCL left the plain loops scalar, or vectorised them at a cost in
+ * compile time), then one by one. */
 static inline void row_copy(global float *restrict dst, global const float *restrict src, int n)
 {
     int k = 0;
     for (; k + 8 <= n; k += 8)
         vstore8(vload8(0, src + k), 0, dst + k);
+    SCALAR_LOOP
     for (; k < n; k++)
         dst[k] = src[k];
+}
+
+static inline void row_copy_plus(global float *restrict dst, global const float *restrict src, float b, int n)
+{
+    int k = 0;
+    for (; k + 8 <= n; k += 8)
+        vstore8(vload8(0, src + k) + b, 0, dst + k);
+    SCALAR_LOOP
+    for (; k < n; k++)
+        dst[k] = src[k] + b;
 }
 
 static inline void row_add(global float *restrict dst, global const float *restrict src, int n)
@@ -37,6 +50,7 @@ static inline void row_add(global float *restrict dst, global const float *restr
     int k = 0;
     for (; k + 8 <= n; k += 8)
         vstore8(vload8(0, dst + k) + vload8(0, src + k), 0, dst + k);
+    SCALAR_LOOP
     for (; k < n; k++)
         dst[k] += src[k];
 }
@@ -56,6 +70,7 @@ kernel void conv_im2col(int N, int C, int H, int W, int KH, int KW, int SH, int 
             const int h = oh * SH - PH + (int)(ij / (uint)KW), w0 = (int)(ij % (uint)KW) - PW;
             global float *out = cols + cols_off + ((spk_off_t)row * (uint)OH + (uint)oh) * (uint)OW;
             if (h < 0 || h >= H) {
+                SCALAR_LOOP
                 for (int ow = 0; ow < OW; ow++)
                     out[ow] = 0.0f;
                 continue;
@@ -65,6 +80,7 @@ kernel void conv_im2col(int N, int C, int H, int W, int KH, int KW, int SH, int 
                 row_copy(out, in + w0, OW);
                 continue;
             }
+            SCALAR_LOOP
             for (int ow = 0; ow < OW; ow++) {
                 const int w = w0 + ow * SW;
                 out[ow] = (w >= 0 && w < W) ? in[w] : 0.0f;
@@ -118,8 +134,7 @@ kernel void conv_col2im_planes(int N, int C, int H, int W, int KH, int KW, int S
     for (uint q = (uint)q0; q < (uint)q1; q++) { /* q = c*N + n: images in turn, each column row read in order */
         const uint c = q / (uint)N, n = q % (uint)N;
         global float *out = dx + dx_off + ((spk_off_t)n * (uint)C + c) * (uint)H * (uint)W;
-        for (int e = 0; e < H * W; e++)
-            out[e] = 0.0f;
+        row_zero(out, H * W);
         for (int i = 0; i < KH; i++)
             for (int j = 0; j < KW; j++) {
                 global const float *d =
@@ -137,6 +152,7 @@ kernel void conv_col2im_planes(int N, int C, int H, int W, int KH, int KW, int S
                         row_add(orow + ow0, drow + ow0, ow1 - ow0);
                         continue;
                     }
+                    SCALAR_LOOP
                     for (int ow = ow0; ow < ow1; ow++)
                         orow[ow * SW] += drow[ow];
                 }
@@ -215,11 +231,9 @@ kernel void conv_output_rows(int reps, int N, int OC, int P, global const float 
         for (int t = 0; t < reps; t++) {
             global float *dst = y + y_off + t * NOP + (spk_off_t)row * (uint)P;
             if (has_bias)
-                for (int p = 0; p < P; p++)
-                    dst[p] = src[p] + b;
+                row_copy_plus(dst, src, b, P);
             else
-                for (int p = 0; p < P; p++)
-                    dst[p] = src[p];
+                row_copy(dst, src, P);
         }
     }
 }
@@ -234,11 +248,9 @@ kernel void conv_grad_output_rows(int reps, int N, int OC, int P, global const f
         const uint oc = row / (uint)N, n = row % (uint)N;
         global const float *src = dy + dy_off + ((spk_off_t)n * (uint)OC + oc) * (uint)P;
         global float *dst = dy2 + dy2_off + (spk_off_t)row * (uint)P;
-        for (int p = 0; p < P; p++)
-            dst[p] = 0.0f + src[p]; /* as the per-element kernel: 0 + dy[0] + dy[1] + ... */
+        row_copy_plus(dst, src, 0.0f, P); /* as the per-element kernel: 0 + dy[0] + dy[1] + ... */
         for (int t = 1; t < reps; t++)
-            for (int p = 0; p < P; p++)
-                dst[p] += src[t * NOP + p];
+            row_add(dst, src + t * NOP, P);
     }
 }
 
@@ -253,6 +265,7 @@ kernel void conv_bias_partial(int N, int OC, int P, global const float *dy2, spk
         return;
     global const float *row = dy2 + dy2_off + idx * P;
     float s = 0.0f;
+    SCALAR_LOOP
     for (int p = 0; p < P; p++)
         s += row[p];
     partial[part_off + idx] = s;

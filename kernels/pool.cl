@@ -118,11 +118,13 @@ kernel void pool_max_forward(int NC, int H, int W, int KH, int KW, int SH, int S
         global const float *xplane = x + x_off + (spk_off_t)plane * (uint)(H * W);
         global float *yplane = y + y_off + (spk_off_t)plane * (uint)(OH * OW);
         for (int oh = 0; by_bands && oh < OH; oh++)
+            SCALAR_LOOP
             for (int ow = max_2x2_forward_band(W, OW, oh, xplane, yplane); ow < OW; ow++) {
                 global const float *xp = xplane + (uint)(2 * oh * W + 2 * ow);
                 const int a = window_argmax(xp, W, 2, 2);
                 yplane[oh * OW + ow] = xp[(a / 2) * W + a % 2];
             }
+        SCALAR_LOOP
         for (uint o = (uint)get_global_id(0); !by_bands && o < (uint)(OH * OW); o += (uint)get_global_size(0)) {
             const int oh = (int)(o / (uint)OW), ow = (int)(o % (uint)OW);
             global const float *xp = xplane + (uint)(oh * SH * W + ow * SW);
@@ -178,6 +180,7 @@ kernel void pool_backward_tiled(int is_max, int NC, int H, int W, int KH, int KW
             const int h0 = oh * SH, h1 = oh < OH ? min(h0 + SH, H) : H;
             if (oh == OH) { /* rows below the last window */
                 for (int h = h0; h < h1; h++)
+                    SCALAR_LOOP
                     for (int w = 0; w < W; w++)
                         out[h * W + w] = 0.0f;
                 continue;
@@ -195,11 +198,13 @@ kernel void pool_backward_tiled(int is_max, int NC, int H, int W, int KH, int KW
                     vstore8(shuffle2(select(z, gv, a == 2), select(z, gv, a == 3), lanes), 0,
                             out + (h0 + 1) * W + 2 * ow);
                 }
+            SCALAR_LOOP
             for (; ow < OW; ow++) {
                 const int w0 = ow * SW;
                 const int a = is_max ? window_argmax(xp + h0 * W + w0, W, KH, KW) : 0;
                 const float gv = g[ow], avg = gv / (float)(KH * KW);
                 for (int h = h0; h < h1; h++)
+                    SCALAR_LOOP
                     for (int w = w0; w < w0 + SW && w < W; w++) {
                         const int i = h - h0, j = w - w0;
                         float v = 0.0f;
@@ -209,6 +214,7 @@ kernel void pool_backward_tiled(int is_max, int NC, int H, int W, int KH, int KW
                     }
             }
             for (int h = h0; h < h1; h++) /* columns right of the last window */
+                SCALAR_LOOP
                 for (int w = OW * SW; w < W; w++)
                     out[h * W + w] = 0.0f;
         }

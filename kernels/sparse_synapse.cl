@@ -332,13 +332,7 @@ kernel void sparse_weight_grad_rows(int rows, int in, int out, int rps, global c
 {
     const int s = get_global_id(0), r0 = s * rps, r1 = min(rows, r0 + rps), ov = out / VW * VW;
     global float *p = part + (spk_off_t)s * (in + 1) * out;
-    const spk_off_t np = (spk_off_t)(in + 1) * out;
-    spk_off_t i = 0;
-    for (; i + 8 <= np; i += 8)
-        vstore8((float8)0.0f, 0, p + i);
-    SCALAR_LOOP
-    for (; i < np; i++)
-        p[i] = 0.0f;
+    row_zero(p, (spk_off_t)(in + 1) * out);
     global float *pb = p + (spk_off_t)in * out;
     for (int r = r0; r < r1; r++) {
         global const float *g = dy + dy_off + (spk_off_t)r * out;
