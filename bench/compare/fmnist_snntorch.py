@@ -83,21 +83,30 @@ def to_float(x_u8):
     return x_u8.to(torch.float32).mul_(1.0 / 255.0)
 
 
+def snn_lif():
+    """The hidden LIF neurons in snnTorch. reset_delay=True (default): the reset of a spike at t
+    is subtracted at t+1, and mem_reset() detaches it."""
+    import snntorch as snn
+    from snntorch import surrogate
+    return snn.Leaky(beta=BETA, threshold=THRESHOLD, spike_grad=surrogate.atan(alpha=ALPHA),
+                     reset_mechanism="subtract")
+
+
+def snn_li():
+    """The LI readout in snnTorch: its membrane, no spikes."""
+    import snntorch as snn
+    return snn.Leaky(beta=BETA, threshold=THRESHOLD, reset_mechanism="none")
+
+
 class SnnTorchMLP(nn.Module):
     def __init__(self, inputs, hidden, classes, steps, fc1_per_step):
         super().__init__()
-        import snntorch as snn
-        from snntorch import surrogate
-
         self.steps = steps
         self.fc1_per_step = fc1_per_step
         self.fc1 = nn.Linear(inputs, hidden)
-        # reset_delay=True (default): the reset of a spike at t is subtracted at t+1, and
-        # mem_reset() detaches it.
-        self.lif1 = snn.Leaky(beta=BETA, threshold=THRESHOLD, spike_grad=surrogate.atan(alpha=ALPHA),
-                              reset_mechanism="subtract")
+        self.lif1 = snn_lif()
         self.fc2 = nn.Linear(hidden, classes)
-        self.li = snn.Leaky(beta=BETA, threshold=THRESHOLD, reset_mechanism="none")  # LI readout: its membrane
+        self.li = snn_li()
 
     def forward(self, x):
         mem1 = self.lif1.reset_mem()
@@ -127,6 +136,19 @@ class ATanSpike(torch.autograd.Function):
         return grad * (ALPHA / 2) / (1 + (math.pi / 2 * ALPHA * u) ** 2)
 
 
+def torch_lif(t, c, v, s):
+    """One step of the hidden LIF layer by hand: V[t] = beta V[t-1] + x[t] - threshold S[t-1],
+    S[t-1] detached (a spike is used with .detach() in the reset only); S[t] = H(V[t] - threshold).
+    Returns (V[t], S[t])."""
+    v = c if t == 0 else BETA * v + c - THRESHOLD * s.detach()
+    return v, ATanSpike.apply(v - THRESHOLD)
+
+
+def torch_li(t, c, v):
+    """One step of the LI readout by hand: its membrane."""
+    return c if t == 0 else BETA * v + c
+
+
 class TorchMLP(nn.Module):
     def __init__(self, inputs, hidden, classes, steps, fc1_per_step):
         super().__init__()
@@ -141,21 +163,10 @@ class TorchMLP(nn.Module):
         mem_rec = []
         for t in range(self.steps):
             c1 = self.fc1(x) if self.fc1_per_step else cur1
-            # V[t] = beta V[t-1] + x[t] - threshold S[t-1], S[t-1] detached (it is: a spike
-            # is used with .detach() in the reset only); S[t] = H(V[t] - threshold).
-            v1 = c1 if t == 0 else BETA * v1 + c1 - THRESHOLD * s1.detach()
-            s1 = ATanSpike.apply(v1 - THRESHOLD)
-            c2 = self.fc2(s1)
-            v2 = c2 if t == 0 else BETA * v2 + c2
+            v1, s1 = torch_lif(t, c1, v1, s1)
+            v2 = torch_li(t, self.fc2(s1), v2)
             mem_rec.append(v2)
         return torch.stack(mem_rec)
-
-
-def leaky():
-    import snntorch as snn
-    from snntorch import surrogate
-    return snn.Leaky(beta=BETA, threshold=THRESHOLD, spike_grad=surrogate.atan(alpha=ALPHA),
-                     reset_mechanism="subtract")
 
 
 class ConvStack(nn.Module):
@@ -187,9 +198,8 @@ class ConvStack(nn.Module):
 class SnnTorchConv(ConvStack):
     def __init__(self, channels, classes, steps, fc1_per_step):
         super().__init__(channels, classes, steps, fc1_per_step)
-        import snntorch as snn
-        self.lif1, self.lif2 = leaky(), leaky()
-        self.li = snn.Leaky(beta=BETA, threshold=THRESHOLD, reset_mechanism="none")
+        self.lif1, self.lif2 = snn_lif(), snn_lif()
+        self.li = snn_li()
 
     def initial_state(self):
         return self.lif1.reset_mem(), self.lif2.reset_mem(), self.li.reset_mem()
@@ -206,17 +216,11 @@ class TorchConv(ConvStack):
     def initial_state(self):
         return None
 
-    @staticmethod
-    def lif(t, c, v, s):
-        v = c if t == 0 else BETA * v + c - THRESHOLD * s.detach()
-        return v, ATanSpike.apply(v - THRESHOLD)
-
     def step(self, t, c1, state):
         v1, s1, v2, s2, v3 = state if t else (None,) * 5
-        v1, s1 = self.lif(t, c1, v1, s1)
-        v2, s2 = self.lif(t, self.conv2(self.pool(s1)), v2, s2)
-        c3 = self.fc(self.pool(s2).flatten(1))
-        v3 = c3 if t == 0 else BETA * v3 + c3
+        v1, s1 = torch_lif(t, c1, v1, s1)
+        v2, s2 = torch_lif(t, self.conv2(self.pool(s1)), v2, s2)
+        v3 = torch_li(t, self.fc(self.pool(s2).flatten(1)), v3)
         return v3, (v1, s1, v2, s2, v3)
 
 
