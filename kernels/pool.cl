@@ -73,6 +73,13 @@ static inline int window_argmax(global const float *xp, int W, int KH, int KW)
     return arg;
 }
 
+/* The window's value at that first maximum: the forward's output. */
+static inline float window_max(global const float *xp, int W, int KH, int KW)
+{
+    const int a = window_argmax(xp, W, KH, KW);
+    return xp[(a / KW) * W + a % KW];
+}
+
 /* 2x2 windows at stride 2, the usual max pooling, four at a time: the
  * band's two rows as float8 a (row h0) and b (h0 + 1), whose even and odd
  * lanes are the windows' left and right columns. The first maximum in
@@ -119,17 +126,12 @@ kernel void pool_max_forward(int NC, int H, int W, int KH, int KW, int SH, int S
         global float *yplane = y + y_off + (spk_off_t)plane * (uint)(OH * OW);
         for (int oh = 0; by_bands && oh < OH; oh++)
             SCALAR_LOOP
-            for (int ow = max_2x2_forward_band(W, OW, oh, xplane, yplane); ow < OW; ow++) {
-                global const float *xp = xplane + (uint)(2 * oh * W + 2 * ow);
-                const int a = window_argmax(xp, W, 2, 2);
-                yplane[oh * OW + ow] = xp[(a / 2) * W + a % 2];
-            }
+            for (int ow = max_2x2_forward_band(W, OW, oh, xplane, yplane); ow < OW; ow++)
+                yplane[oh * OW + ow] = window_max(xplane + (uint)(2 * oh * W + 2 * ow), W, 2, 2);
         SCALAR_LOOP
         for (uint o = (uint)get_global_id(0); !by_bands && o < (uint)(OH * OW); o += (uint)get_global_size(0)) {
             const int oh = (int)(o / (uint)OW), ow = (int)(o % (uint)OW);
-            global const float *xp = xplane + (uint)(oh * SH * W + ow * SW);
-            const int a = window_argmax(xp, W, KH, KW);
-            yplane[o] = xp[(a / KW) * W + a % KW];
+            yplane[o] = window_max(xplane + (uint)(oh * SH * W + ow * SW), W, KH, KW);
         }
     }
 }
