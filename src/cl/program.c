@@ -279,20 +279,11 @@ static spk_status entry_get(spk_context *ctx, const char *file, const char *opti
     return build_entries(ctx, file, options, out);
 }
 
-static int has_word(const char *text, const char *word)
-{
-    const size_t n = strlen(word);
-    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word))
-        if ((p == text || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
-            return 1;
-    return 0;
-}
-
 /* 1 if `options` (of a program of `file`) are those of `want` and hold every word. */
 static int options_match(const char *file, const char *options, const char *want, const char *const *words, size_t n)
 {
     size_t k = 0;
-    while (k < n && has_word(options, words[k]))
+    while (k < n && spk__options_have(options, words[k], strlen(words[k])))
         k++;
     return k == n && strcmp(file, want) == 0;
 }

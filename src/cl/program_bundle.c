@@ -501,7 +501,7 @@ int spk__bundle_fits(spk__bundle_rules *r, size_t a, const char *oa, size_t b, c
            defines_fit(r, ob, oa, r->text[ia], r->len[ia]);
 }
 
-static int has_option(const char *o, const char *tok, size_t len)
+int spk__options_have(const char *o, const char *tok, size_t len)
 {
     const char *u;
     size_t i = 0, l;
@@ -524,7 +524,7 @@ char *spk__bundle_options(const char *const *opts, size_t n)
         const char *tok;
         size_t i = 0, l;
         while ((l = next_option(opts[f], &i, &tok)) > 0)
-            if (!has_option(out, tok, l)) {
+            if (!spk__options_have(out, tok, l)) {
                 if (len)
                     out[len++] = ' ';
                 memcpy(out + len, tok, l);

@@ -38,6 +38,9 @@ void spk__bundle_rules_free(spk__bundle_rules *r);
  * other's file uses and that depends on it. */
 int spk__bundle_fits(spk__bundle_rules *r, size_t a, const char *oa, size_t b, const char *ob);
 
+/* 1 if the option tok[0 .. len) is one of the space-separated options o. */
+int spk__options_have(const char *o, const char *tok, size_t len);
+
 /* The options of a bundle: every option of opts[0 .. n), once, in order
  * (NULL when out of memory). */
 char *spk__bundle_options(const char *const *opts, size_t n);
