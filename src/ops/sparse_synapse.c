@@ -195,7 +195,8 @@ static spk_status lists_from_bits(spk_context *ctx, spk__sparse *s, const sparse
     if (!s->binary)
         return SPK_OK; /* the GEMM takes it */
     SPK_TRY(ensure_ints(ctx, &s->idx, &s->cap, s->nnz));
-    SPK_TRY(SPK_SET_ARGS(ctx, kl, SPK_ARG(rows), SPK_ARG(in), SPK_BUF(*b), SPK_ARG(s->off), SPK_ARG(s->idx)));
+    SPK_TRY(SPK_SET_ARGS(ctx, kl, SPK_ARG(rows), SPK_ARG(in), SPK_BUF(*b), SPK_ARG(s->count), SPK_ARG(s->off),
+                          SPK_ARG(s->idx)));
     SPK_TRY(spk__launch_rows(ctx, kl, cpu_layout(ctx), 0, 0, s->rows));
 fail:
     return st;
