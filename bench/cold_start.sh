@@ -33,10 +33,10 @@ run() {
         echo "$1 $2: no 'first training step' line" >&2
         return 1
     }
-    # "first training step done T s after start: data D s ..., then R s ... (programs: C compiled, H from the disk cache)"
+    # "first training step done T s after start: setup D s ..., then R s ... (programs: C compiled, H from the disk cache)"
     local total data rest compiled disk
     total=$(sed -E 's/.*done ([0-9.]+) s after.*/\1/' <<<"$line")
-    data=$(sed -E 's/.*data ([0-9.]+) s[ ,].*/\1/' <<<"$line")
+    data=$(sed -E 's/.*(data|setup) ([0-9.]+) s[ ,].*/\2/' <<<"$line")
     rest=$(sed -E 's/.*then ([0-9.]+) s for.*/\1/' <<<"$line")
     compiled=$(sed -E 's/.*programs: ([0-9]+) compiled.*/\1/' <<<"$line")
     disk=$(sed -E 's/.*, ([0-9]+) from the disk cache.*/\1/' <<<"$line")

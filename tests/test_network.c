@@ -35,6 +35,23 @@ static spk_layer *neuron_layer(spk_context *ctx, const spk_lif_params *p)
     return l;
 }
 
+/* dense(in, hid) -> neurons a -> dense(hid, out) -> neurons b, both dense
+ * layers with a bias (weights from seed and seed + 1), built for T steps of
+ * B samples (static_in: one input for all steps). */
+static spk_network *two_layers(spk_context *ctx, size_t in, size_t hid, size_t out, const spk_lif_params *a,
+                               const spk_lif_params *b, uint64_t seed, int static_in, size_t T, size_t B)
+{
+    spk_network *net;
+    SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
+    SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, in, hid, 1, seed)));
+    SPK_ASSERT_OK(ctx, spk_network_add(net, neuron_layer(ctx, a)));
+    SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, hid, out, 1, seed + 1)));
+    SPK_ASSERT_OK(ctx, spk_network_add(net, neuron_layer(ctx, b)));
+    SPK_ASSERT_OK(ctx, spk_network_set_static_input(net, static_in));
+    SPK_ASSERT_OK(ctx, spk_network_build(net, T, B, 1, &in));
+    return net;
+}
+
 /* Repeat y[B*n] T times (a static input's current). */
 static void broadcast_time(const float *y, size_t T, size_t Bn, float *out)
 {
@@ -416,14 +433,7 @@ Test(network, backward_matches_finite_differences, .timeout = 600)
             cli.integration = SPK_INTEGRATE_EULER;
             cli.tau_syn = 2.0f;
             cli.tau_mem = 3.0f;
-            spk_network *net;
-            SPK_ASSERT_OK(ctx, spk_network_create(ctx, &net));
-            SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, IN, HID, 1, 21)));
-            SPK_ASSERT_OK(ctx, spk_network_add(net, neuron_layer(ctx, &li)));
-            SPK_ASSERT_OK(ctx, spk_network_add(net, dense_layer(ctx, HID, OUT, 1, 22)));
-            SPK_ASSERT_OK(ctx, spk_network_add(net, neuron_layer(ctx, &cli)));
-            SPK_ASSERT_OK(ctx, spk_network_set_static_input(net, st));
-            SPK_ASSERT_OK(ctx, spk_network_build(net, T, B, 1, &IN));
+            spk_network *net = two_layers(ctx, IN, HID, OUT, &li, &cli, 21, st, T, B);
 
             const size_t rows = st ? B : T * B;
             float *hx = spk_test_alloc(rows * IN);
@@ -1186,6 +1196,59 @@ Test(network, rate_regularizer_matches_finite_differences, .timeout = 600)
         total_loss(ctx, net, x, labels, grad);
         cr_assert(spk_network_regularizer_loss(net) == 0.0f);
         spk_tensor_free(x), spk_tensor_free(grad);
+        spk_network_free(net);
+    }
+}
+
+/* spk_context_compile_pending builds, before any launch, every program the
+ * network and the optimizer will use: the training step that follows
+ * compiles and loads nothing more. */
+Test(network, pending_programs_compile_before_the_first_step, .timeout = 600)
+{
+    const size_t T = 6, B = 4, IN = 40, HID = 24, OUT = 3;
+    const uint8_t labels[4] = {0, 2, 1, 2};
+    cr_assert(spk_context_compile_pending(NULL, NULL) == SPK_ERR_NULL_POINTER);
+    SPK_FOR_EACH_DEVICE(ctx, 1)
+    {
+        spk_lif_params lif = spk_lif_params_default(SPK_NEURON_LIF), li = spk_lif_params_default(SPK_NEURON_LI);
+        spk_network *net = two_layers(ctx, IN, HID, OUT, &lif, &li, 5, 0, T, B);
+        spk_optimizer_params op = spk_optimizer_params_default(SPK_OPTIM_ADAM);
+        spk_optimizer *opt;
+        SPK_ASSERT_OK(ctx, spk_optimizer_create(ctx, &op, &opt));
+        spk_cache_stats before, after;
+        SPK_ASSERT_OK(ctx, spk_context_cache_stats(ctx, &before));
+        size_t n = 0;
+        SPK_ASSERT_OK(ctx, spk_context_compile_pending(ctx, &n));
+        SPK_ASSERT_OK(ctx, spk_context_cache_stats(ctx, &after));
+        cr_assert(n >= 1, "nothing was pending");
+        cr_assert_eq(after.compiles + after.disk_hits - before.compiles - before.disk_hits, n,
+                     "%zu builds reported, %llu compiled and %llu loaded", n,
+                     (unsigned long long)(after.compiles - before.compiles),
+                     (unsigned long long)(after.disk_hits - before.disk_hits));
+        SPK_ASSERT_OK(ctx, spk_context_compile_pending(ctx, &n));
+        cr_assert_eq(n, 0, "a second call built %zu programs", n);
+
+        float hx[T * B * IN];
+        spk_test_rng r = {77};
+        spk_test_fill_uniform(&r, hx, T * B * IN, 0.0f, 1.0f);
+        for (size_t i = 0; i < T * B * IN; i++) /* spikes: the dense layers may gather */
+            hx[i] = hx[i] < 0.1f ? 1.0f : 0.0f;
+        spk_tensor *x, *grad;
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, IN}, &x));
+        SPK_ASSERT_OK(ctx, spk_tensor_upload(x, hx, sizeof hx));
+        SPK_ASSERT_OK(ctx, spk_tensor_create(ctx, SPK_F32, 3, (size_t[3]){T, B, OUT}, &grad));
+        device_loss(ctx, net, x, labels, grad);
+        SPK_ASSERT_OK(ctx, spk_network_backward(net, grad));
+        SPK_ASSERT_OK(ctx, spk_network_step(net, opt));
+        SPK_ASSERT_OK(ctx, spk_context_finish(ctx));
+        spk_cache_stats stepped;
+        SPK_ASSERT_OK(ctx, spk_context_cache_stats(ctx, &stepped));
+        cr_assert(stepped.compiles == after.compiles && stepped.disk_hits == after.disk_hits,
+                  "the step built programs: %llu compiled, %llu loaded after the pending ones",
+                  (unsigned long long)(stepped.compiles - after.compiles),
+                  (unsigned long long)(stepped.disk_hits - after.disk_hits));
+        spk_tensor_free(x), spk_tensor_free(grad);
+        spk_optimizer_free(opt);
         spk_network_free(net);
     }
 }

@@ -196,6 +196,18 @@ SPK_API void spk_context_reset_memory_peak(spk_context *ctx);
 SPK_API spk_status spk_context_warmup(spk_context *ctx, size_t *n_programs);
 
 /**
+ * Compile now (or load from the disk cache) the kernel programs that the
+ * layers, networks and optimizers made on this context so far will launch,
+ * bundled into as few programs as their options allow. Otherwise they build
+ * at the first launch that needs them. Call it, for example, while another
+ * thread loads the data: `spikecl train` does, and its first step then
+ * waits for the longer of the two instead of their sum. Some drivers (PoCL)
+ * still generate each kernel's machine code at its first launch.
+ * @param n_programs  optional, receives the number of builds (bundles) done
+ */
+SPK_API spk_status spk_context_compile_pending(spk_context *ctx, size_t *n_programs);
+
+/**
  * Write the programs this context compiled from source to the disk cache;
  * spk_context_free does it for any left. Compiling does not write them at
  * once: on PoCL, making a program's binary generates code for every kernel

@@ -39,14 +39,13 @@ static void usage(void)
            SPK_FASHION_MNIST_DIR);
 }
 
-/* --channels C1,C2 of the conv preset (options are parsed in order, so it
- * must come after --preset). */
+/* --channels C1,C2 of the conv preset (parse_args applies --preset first). */
 static int parse_channels(const char *v, spk_train_config *c)
 {
     unsigned long c1 = 0, c2 = 0;
     int used = 0;
     if (!c->channels1) {
-        fprintf(stderr, "spikecl train: --channels applies to the conv preset (give --preset conv first)\n");
+        fprintf(stderr, "spikecl train: --channels applies to the conv preset (--preset conv)\n");
         return 1;
     }
     if (sscanf(v, "%lu,%lu%n", &c1, &c2, &used) != 2 || v[used] || c1 < 1 || c2 < 1 || c1 > 4096 || c2 > 4096) {
@@ -58,9 +57,20 @@ static int parse_channels(const char *v, spk_train_config *c)
     return 0;
 }
 
+/* The preset first, wherever --preset stands (the last one counts): it sets
+ * every default, and the other options then change them in order. */
 static int parse_args(int argc, char **argv, spk_train_config *c)
 {
-    spk_train_config_preset(c, "mlp");
+    const char *preset = "mlp";
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--preset") == 0)
+            preset = argv[++i];
+        else if (argv[i][0] == '-' && strcmp(argv[i], "--help") != 0 && strcmp(argv[i], "-h") != 0)
+            i++; /* an option's value */
+    if (spk_train_config_preset(c, preset) != 0) {
+        fprintf(stderr, "spikecl train: unknown preset '%s' (mlp, mlp-fast, conv)\n", preset);
+        return -1;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -75,10 +85,7 @@ static int parse_args(int argc, char **argv, spk_train_config *c)
         size_t x = 0;
         int bad = 0;
         if (strcmp(a, "--preset") == 0) {
-            if (spk_train_config_preset(c, v) != 0) {
-                fprintf(stderr, "spikecl train: unknown preset '%s' (mlp, mlp-fast, conv)\n", v);
-                return -1;
-            }
+            /* applied above */
         } else if (strcmp(a, "--epochs") == 0) {
             bad = spk_cli_parse_size(a, v, 1, 100000, &c->epochs);
         } else if (strcmp(a, "--batch") == 0) {

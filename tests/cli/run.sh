@@ -37,6 +37,28 @@ expect_error() { # expected-status needle command...
 expect_error 2 "unknown preset" "$spikecl" train --preset nope
 expect_error 2 "expects an integer" "$spikecl" train --epochs many
 expect_error 1 "cannot open" "$spikecl" train --data "$tmp/nowhere" --limit-train 64
+# Small IDX sets of our own (train_loop.c builds the network from the test
+# set's shapes while the training set loads): training labels the test set
+# lacks widen the readout; images of two sizes are an error.
+idx_set() { # dir split n rows cols classes
+    python3 - "$@" <<'PY'
+import gzip, os, struct, sys
+d, split, n, rows, cols, classes = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
+os.makedirs(d, exist_ok=True)
+prefix = "train" if split == "train" else "t10k"
+with gzip.open(f"{d}/{prefix}-images-idx3-ubyte.gz", "wb") as f:
+    f.write(struct.pack(">IIII", 0x803, n, rows, cols) + bytes((7 * i) % 256 for i in range(n * rows * cols)))
+with gzip.open(f"{d}/{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+    f.write(struct.pack(">II", 0x801, n) + bytes(i % classes for i in range(n)))
+PY
+}
+idx_set "$tmp/wide" train 64 12 12 11 && idx_set "$tmp/wide" test 32 12 12 10 || fail "writing IDX files"
+out=$("$spikecl" train --data "$tmp/wide" --preset mlp-fast --steps 4 --batch 32 --limit-test 32 2>&1) ||
+    fail "train on 11 training classes, 10 test classes: $out"
+printf '%s\n' "$out" | grep -q "dense 128 -> 11" || fail "the readout of 11 training classes: $out"
+idx_set "$tmp/sizes" train 64 12 12 10 && idx_set "$tmp/sizes" test 32 10 12 10 || fail "writing IDX files"
+expect_error 1 "the training images are 12x12, the test images 10x12" "$spikecl" train --data "$tmp/sizes" \
+    --preset mlp-fast --steps 4 --batch 32
 head -c 200 "$tmp/mlp.ckpt" >"$tmp/truncated.ckpt"
 expect_error 1 "corrupt or truncated" "$spikecl" eval --checkpoint "$tmp/truncated.ckpt"
 expect_error 1 "cannot open checkpoint" "$spikecl" eval --checkpoint "$tmp/missing.ckpt"
