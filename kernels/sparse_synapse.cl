@@ -23,9 +23,9 @@
  * neither 0 nor 1. */
 static inline uint nonzero_bits(float8 v, int8 *bad)
 {
-    const int8 nz = v != 0.0f, b = nz & (int8)(1, 2, 4, 8, 16, 32, 64, 128);
+    const int8 nz = v != 0.0f;
     *bad |= nz & (v != 1.0f);
-    return (uint)(b.s0 | b.s1 | b.s2 | b.s3 | b.s4 | b.s5 | b.s6 | b.s7);
+    return lanes8(nz);
 }
 
 /* Float input x [rows, in] to bit-packed spikes (include/spikecl/spikes.h
