@@ -125,7 +125,7 @@ static inline ulong row_pair(global const uint *wr, int in, int words, int w)
  * 8 indices are stored without a test: past the last set bit they are
  * garbage, which the next stores (this row's, or the next row's) overwrite.
  * A loop over the set bits mispredicted its exit at almost every word
- * (4.3 -> 2.5 ms per launch at 32768 x 700, p = 0.05). Garbage must not
+ * (4.3 -> 1.9 ms per launch at 32768 x 700, p = 0.05). Garbage must not
  * reach a list another item writes, or the end of idx: unchecked stores
  * stay 8 short of `end`, the end of this item's last list; the rest go bit
  * by bit. */

@@ -284,14 +284,16 @@ spk_status spk_context_compile_pending(spk_context *ctx, size_t *n_programs)
     spk_status st = SPK_OK;
     size_t n = 0;
     SPK_CHECK(ctx, ctx != NULL, SPK_ERR_NULL_POINTER, "spk_context_compile_pending: ctx is NULL");
-    while (ctx->expected) { /* each build takes the first expected program off the list, and those it bundles */
-        char file[256], options[1024];
+    while (ctx->expected && st == SPK_OK) { /* each build takes the first expected program off the list */
+        char *file = spk__strdup(ctx->expected->file), *options = spk__strdup(ctx->expected->options);
         spk__program_entry *e = NULL;
-        snprintf(file, sizeof file, "%s", ctx->expected->file); /* the build frees the list's strings */
-        snprintf(options, sizeof options, "%s", ctx->expected->options);
-        SPK_TRY(entry_get(ctx, file, options, &e));
-        spk__program_expected_remove(ctx, file, options); /* a copy cut short would not match it */
-        n++;
+        if (!file || !options) /* copies: the build frees the list's strings */
+            st = spk__error(ctx, SPK_ERR_OUT_OF_MEMORY, "spk_context_compile_pending: out of host memory");
+        else if (find_entry(ctx, file, options)) /* built already: only the note goes */
+            spk__program_expected_remove(ctx, file, options);
+        else if ((st = build_entries(ctx, file, options, &e)) == SPK_OK)
+            n++; /* the build took it (and those it bundled) off the list */
+        spk__free(file), spk__free(options);
     }
 fail:
     if (n_programs)
