@@ -9,7 +9,8 @@
 # usage: bench/cold_start.sh [--rounds N] [--preset P] BUILD_DIR...
 #   BUILD_DIR: a meson build directory holding src/spikecl (release builds)
 # prints one line per run: build, kind, the "first training step" line's
-# total / data / rest seconds, programs compiled / from disk, 1-min load.
+# total / setup / step seconds (older builds: data / rest), programs compiled /
+# from disk, 1-min load.
 set -euo pipefail
 rounds=3 preset=mlp
 while [ $# -gt 0 ]; do
@@ -34,17 +35,17 @@ run() {
         return 1
     }
     # "first training step done T s after start: setup D s ..., then R s ... (programs: C compiled, H from the disk cache)"
-    local total data rest compiled disk
+    local total setup rest compiled disk
     total=$(sed -E 's/.*done ([0-9.]+) s after.*/\1/' <<<"$line")
-    data=$(sed -E 's/.*(data|setup) ([0-9.]+) s[ ,].*/\2/' <<<"$line")
+    setup=$(sed -E 's/.*(data|setup) ([0-9.]+) s[ ,].*/\2/' <<<"$line")
     rest=$(sed -E 's/.*then ([0-9.]+) s for.*/\1/' <<<"$line")
     compiled=$(sed -E 's/.*programs: ([0-9]+) compiled.*/\1/' <<<"$line")
     disk=$(sed -E 's/.*, ([0-9]+) from the disk cache.*/\1/' <<<"$line")
-    printf '%-28s %-8s %7s %6s %6s %9s %5s %6s\n' "$1" "$2" "$total" "$data" "$rest" "$compiled" "$disk" \
+    printf '%-28s %-8s %7s %6s %6s %9s %5s %6s\n' "$1" "$2" "$total" "$setup" "$rest" "$compiled" "$disk" \
         "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
-printf '%-28s %-8s %7s %6s %6s %9s %5s %6s\n' build kind total_s data_s rest_s compiled disk load
+printf '%-28s %-8s %7s %6s %6s %9s %5s %6s\n' build kind total_s setup_s step_s compiled disk load
 for ((r = 1; r <= rounds; r++)); do
     for b in "$@"; do
         spk="$scratch/spk-$r-${b//\//_}" pocl="$scratch/pocl-$r-${b//\//_}"
