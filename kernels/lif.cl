@@ -395,6 +395,7 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream, int spiking
     }
 }
 
+#if COEF_TABLE /* launched only by calls with coefficient gradients, built with it */
 /* grad_coef[r, n] = sum over b of partial[r, b, n], in b order. */
 kernel void lif_reduce_coef(int B, int N, global const float *partial, global float *gcoef, spk_off_t gc_off)
 {
@@ -408,3 +409,4 @@ kernel void lif_reduce_coef(int B, int N, global const float *partial, global fl
         s += partial[r * BN + (spk_off_t)b * N + n];
     gcoef[gc_off + i] = s;
 }
+#endif

@@ -11,6 +11,7 @@
         x = x - lr * g;                                                    \
     } while (0)
 
+#ifndef OPTIM_VW /* one item per element: devices without the tiled variants below */
 kernel void sgd_step(uint n, global float *x, spk_off_t x_off, global const float *g, spk_off_t g_off,
                      global float *v, float lr, float momentum, float wd)
 {
@@ -23,6 +24,7 @@ kernel void sgd_step(uint n, global float *x, spk_off_t x_off, global const floa
         v[i] = vel;
     x[x_off + i] = xi;
 }
+#endif
 
 /* Adam (decoupled = 0: L2 weight decay in the gradient) or AdamW
  * (decoupled = 1: x -= lr wd x). bc1, bc2 = 1 - beta^t from the host.
@@ -38,6 +40,7 @@ kernel void sgd_step(uint n, global float *x, spk_off_t x_off, global const floa
         x = x - lr * (m / bc1) / (sqrt(v / bc2) + eps);                    \
     } while (0)
 
+#ifndef OPTIM_VW
 kernel void adam_step(uint n, global float *x, spk_off_t x_off, global const float *g, spk_off_t g_off,
                       global float *m, global float *v, float lr, float b1, float b2, float eps, float wd,
                       int decoupled, float bc1, float bc2)
@@ -51,6 +54,7 @@ kernel void adam_step(uint n, global float *x, spk_off_t x_off, global const flo
     v[i] = sq;
     x[x_off + i] = xi;
 }
+#endif
 
 #ifdef OPTIM_VW
 /* The rules on CPU devices (the host defines OPTIM_VW, the native float
