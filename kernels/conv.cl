@@ -88,6 +88,7 @@ kernel void conv_im2col(int N, int C, int H, int W, int KH, int KW, int SH, int 
         }
 }
 
+#if !STEP_SYNC /* GPUs; CPU devices take conv_col2im_planes */
 /* The input gradient from the gradient of the columns: every input pixel
  * gathers the column entries that read it (no atomics), in (i, j) order.
  * One work item per input row (h, plane = n*C + c), a 2-D range. */
@@ -119,7 +120,9 @@ kernel void conv_col2im(int N, int C, int H, int W, int KH, int KW, int SH, int 
         out[w] = s;
     }
 }
+#endif
 
+#if STEP_SYNC
 /* conv_col2im on CPU devices: work items in groups of one, each a block of
  * whole planes (n, c), taken channel by channel. A plane is zeroed, then every column row (i, j) adds
  * its P contiguous entries of image n to the pixels it read: each entry of
@@ -159,7 +162,9 @@ kernel void conv_col2im_planes(int N, int C, int H, int W, int KH, int KW, int S
             }
     }
 }
+#endif
 
+#if !STEP_SYNC /* GPUs; CPU devices take the _rows variants */
 /* y[t, n, oc, p] = y2[oc, n*P + p] + bias[oc] for t < reps (reps = T
  * broadcasts a static input's current over time). Dimension 0: p;
  * dimension 1: the row n*OC + oc. The loop over t ends each step with
@@ -185,7 +190,9 @@ kernel void conv_output(int reps, int N, int OC, int P, global const float *y2, 
         STEP_END();
     }
 }
+#endif
 
+#if !STEP_SYNC
 /* The GEMM layout of the output gradient: dy2[oc, n*P + p] = sum over
  * t < reps of dy[t, n, oc, p], summed in t order (reps = T for a static
  * input, else 1). Dimension 0: p; dimension 1: the row oc*N + n. */
@@ -209,7 +216,9 @@ kernel void conv_grad_output(int reps, int N, int OC, int P, global const float 
     if (valid)
         dy2[dy2_off + (spk_off_t)row * (uint)P + p] = s;
 }
+#endif
 
+#if STEP_SYNC
 /* The same two reshuffles on CPU devices (STEP_SYNC): work items in groups
  * of one, each taking a block of whole rows of P contiguous pixels and every
  * step t of them, so that each copy runs along memory. The per-element
@@ -237,7 +246,9 @@ kernel void conv_output_rows(int reps, int N, int OC, int P, global const float 
         }
     }
 }
+#endif
 
+#if STEP_SYNC
 kernel void conv_grad_output_rows(int reps, int N, int OC, int P, global const float *dy, spk_off_t dy_off,
                                   global float *dy2, spk_off_t dy2_off)
 {
@@ -253,6 +264,7 @@ kernel void conv_grad_output_rows(int reps, int N, int OC, int P, global const f
             row_add(dst, src + t * NOP, P);
     }
 }
+#endif
 
 /* Bias gradient in two deterministic stages: partial[oc, n] = sum over p of
  * dy2[oc, n*P + p] (one work item per (oc, n)), then db[oc] = sum over n of
