@@ -98,29 +98,6 @@ def snn_li():
     return snn.Leaky(beta=BETA, threshold=THRESHOLD, reset_mechanism="none")
 
 
-class SnnTorchMLP(nn.Module):
-    def __init__(self, inputs, hidden, classes, steps, fc1_per_step):
-        super().__init__()
-        self.steps = steps
-        self.fc1_per_step = fc1_per_step
-        self.fc1 = nn.Linear(inputs, hidden)
-        self.lif1 = snn_lif()
-        self.fc2 = nn.Linear(hidden, classes)
-        self.li = snn_li()
-
-    def forward(self, x):
-        mem1 = self.lif1.reset_mem()
-        mem2 = self.li.reset_mem()
-        cur1 = None if self.fc1_per_step else self.fc1(x)
-        mem_rec = []
-        for _ in range(self.steps):
-            c1 = self.fc1(x) if self.fc1_per_step else cur1
-            spk1, mem1 = self.lif1(c1, mem1)
-            _, mem2 = self.li(self.fc2(spk1), mem2)
-            mem_rec.append(mem2)
-        return torch.stack(mem_rec)  # [T, B, classes]
-
-
 class ATanSpike(torch.autograd.Function):
     """Heaviside forward (V - threshold >= 0, as spikecl), arctan surrogate backward:
     dS/du = (alpha/2) / (1 + (pi alpha u / 2)^2)."""
@@ -149,50 +126,79 @@ def torch_li(t, c, v):
     return c if t == 0 else BETA * v + c
 
 
-class TorchMLP(nn.Module):
-    def __init__(self, inputs, hidden, classes, steps, fc1_per_step):
+class Stack(nn.Module):
+    """forward(x) -> [T, B, classes] readout membranes: the first layer's current (`first`) once
+    per batch (static input, as spikecl) or at every step, then `step` (the spiking layers and
+    the readout) of the preset and variant."""
+
+    def __init__(self, steps, fc1_per_step):
         super().__init__()
         self.steps = steps
         self.fc1_per_step = fc1_per_step
-        self.fc1 = nn.Linear(inputs, hidden)
-        self.fc2 = nn.Linear(hidden, classes)
 
     def forward(self, x):
-        cur1 = None if self.fc1_per_step else self.fc1(x)
-        v1 = s1 = v2 = None
+        cur1 = None if self.fc1_per_step else self.first(x)
+        state = self.initial_state()
         mem_rec = []
         for t in range(self.steps):
-            c1 = self.fc1(x) if self.fc1_per_step else cur1
-            v1, s1 = torch_lif(t, c1, v1, s1)
-            v2 = torch_li(t, self.fc2(s1), v2)
-            mem_rec.append(v2)
+            c1 = self.first(x) if self.fc1_per_step else cur1
+            mem, state = self.step(t, c1, state)
+            mem_rec.append(mem)
         return torch.stack(mem_rec)
 
 
-class ConvStack(nn.Module):
-    """The conv preset's layers; forward(x) -> [T, B, classes] readout membranes, with `step`
-    (the two LIF layers and the readout) given by the variant."""
+class MLPStack(Stack):
+    """The mlp preset's layers: fc1 - LIF - fc2 - LI."""
+
+    def __init__(self, inputs, hidden, classes, steps, fc1_per_step):
+        super().__init__(steps, fc1_per_step)
+        self.fc1 = nn.Linear(inputs, hidden)
+        self.fc2 = nn.Linear(hidden, classes)
+
+    def first(self, x):
+        return self.fc1(x)
+
+
+class SnnTorchMLP(MLPStack):
+    def __init__(self, inputs, hidden, classes, steps, fc1_per_step):
+        super().__init__(inputs, hidden, classes, steps, fc1_per_step)
+        self.lif1 = snn_lif()
+        self.li = snn_li()
+
+    def initial_state(self):
+        return self.lif1.reset_mem(), self.li.reset_mem()
+
+    def step(self, t, c1, state):
+        mem1, mem2 = state
+        spk1, mem1 = self.lif1(c1, mem1)
+        _, mem2 = self.li(self.fc2(spk1), mem2)
+        return mem2, (mem1, mem2)
+
+
+class TorchMLP(MLPStack):
+    def initial_state(self):
+        return None
+
+    def step(self, t, c1, state):
+        v1, s1, v2 = state if t else (None,) * 3
+        v1, s1 = torch_lif(t, c1, v1, s1)
+        v2 = torch_li(t, self.fc2(s1), v2)
+        return v2, (v1, s1, v2)
+
+
+class ConvStack(Stack):
+    """The conv preset's layers: conv5x5 - LIF - pool - conv5x5 - LIF - pool - fc - LI."""
 
     def __init__(self, channels, classes, steps, fc1_per_step):
-        super().__init__()
+        super().__init__(steps, fc1_per_step)
         c1, c2 = channels
-        self.steps = steps
-        self.fc1_per_step = fc1_per_step
         self.conv1 = nn.Conv2d(1, c1, 5)
         self.conv2 = nn.Conv2d(c1, c2, 5)
         self.pool = nn.MaxPool2d(2)
         self.fc = nn.Linear(c2 * 4 * 4, classes)  # 28 -> 24 -> 12 -> 8 -> 4
 
-    def forward(self, x):
-        x = x.view(-1, 1, 28, 28)
-        cur1 = None if self.fc1_per_step else self.conv1(x)
-        state = self.initial_state()
-        mem_rec = []
-        for t in range(self.steps):
-            c1 = self.conv1(x) if self.fc1_per_step else cur1
-            mem, state = self.step(t, c1, state)
-            mem_rec.append(mem)
-        return torch.stack(mem_rec)
+    def first(self, x):
+        return self.conv1(x.view(-1, 1, 28, 28))
 
 
 class SnnTorchConv(ConvStack):
