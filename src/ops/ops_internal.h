@@ -102,12 +102,14 @@ static inline spk__tiling spk__tiling_for(const spk_context *ctx, size_t vecs)
  * outputs with streaming (non-temporal) stores, which skip the read of each
  * line before it is written. Only on CPU devices, when every output starts
  * on a whole vector of vw elements (the stores need aligned addresses) and
- * the data exceed the last-level cache; then, by measurement
- * (bench_lif_bandwidth, bench/RESULTS.md), when there is one output, or
- * when the inputs alone fit in the cache (the streamed outputs leave them
- * there). Several output streams with every input coming from memory ran
- * 1.2-1.4x faster with plain stores whose lines the kernel prefetched
- * (VPREFETCHW) than with streaming ones. */
+ * the data exceed half the last-level cache (already at 26-33 MB of a
+ * 32 MiB L3 the outputs pushed the inputs out: plain stores ran up to 1.4x
+ * slower there); then, by measurement (bench_lif_bandwidth,
+ * bench/RESULTS.md), when there is one output, or when the inputs alone
+ * fit in the cache (the streamed outputs leave them there). Several output
+ * streams with every input coming from memory ran 1.2-1.4x faster with
+ * plain stores whose lines the kernel prefetched (VPREFETCHW) than with
+ * streaming ones. */
 static inline int spk__streaming(const spk_context *ctx, size_t bytes, const spk_tensor *const *outs, size_t n_outs,
                                  int vw)
 {
@@ -121,7 +123,7 @@ static inline int spk__streaming(const spk_context *ctx, size_t bytes, const spk
         n_streams++;
     }
     const size_t cache = ctx->cache_bytes, in_bytes = bytes > out_bytes ? bytes - out_bytes : 0;
-    return spk__tile_max(ctx) > 1 && cache > 0 && bytes > cache && (n_streams <= 1 || in_bytes <= cache);
+    return spk__tile_max(ctx) > 1 && cache > 0 && bytes > cache / 2 && (n_streams <= 1 || in_bytes <= cache);
 }
 
 /* spk__streaming for a launch that touches the sequence tensors `seqs`
