@@ -391,10 +391,12 @@ kernel void sparse_reduce_grad(int in, int out, int segs, global const float *pa
  * classes): dx[r, :] = sum over k of dy[r, k] w[k, :], k in order, for
  * w [out, in]; a GEMM with K = out that the host BLAS runs at a fraction of
  * its speed (memory-bound, C zeroed first). CPU layout (ROWS_DIM 0): one
- * item per block of rb rows, VW inputs per vector, each vector of W's
- * columns loaded once for the block (out <= 16, SPK_SPARSE_SMALL_OUT: 793 ->
- * 484 us per launch in the mlp); GPUs: one input per item along dimension 0,
- * a block of rows along dimension 1. */
+ * item per block of rb rows; per row, 16 vectors of dx at a time summed
+ * over k in registers, as 16 independent chains over W's rows (which stay
+ * in L1 across the block). Each column of W in registers, summed over k
+ * unrolled to 16 with a test per k, made a branch and a dependent add per
+ * term: 605 us per launch in the mlp. GPUs: one input per item along
+ * dimension 0, a block of rows along dimension 1. */
 kernel void sparse_input_grad(int rows, int in, int out, int rb, global const float *dy, spk_off_t dy_off,
                               global const float *w, spk_off_t w_off, global float *dx, spk_off_t dx_off)
 {
@@ -412,19 +414,31 @@ kernel void sparse_input_grad(int rows, int in, int out, int rb, global const fl
 #else
     const int r0 = (int)get_global_id(0) * rb, r1 = min(r0 + rb, rows), iv = in / VW * VW;
 #if VW > 1
-    for (int i = 0; i < iv; i += VW) {
-        vf_unaligned wv[16];
+    const int ib = in / (8 * VW) * (8 * VW);
+    for (int r = r0; r < r1; r++) {
+        global const float *d = dy + (spk_off_t)r * out;
+        global float *xr = dx + (spk_off_t)r * in;
+        for (int i = 0; i < ib; i += 8 * VW) {
+            vf_unaligned acc[8];
 #pragma unroll
-        for (int k = 0; k < 16; k++)
-            wv[k] = k < out ? *(global const vf_unaligned *)(w + (spk_off_t)k * in + i) : (vf_unaligned)0.0f;
-        for (int r = r0; r < r1; r++) {
-            global const float *d = dy + (spk_off_t)r * out;
+            for (int q = 0; q < 8; q++)
+                acc[q] = 0.0f;
+            for (int k = 0; k < out; k++) {
+                const float dk = d[k];
+                global const float *wk = w + (spk_off_t)k * in + i;
+#pragma unroll
+                for (int q = 0; q < 8; q++)
+                    acc[q] += dk * *(global const vf_unaligned *)(wk + q * VW);
+            }
+#pragma unroll
+            for (int q = 0; q < 8; q++)
+                *(global vf_unaligned *)(xr + i + q * VW) = acc[q];
+        }
+        for (int i = ib; i < iv; i += VW) {
             vf_unaligned acc = 0.0f;
-#pragma unroll
-            for (int k = 0; k < 16; k++)
-                if (k < out)
-                    acc += d[k] * wv[k];
-            *(global vf_unaligned *)(dx + (spk_off_t)r * in + i) = acc;
+            for (int k = 0; k < out; k++)
+                acc += d[k] * *(global const vf_unaligned *)(w + (spk_off_t)k * in + i);
+            *(global vf_unaligned *)(xr + i) = acc;
         }
     }
 #endif
