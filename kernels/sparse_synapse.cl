@@ -158,46 +158,58 @@ kernel void sparse_compact_bits(int rows, int in, global const uint *bits, spk_o
     }
 }
 
-/* wt[j, o] = w[o, j]: the weights of one input contiguous along outputs.
+/* wt[j, o] = w[o, j]: the weights of one input contiguous along outputs,
+ * rows of ld >= out (zeros past out: whole chunks of CH for the gather).
  * Items split the outputs along dimension 0 and the inputs along 1. */
-kernel void sparse_transpose(int in, int out, global const float *w, spk_off_t w_off, global float *wt)
+kernel void sparse_transpose(int in, int out, int ld, global const float *w, spk_off_t w_off, global float *wt)
 {
     ITEM_ROWS(in, 1, j0, j1);
     for (int j = j0; j < j1; j++)
         SCALAR_LOOP
-        for (int o = get_global_id(0); o < out; o += get_global_size(0))
-            wt[(spk_off_t)j * out + o] = w[w_off + (spk_off_t)o * in + j];
+        for (int o = get_global_id(0); o < ld; o += get_global_size(0))
+            wt[(spk_off_t)j * ld + o] = o < out ? w[w_off + (spk_off_t)o * in + j] : 0.0f;
 }
 
 /* y[r, o0 .. o0+CH) = b + the sum over the row's list, in order, of
- * wt[j, o0 .. o0+CH); where fewer than CH outputs are left, one output at a
- * time. */
-static inline void gather_row(int out, int o0, int n, global const int *ir, global const float *wt,
+ * wt[j, o0 .. o0+CH). A last chunk that ends past out sums in vectors
+ * too (wt's rows run to a whole chunk), with its bias and its stores
+ * through a private copy: once per row, where one output at a time walked
+ * the list again for each (a 256 -> 10 readout: a vector and two such
+ * passes per row). */
+static inline void gather_row(int out, int ld, int o0, int n, global const int *ir, global const float *wt,
                               global const float *b, spk_off_t b_off, int has_b, global float *yr)
 {
-    if (o0 + CH <= out) {
-        vf acc[NV];
+    const int whole = o0 + CH <= out;
+    vf acc[NV];
+    if (whole) {
 #pragma unroll
         for (int v = 0; v < NV; v++)
             acc[v] = has_b ? VLOADF(b, b_off + o0 + v * VW) : VZERO;
-        for (int k = 0; k < n; k++) {
-            global const float *w = wt + (spk_off_t)ir[k] * out + o0;
+    } else {
+        float part[CH];
+        for (int i = 0; i < CH; i++)
+            part[i] = has_b && o0 + i < out ? b[b_off + o0 + i] : 0.0f;
 #pragma unroll
-            for (int v = 0; v < NV; v++)
-                acc[v] += VLOADF(w, v * VW);
-        }
+        for (int v = 0; v < NV; v++)
+            acc[v] = VLOADF(part, v * VW);
+    }
+    for (int k = 0; k < n; k++) {
+        global const float *w = wt + (spk_off_t)ir[k] * ld + o0;
+#pragma unroll
+        for (int v = 0; v < NV; v++)
+            acc[v] += VLOADF(w, v * VW);
+    }
+    if (whole) {
 #pragma unroll
         for (int v = 0; v < NV; v++)
             VSTOREF(acc[v], yr, o0 + v * VW);
-        return;
-    }
-    SCALAR_LOOP
-    for (int o = o0; o < out; o++) {
-        float acc = has_b ? b[b_off + o] : 0.0f;
-        SCALAR_LOOP
-        for (int k = 0; k < n; k++)
-            acc += wt[(spk_off_t)ir[k] * out + o];
-        yr[o] = acc;
+    } else {
+        float part[CH];
+#pragma unroll
+        for (int v = 0; v < NV; v++)
+            VSTOREF(acc[v], part, v * VW);
+        for (int o = o0; o < out; o++)
+            yr[o] = part[o - o0];
     }
 }
 
@@ -212,7 +224,8 @@ static inline void gather_row(int out, int o0, int n, global const int *ir, glob
 #ifndef ROWS_DIM
 #define ROWS_DIM 0
 #endif
-kernel void sparse_forward(int rows, int in, int out, int rb, global const int *count, global const spk_off_t *off,
+kernel void sparse_forward(int rows, int in, int out, int ld, int rb, global const int *count,
+                           global const spk_off_t *off,
                            global const int *idx,
                            global const float *wt, global const float *b, spk_off_t b_off, int has_b,
                            global float *y, spk_off_t y_off)
@@ -221,7 +234,7 @@ kernel void sparse_forward(int rows, int in, int out, int rb, global const int *
     const int c0 = (int)get_global_id(1 - ROWS_DIM) * CH, step = (int)get_global_size(1 - ROWS_DIM) * CH;
     for (int r = r0; r < min(rows, r0 + rb); r++)
         for (int o0 = c0; o0 < out; o0 += step)
-            gather_row(out, o0, count[r], idx + off[r], wt, b, b_off, has_b,
+            gather_row(out, ld, o0, count[r], idx + off[r], wt, b, b_off, has_b,
                        y + y_off + (spk_off_t)r * out);
 }
 

@@ -31,17 +31,28 @@ static size_t chunks(const sparse_variant *v, size_t out)
     return (out + ch - 1) / ch;
 }
 
-/* CPU devices: native float vectors (8 with AVX), NV_CPU at a time, so each
- * gathered row of W^T is read 32 contiguous floats at a time; a forward
- * item computes 16 whole rows of y (faster than items per chunk of outputs:
- * contiguous writes, each list read while in cache). GPUs: one output and
- * 4 rows per item, neighbouring items reading neighbouring words. */
+/* The row length of W^T as the forward gathers it: out rounded up to whole
+ * chunks of vw * nv outputs (zeros past out), so that the last chunk, too,
+ * is summed in vectors. */
+static size_t wt_ld(const sparse_variant *v, size_t out)
+{
+    return chunks(v, out) * (size_t)v->vw * (size_t)v->nv;
+}
+
+/* CPU devices: native float vectors (8 with AVX), up to NV_CPU at a time,
+ * so each gathered row of W^T is read 32 contiguous floats at a time (a
+ * narrower layer in as few vectors as cover its outputs: one pass over a
+ * row's list); a forward item computes 16 whole rows of y (faster than
+ * items per chunk of outputs: contiguous writes, each list read while in
+ * cache). GPUs: one output and 4 rows per item, neighbouring items reading
+ * neighbouring words. */
 static sparse_variant variant(const spk_context *ctx, size_t out)
 {
     sparse_variant v = {1, 1, 4, ""};
     if (cpu_layout(ctx)) {
         v.vw = spk__native_vector_width(ctx);
-        v.nv = out >= (size_t)v.vw * NV_CPU ? NV_CPU : 1;
+        size_t cover = (out + (size_t)v.vw - 1) / (size_t)v.vw;
+        v.nv = cover < 1 ? 1 : cover > NV_CPU ? NV_CPU : (int)cover;
         v.rb = 16;
     }
     snprintf(v.options, sizeof v.options, "-DVW=%d -DNV=%d -DROWS_DIM=%d", v.vw, v.nv, !cpu_layout(ctx));
@@ -248,12 +259,13 @@ spk_status spk__sparse_forward(spk_context *ctx, spk__sparse *s, const spk_tenso
     SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_transpose", &kt));
     SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_forward", &kf));
     cl_int rows = (cl_int)s->rows, in = (cl_int)s->in, out = (cl_int)s->out, rb = (cl_int)v.rb;
+    cl_int ld = (cl_int)wt_ld(&v, s->out);
     spk__buf wb = spk__buf_of(w), bb = spk__buf_or(b, w), yb = spk__buf_of(y);
     if (!s->wt)
-        SPK_TRY(alloc(ctx, s->in * s->out * sizeof(float), &s->wt));
-    SPK_TRY(SPK_SET_ARGS(ctx, kt, SPK_ARG(in), SPK_ARG(out), SPK_BUF(wb), SPK_ARG(s->wt)));
+        SPK_TRY(alloc(ctx, s->in * (size_t)ld * sizeof(float), &s->wt));
+    SPK_TRY(SPK_SET_ARGS(ctx, kt, SPK_ARG(in), SPK_ARG(out), SPK_ARG(ld), SPK_BUF(wb), SPK_ARG(s->wt)));
     SPK_TRY(spk__launch_rows(ctx, kt, cpu_layout(ctx), 1, s->out, s->in));
-    SPK_TRY(SPK_SET_ARGS(ctx, kf, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(out), SPK_ARG(rb), SPK_ARG(s->count),
+    SPK_TRY(SPK_SET_ARGS(ctx, kf, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(out), SPK_ARG(ld), SPK_ARG(rb), SPK_ARG(s->count),
                           SPK_ARG(s->off), SPK_ARG(s->idx), SPK_ARG(s->wt), SPK_BUF(bb), SPK_ARG(bb.present),
                           SPK_BUF(yb)));
     size_t blocks = (s->rows + v.rb - 1) / v.rb;
