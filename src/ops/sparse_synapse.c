@@ -39,20 +39,20 @@ static size_t wt_ld(const sparse_variant *v, size_t out)
     return chunks(v, out) * (size_t)v->vw * (size_t)v->nv;
 }
 
-/* CPU devices: native float vectors (8 with AVX), up to NV_CPU at a time,
- * so each gathered row of W^T is read 32 contiguous floats at a time (a
- * narrower layer in as few vectors as cover its outputs: one pass over a
- * row's list); a forward item computes 16 whole rows of y (faster than
- * items per chunk of outputs: contiguous writes, each list read while in
- * cache). GPUs: one output and 4 rows per item, neighbouring items reading
- * neighbouring words. */
+/* CPU devices: native float vectors (8 with AVX), NV_CPU at a time, so each
+ * gathered row of W^T is read 32 contiguous floats at a time, and two for
+ * a narrower layer (a readout of up to 16 classes in one pass over a row's
+ * list; only two widths, so that the gathers of a network share a program
+ * as far as they can: src/cl/program_bundle.c); a forward item computes 16
+ * whole rows of y (faster than items per chunk of outputs: contiguous
+ * writes, each list read while in cache). GPUs: one output and 4 rows per
+ * item, neighbouring items reading neighbouring words. */
 static sparse_variant variant(const spk_context *ctx, size_t out)
 {
     sparse_variant v = {1, 1, 4, ""};
     if (cpu_layout(ctx)) {
         v.vw = spk__native_vector_width(ctx);
-        size_t cover = (out + (size_t)v.vw - 1) / (size_t)v.vw;
-        v.nv = cover < 1 ? 1 : cover > NV_CPU ? NV_CPU : (int)cover;
+        v.nv = out >= (size_t)v.vw * NV_CPU ? NV_CPU : 2;
         v.rb = 16;
     }
     snprintf(v.options, sizeof v.options, "-DVW=%d -DNV=%d -DROWS_DIM=%d", v.vw, v.nv, !cpu_layout(ctx));
