@@ -281,19 +281,6 @@ kernel void lif_backward(int T, int B, int N, int chunk, int stream, int spiking
 #else
         const vf I = VLOADF(x, x_off + ox);
 #endif
-        if (t > 0) { /* step t-1 reads these lines next (VPREFETCH) */
-            if (t > 1) {
-                VPREFETCH(mem, mem_off + op, -BN);
-#if CUBA
-                VPREFETCH(cur, cur_off + op, -BN);
-#endif
-#if SPIKE_F32
-                VPREFETCH(spikes, spk_off + op, -BN);
-#endif
-            }
-            VPREFETCH(x, x_off + ox - x_ts, 0);
-            VPREFETCH_GRADS(op);
-        }
         vf dS = gS_next + (has_gS ? VLOADF(gS, gS_off + o) : VZERO);
         vf dV = gV_next + (has_gV ? VLOADF(gV, gV_off + o) : VZERO);
         vf dI = gI_next;

@@ -282,23 +282,6 @@ kernel void model_backward(int T, int B, int N, int chunk, int stream, float16 P
             if (t == 0)
                 LOAD_STATE4(has_state_in, state_in, si_off, V0, W0, S0, rc0);
             vf gV_next = st[j].gV, gW_next = st[j].gW, gS_next = st[j].gS;
-            if (t > 0) { /* step t-1 reads these lines next */
-#if MODEL == 0
-                VPREFETCH(mem, mem_off + op, 0);
-                VPREFETCH(adapt, ad_off + op, 0);
-#if SPIKE_F32
-                if (t > 1)
-                    VPREFETCH(spikes, spk_off + op, -BN);
-#endif
-#else
-                VPREFETCH(x, x_off + op, 0);
-                if (t > 1) {
-                    VPREFETCH(mem, mem_off + op, -BN);
-                    VPREFETCH(adapt, ad_off + op, -BN);
-                }
-#endif
-                VPREFETCH_GRADS(op);
-            }
             const vf dSt = has_gS ? VLOADF(gS, gS_off + o) : VZERO;
             const vf dVt = has_gV ? VLOADF(gV, gV_off + o) : VZERO;
             vf g_in;
