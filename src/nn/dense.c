@@ -90,7 +90,8 @@ fail:
 
 /* Gather (fwd_sparse = 1) when the input is binary and, in AUTO mode, no
  * denser than the threshold; the compaction that measures the density is
- * the sparse path's first step. A static input always takes the GEMM. */
+ * the sparse path's first step, and makes the lists only for input the
+ * gather takes. A static input always takes the GEMM. */
 static spk_status choose_path(dense *d, const spk_tensor *x)
 {
     spk_status st = SPK_OK;
@@ -98,14 +99,16 @@ static spk_status choose_path(dense *d, const spk_tensor *x)
     d->fwd_sparse = 0;
     if (d->p.synapse == SPK_SYNAPSE_DENSE || l->static_input)
         goto count;
-    if (l->in_packed) /* from the bits: no floats to scan, binary by construction */
-        SPK_TRY(spk__sparse_compact_bits(l->ctx, &d->sparse, x, l->T * l->B, d->p.in_features, d->p.out_features));
-    else
-        SPK_TRY(spk__sparse_compact(l->ctx, &d->sparse, x, d->p.out_features));
     float threshold = d->p.sparse_threshold > 0.0f ? d->p.sparse_threshold : SPK_SPARSE_THRESHOLD_DEFAULT;
-    d->stats.density = (float)((double)d->sparse.nnz / ((double)d->sparse.rows * (double)d->sparse.in));
+    float max_density = d->p.synapse == SPK_SYNAPSE_SPARSE ? 1.0f : threshold;
+    if (l->in_packed) /* from the bits: no floats to scan, binary by construction */
+        SPK_TRY(spk__sparse_compact_bits(l->ctx, &d->sparse, x, l->T * l->B, d->p.in_features, d->p.out_features,
+                                         max_density));
+    else
+        SPK_TRY(spk__sparse_compact(l->ctx, &d->sparse, x, d->p.out_features, max_density));
+    d->stats.density = spk__sparse_density(&d->sparse);
     d->stats.binary = d->sparse.binary;
-    d->fwd_sparse = d->sparse.binary && (d->p.synapse == SPK_SYNAPSE_SPARSE || d->stats.density <= threshold);
+    d->fwd_sparse = d->sparse.listed;
     if (!d->fwd_sparse) /* the GEMM takes it from here: hold no gather scratch until the next gather */
         spk__sparse_drop_scratch(&d->sparse);
 count:

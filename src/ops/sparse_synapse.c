@@ -192,8 +192,10 @@ fail:
 }
 
 /* With count[] made: the offsets, the read-back of the total and the flag,
- * then (binary input) the lists from the bits b of rows x in. */
-static spk_status lists_from_bits(spk_context *ctx, spk__sparse *s, const sparse_variant *v, const spk__buf *b)
+ * then (binary input no denser than max_density) the lists from the bits b
+ * of rows x in. */
+static spk_status lists_from_bits(spk_context *ctx, spk__sparse *s, const sparse_variant *v, const spk__buf *b,
+                                  float max_density)
 {
     spk_status st = SPK_OK;
     cl_kernel ko, kl;
@@ -202,18 +204,21 @@ static spk_status lists_from_bits(spk_context *ctx, spk__sparse *s, const sparse
     cl_int rows = (cl_int)s->rows, in = (cl_int)s->in;
     SPK_TRY(SPK_SET_ARGS(ctx, ko, SPK_ARG(rows), SPK_ARG(s->count), SPK_ARG(s->off), SPK_ARG(s->stats)));
     SPK_TRY(spk__launch_items(ctx, ko, 1, (size_t[1]){1}));
+    s->listed = 0;
     SPK_TRY(stats_read(ctx, s)); /* the count sizes the lists */
-    if (!s->binary)
+    if (!s->binary || spk__sparse_density(s) > max_density)
         return SPK_OK; /* the GEMM takes it */
     SPK_TRY(ensure_ints(ctx, &s->idx, &s->cap, s->nnz));
     SPK_TRY(SPK_SET_ARGS(ctx, kl, SPK_ARG(rows), SPK_ARG(in), SPK_BUF(*b), SPK_ARG(s->count), SPK_ARG(s->off),
                           SPK_ARG(s->idx)));
     SPK_TRY(spk__launch_rows(ctx, kl, cpu_layout(ctx), 0, 0, s->rows));
+    s->listed = 1;
 fail:
     return st;
 }
 
-spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tensor *x, size_t out)
+spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tensor *x, size_t out,
+                               float max_density)
 {
     spk_status st = SPK_OK;
     cl_kernel k;
@@ -227,13 +232,13 @@ spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tenso
     SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(rows), SPK_ARG(in), SPK_BUF(xb), SPK_ARG(s->bits), SPK_ARG(s->count),
                           SPK_ARG(s->stats)));
     SPK_TRY(spk__launch_rows(ctx, k, cpu_layout(ctx), 0, 0, s->rows));
-    SPK_TRY(lists_from_bits(ctx, s, &v, &bits));
+    SPK_TRY(lists_from_bits(ctx, s, &v, &bits, max_density));
 fail:
     return st;
 }
 
 spk_status spk__sparse_compact_bits(spk_context *ctx, spk__sparse *s, const spk_tensor *bits, size_t rows, size_t in,
-                                   size_t out)
+                                   size_t out, float max_density)
 {
     spk_status st = SPK_OK;
     cl_kernel kc;
@@ -245,7 +250,7 @@ spk_status spk__sparse_compact_bits(spk_context *ctx, spk__sparse *s, const spk_
     SPK_TRY(stats_clear(ctx, s));
     SPK_TRY(SPK_SET_ARGS(ctx, kc, SPK_ARG(r), SPK_ARG(n), SPK_BUF(b), SPK_ARG(s->count)));
     SPK_TRY(spk__launch_rows(ctx, kc, cpu_layout(ctx), 0, 0, rows));
-    SPK_TRY(lists_from_bits(ctx, s, &v, &b));
+    SPK_TRY(lists_from_bits(ctx, s, &v, &b, max_density));
 fail:
     return st;
 }

@@ -19,7 +19,7 @@ typedef struct spk__sparse {
     size_t cap;   /* ints that idx and crow hold */
     size_t crow_cap;
     cl_mem stats; /* [2] int: nonzeros, non-binary flag */
-    cl_mem wt;    /* [in, out] float */
+    cl_mem wt;    /* [in, ld] float: W^T, rows padded to whole chunks */
     cl_mem part;  /* [segs, in + 1, out] float: partial dW^T and db */
     cl_mem cstart; /* [tiles, in + 1] int: the lists of each tile of rows by input */
     cl_mem crow;   /* [cap] int: their rows, laid out as idx (made by the weight gradient) */
@@ -30,9 +30,16 @@ typedef struct spk__sparse {
     size_t cw;    /* outputs per weight-gradient work item */
     size_t nnz;   /* nonzero inputs of the last compaction */
     int binary;   /* 1: its inputs were all 0 or 1 */
+    int listed;   /* 1: and its lists were made (no denser than asked) */
 } spk__sparse;
 
 void spk__sparse_release(spk__sparse *s);
+
+/* nnz / (rows * in) of the last compaction. */
+static inline float spk__sparse_density(const spk__sparse *s)
+{
+    return (float)((double)s->nnz / ((double)s->rows * (double)s->in));
+}
 /* The program of a layer with `out` outputs is expected (cl/program_bundle.h). */
 void spk__sparse_expect(spk_context *ctx, size_t out);
 /* Release all but the counts (idx, crow, wt, part, cstart): a layer that
@@ -40,13 +47,17 @@ void spk__sparse_expect(spk_context *ctx, size_t out);
 void spk__sparse_drop_scratch(spk__sparse *s);
 
 /* Lists of the nonzero inputs of each row of x [rows, in] (a view); reads
- * back nnz and binary (waits for the queue). out sizes the later calls. */
-spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tensor *x, size_t out);
+ * back nnz and binary (waits for the queue). out sizes the later calls.
+ * The lists are made (listed = 1) only when x is binary and its density
+ * nnz / (rows * in) is at most max_density: denser input takes the GEMM,
+ * which needs none. */
+spk_status spk__sparse_compact(spk_context *ctx, spk__sparse *s, const spk_tensor *x, size_t out,
+                               float max_density);
 
 /* The same lists from bit-packed spikes (include/spikecl/spikes.h) of rows
  * x in: a U8 tensor of rows packed rows; binary by construction. */
 spk_status spk__sparse_compact_bits(spk_context *ctx, spk__sparse *s, const spk_tensor *bits, size_t rows, size_t in,
-                                   size_t out);
+                                   size_t out, float max_density);
 
 /* y [rows, out] = b + the sum of the columns of w [out, in] of each row's
  * active inputs (b may be NULL); valid after a compaction of binary input. */
