@@ -50,9 +50,38 @@ static inline void philox_lanes(vu c[4], uint k0, uint k1)
     SPK_PHILOX_ROUNDS(vu, mul_hi, c, k0, k1)
 }
 
+/* Two vectors of counters at once, their rounds interleaved: each round is
+ * a chain of dependent multiplies, and two chains fill the multipliers
+ * (10 % faster than one after the other). */
+static inline void philox_lanes2(vu c[4], vu d[4], uint k0, uint k1)
+{
+    for (int r = 0; r < 10; r++) {
+        const vu hc0 = mul_hi((vu)0xD2511F53u, c[0]), lc0 = (vu)0xD2511F53u * c[0];
+        const vu hd0 = mul_hi((vu)0xD2511F53u, d[0]), ld0 = (vu)0xD2511F53u * d[0];
+        const vu hc2 = mul_hi((vu)0xCD9E8D57u, c[2]), lc2 = (vu)0xCD9E8D57u * c[2];
+        const vu hd2 = mul_hi((vu)0xCD9E8D57u, d[2]), ld2 = (vu)0xCD9E8D57u * d[2];
+        c[0] = hc2 ^ c[1] ^ k0, c[1] = lc2, c[2] = hc0 ^ c[3] ^ k1, c[3] = lc0;
+        d[0] = hd2 ^ d[1] ^ k0, d[1] = ld2, d[2] = hd0 ^ d[3] ^ k1, d[3] = ld0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+}
+
+/* Whether a vector of probabilities (clamped to [0, 1]) needs random bits:
+ * with every lane 0 or 1, u < p has its answer for any u in [0, 1), so the
+ * counters may stay unmixed (dark pixels: 28 % of Fashion-MNIST's vectors
+ * of 8). */
+#if VW == 1
+#define NEEDS_DRAW(p) ((p) > 0.0f && (p) < 1.0f)
+#else
+#define NEEDS_DRAW(p) any(((p) > 0.0f) & ((p) < 1.0f))
+#endif
+
 /* encode_poisson on CPU devices, tiled like encode_direct: a work item runs
  * `chunk` vectors of VW consecutive inputs (VW divides n), one Philox call
- * on VW counters gives each vector four steps, and no barrier is needed.
+ * on VW counters gives each vector four steps (two vectors' calls at once,
+ * none for a vector whose probabilities are all 0 or 1), and no barrier is
+ * needed.
  * The same bits as encode_poisson. Bit-packed (SPIKE_BITS): a tile that
  * owns whole words (n and the tile multiples of 32) gathers each word and
  * stores it once; otherwise each vector ORs its spikes into its word. */
@@ -75,20 +104,29 @@ kernel void encode_poisson_tiled(int T, uint F, uint N, int chunk, global const 
 #if SPIKE_BITS
         uint acc[4] = {0, 0, 0, 0};
 #endif
-        for (int j = 0; j < count; j++) {
-            const uint i = (uint)(first + j) * VW; /* first input of the vector */
-            vu c[4] = {(vu)i + LANES, (vu)((uint)t0 >> 2), (vu)stream_lo, (vu)stream_hi};
-            philox_lanes(c, seed_lo, seed_hi);
-            for (int q = 0; q < 4 && t0 + q < T; q++) {
-                const vf u = TO_FLOATS(c[q] >> 8) * (1.0f / 16777216.0f);
-                const vf s = select(VZERO, VONE, u < p[j]);
-                const spk_off_t t = (spk_off_t)(t0 + q);
+        for (int j = 0; j < count; j += 2) { /* vectors j and j + 1 (when there is one) */
+            const int two = j + 1 < count;
+            const uint i0 = (uint)(first + j) * VW; /* first input of vector j */
+            vu c[2][4] = {{(vu)i0 + LANES, (vu)((uint)t0 >> 2), (vu)stream_lo, (vu)stream_hi},
+                          {(vu)(i0 + VW) + LANES, (vu)((uint)t0 >> 2), (vu)stream_lo, (vu)stream_hi}};
+            const int draw0 = NEEDS_DRAW(p[j]), draw1 = two && NEEDS_DRAW(p[j + 1]);
+            if (draw0 && draw1)
+                philox_lanes2(c[0], c[1], seed_lo, seed_hi);
+            else if (draw0 || draw1)
+                philox_lanes(c[draw1], seed_lo, seed_hi);
+            for (int h = 0; h <= two; h++) {
+                const uint i = i0 + (uint)h * VW;
+                for (int q = 0; q < 4 && t0 + q < T; q++) {
+                    const vf u = TO_FLOATS(c[h][q] >> 8) * (1.0f / 16777216.0f);
+                    const vf s = select(VZERO, VONE, u < p[j + h]);
+                    const spk_off_t t = (spk_off_t)(t0 + q);
 #if SPIKE_BITS
-                const uint idx = i, n = i % N;
-                SPIKE_STORE_BITS_TILE(s, spikes, out_off, t, own_words, acc[q]);
+                    const uint idx = i, n = i % N;
+                    SPIKE_STORE_BITS_TILE(s, spikes, out_off, t, own_words, acc[q]);
 #else
-                SPK_STORE(s, spikes, out_off + t * F + i);
+                    SPK_STORE(s, spikes, out_off + t * F + i);
 #endif
+                }
             }
         }
     }

@@ -299,6 +299,22 @@ Test(poisson, matches_reference_large)
         for (int dt = 0; dt < 2; dt++)
             free(encode_and_compare(ctx, dt ? SPK_U8 : SPK_F32, 51, 2, shape2, in, 0.9f, 90 + (uint64_t)dt));
         free(in);
+        /* F = 168, 21 vectors of 8: tiles of two vectors and a last one alone
+         * (the tiled kernel draws for two vectors at once), and whole vectors
+         * of probability 0 or 1, for which it draws nothing. */
+        size_t shape3[2] = {3, 56};
+        in = spk_test_alloc(168);
+        fill_intensities(&rng, in, 168);
+        for (size_t i = 0; i < 168; i++) {
+            size_t v = i / 8;
+            if (v % 3 == 0)
+                in[i] = v % 2 ? -0.5f : 0.0f;
+            else if (v % 3 == 1 && v != 4)
+                in[i] = v % 2 ? 1.0f : 2.5f;
+        }
+        for (int dt = 0; dt < 2; dt++)
+            free(encode_and_compare(ctx, dt ? SPK_U8 : SPK_F32, 13, 2, shape3, in, 1.0f, 7 + (uint64_t)dt));
+        free(in);
     }
 }
 
