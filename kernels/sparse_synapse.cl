@@ -404,12 +404,13 @@ kernel void sparse_reduce_grad(int in, int out, int segs, global const float *pa
  * classes): dx[r, :] = sum over k of dy[r, k] w[k, :], k in order, for
  * w [out, in]; a GEMM with K = out that the host BLAS runs at a fraction of
  * its speed (memory-bound, C zeroed first). CPU layout (ROWS_DIM 0): one
- * item per block of rb rows; per row, 16 vectors of dx at a time summed
- * over k in registers, as 16 independent chains over W's rows (which stay
- * in L1 across the block). Each column of W in registers, summed over k
- * unrolled to 16 with a test per k, made a branch and a dependent add per
- * term: 605 us per launch in the mlp. GPUs: one input per item along
- * dimension 0, a block of rows along dimension 1. */
+ * item per block of rb rows; per row, 8 vectors of dx at a time summed
+ * over k in registers, as 8 independent chains over W's rows (which stay
+ * in L1 across the block; 16 vectors spilled). Each column of W in
+ * registers, summed over k unrolled to 16 with a test per k, made a branch
+ * and a dependent add per term: 500-540 us per launch in the mlp against
+ * 250-320 now. GPUs: one input per item along dimension 0, a block of rows
+ * along dimension 1. */
 kernel void sparse_input_grad(int rows, int in, int out, int rb, global const float *dy, spk_off_t dy_off,
                               global const float *w, spk_off_t w_off, global float *dx, spk_off_t dx_off)
 {
