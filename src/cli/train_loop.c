@@ -369,17 +369,17 @@ spk_status spk_train_run(const spk_train_config *c)
         st = SPK_ERR_SHAPE;
         goto done;
     }
-    if (train->num_classes > test->num_classes) { /* labels the test set lacks: a wider readout */
+    size_t C = train->num_classes > test->num_classes ? train->num_classes : test->num_classes;
+    if (C > test->num_classes) { /* labels the test set lacks: a wider readout */
         spk_network_free(net);
         net = NULL;
         stage = "building the network";
-        if ((st = spk_train_build_network(ctx, c, train->rows, train->cols, train->num_classes, &net)) != SPK_OK)
+        if ((st = spk_train_build_network(ctx, c, train->rows, train->cols, C, &net)) != SPK_OK)
             goto fail;
     }
     size_t n_train = c->limit_train && c->limit_train < train->n ? c->limit_train : train->n;
     size_t n_test = c->limit_test && c->limit_test < test->n ? c->limit_test : test->n;
-    size_t F = train->rows * train->cols, C = train->num_classes > test->num_classes ? train->num_classes
-                                                                                    : test->num_classes;
+    size_t F = train->rows * train->cols;
     if (n_train < c->batch) {
         fprintf(stderr, "spikecl train: %zu training images are fewer than one batch of %zu\n", n_train, c->batch);
         st = SPK_ERR_INVALID_ARGUMENT;
