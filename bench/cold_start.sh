@@ -5,6 +5,9 @@
 # directories for every run). Warm: the same two directories again, twice.
 # Warm-spk: spikecl's directory again with a fresh POCL_CACHE_DIR: only
 # spikecl's own disk cache is warm (as for a user whose driver keeps no cache).
+# Every run writes program binaries (SPIKECL_CACHE_BINARIES=on, which PoCL
+# otherwise leaves to its own cache) so that warm-spk has them; set
+# SPIKECL_CACHE_BINARIES=off to time the default on PoCL (warm-spk is cold then).
 #
 # usage: bench/cold_start.sh [--rounds N] [--preset P] BUILD_DIR...
 #   BUILD_DIR: a meson build directory holding src/spikecl (release builds)
@@ -29,7 +32,7 @@ trap 'rm -rf "$scratch"' EXIT
 # (the smallest run: one batch of training and of test images).
 run() {
     local line
-    line=$(SPIKECL_CACHE_DIR=$3 POCL_CACHE_DIR=$4 "$1/src/spikecl" train --preset "$preset" --epochs 1 \
+    line=$(SPIKECL_CACHE_BINARIES=${SPIKECL_CACHE_BINARIES:-on} SPIKECL_CACHE_DIR=$3 POCL_CACHE_DIR=$4 "$1/src/spikecl" train --preset "$preset" --epochs 1 \
         --limit-train 128 --limit-test 128 2>&1 | grep 'first training step done') || {
         echo "$1 $2: no 'first training step' line" >&2
         return 1

@@ -107,7 +107,10 @@ static int contains_nocase(const char *hay, const char *needle)
     return nl == 0;
 }
 
-/* A context with explicit options on device `sel`, asserting success. */
+/* A context with explicit options on device `sel`, asserting success. It
+ * writes program binaries wherever the disk cache is on, so the disk cache
+ * tests below cover PoCL as well (where AUTO leaves programs to PoCL's own
+ * cache: cache.binaries_policy). */
 static spk_context *context_with(const char *sel, const char *cache_dir, const char *kernel_dir, uint64_t seed)
 {
     spk_context_options o = spk_context_options_default();
@@ -115,6 +118,7 @@ static spk_context *context_with(const char *sel, const char *cache_dir, const c
     o.cache_dir = cache_dir;
     o.kernel_dir = kernel_dir;
     o.seed = seed;
+    o.program_binaries = SPK_BINARIES_WRITE;
     spk_context *ctx = NULL;
     spk_status st = spk_context_create(&o, &ctx);
     cr_assert(st == SPK_OK, "context on %s (cache %s, kernels %s) returned %s: %s", sel,
@@ -472,7 +476,7 @@ Test(context, accessors_and_null)
         SPK_ASSERT_OK(ctx, spk_context_finish(ctx));
         SPK_ASSERT_OK(ctx, spk_context_cache_stats(ctx, &stats));
         cr_assert(stats.compiles == 0 && stats.disk_hits == 0 && stats.memory_hits == 0 && stats.disk_rejects == 0 &&
-                      stats.disk_writes == 0,
+                      stats.disk_writes == 0 && stats.disk_skips == 0,
                   "fresh context has non-zero cache counters");
     }
 }
@@ -901,6 +905,7 @@ Test(cache, disk_memory_and_corruption)
         o.device = sels[d];
         o.cache_dir = dir;
         o.seed = 77;
+        o.program_binaries = SPK_BINARIES_WRITE;
         o.log = capture_log;
         o.log_user = &cap;
         o.log_level = SPK_LOG_WARN;
@@ -926,6 +931,116 @@ Test(cache, disk_memory_and_corruption)
         spk_context_free(ctx);
         remove_tree(dir);
     }
+}
+
+/* A context on `sel` writing to `dir` with program binaries `mode`; NULL
+ * (and *st set) where creation fails. */
+static spk_context *context_binaries(const char *sel, const char *dir, spk_program_binaries mode, spk_status *st)
+{
+    spk_context_options o = spk_context_options_default();
+    o.device = sel;
+    o.cache_dir = dir;
+    o.program_binaries = mode;
+    spk_context *ctx = NULL;
+    *st = spk_context_create(&o, &ctx);
+    return ctx;
+}
+
+/* Remove the cache entries in `dir`. */
+static void remove_entries(const char *dir)
+{
+    char files[16][512];
+    size_t nf = list_files(dir, ".clbin", files, 16);
+    for (size_t i = 0; i < nf; i++)
+        cr_assert(remove(files[i]) == 0, "remove %s: %s", files[i], strerror(errno));
+}
+
+/* Warm up a context of `mode` on an empty `dir`, save, and check that its np
+ * programs were written (expect_write) or skipped, and the files there. */
+static void check_binaries(const char *sel, const char *dir, spk_program_binaries mode, int expect_write,
+                           const char *what)
+{
+    spk_status st;
+    spk_context *ctx = context_binaries(sel, dir, mode, &st);
+    cr_assert(st == SPK_OK, "%s: %s", what, spk_context_last_error(NULL));
+    size_t np = 0;
+    SPK_ASSERT_OK(ctx, spk_context_warmup(ctx, &np));
+    SPK_ASSERT_OK(ctx, spk_context_cache_save(ctx));
+    spk_cache_stats s = stats_of(ctx);
+    char files[16][512];
+    size_t nf = list_files(dir, ".clbin", files, 16);
+    cr_assert(np > 0 && s.disk_writes == (expect_write ? np : 0) && s.disk_skips == (expect_write ? 0 : np) &&
+                  nf == s.disk_writes,
+              "%s: %zu programs, %llu written, %llu skipped, %zu files; expected them %s", what, np,
+              (unsigned long long)s.disk_writes, (unsigned long long)s.disk_skips, nf,
+              expect_write ? "written" : "skipped");
+    spk_context_free(ctx); /* nothing left to write at free either */
+    cr_assert(list_files(dir, ".clbin", files, 16) == nf, "%s: spk_context_free wrote more", what);
+    remove_entries(dir);
+}
+
+Test(cache, binaries_policy)
+{
+    char sels[SPK_TEST_MAX_DEVICES][16];
+    size_t nd = spk_test_devices(sels, SPK_TEST_MAX_DEVICES);
+    cr_assert(nd > 0, "no OpenCL device to test");
+    char dir[256];
+    make_tmpdir(dir, sizeof dir, "binaries");
+    char *old_pocl = getenv("POCL_KERNEL_CACHE") ? strdup(getenv("POCL_KERNEL_CACHE")) : NULL;
+    unsetenv("POCL_KERNEL_CACHE");
+    unsetenv("SPIKECL_CACHE_BINARIES");
+    for (size_t d = 0; d < nd; d++) {
+        spk_status st;
+        spk_context *probe = context_binaries(sels[d], "off", SPK_BINARIES_AUTO, &st);
+        cr_assert(st == SPK_OK, "%s", spk_context_last_error(NULL));
+        spk_device_info info;
+        SPK_ASSERT_OK(probe, spk_context_device(probe, &info));
+        spk_context_free(probe);
+        const int pocl = strstr(info.platform_name, "Portable Computing Language") != NULL;
+
+        /* AUTO: PoCL keeps its own kernel cache, so nothing is written there; other drivers get binaries. */
+        check_binaries(sels[d], dir, SPK_BINARIES_AUTO, !pocl, "AUTO");
+        check_binaries(sels[d], dir, SPK_BINARIES_WRITE, 1, "WRITE");
+        check_binaries(sels[d], dir, SPK_BINARIES_SKIP, 0, "SKIP");
+        /* PoCL with its cache turned off: AUTO writes ours. */
+        cr_assert(setenv("POCL_KERNEL_CACHE", "0", 1) == 0);
+        check_binaries(sels[d], dir, SPK_BINARIES_AUTO, 1, "AUTO, POCL_KERNEL_CACHE=0");
+        unsetenv("POCL_KERNEL_CACHE");
+        /* SPIKECL_CACHE_BINARIES decides AUTO; an explicit option wins over it. */
+        cr_assert(setenv("SPIKECL_CACHE_BINARIES", "on", 1) == 0);
+        check_binaries(sels[d], dir, SPK_BINARIES_AUTO, 1, "AUTO, SPIKECL_CACHE_BINARIES=on");
+        check_binaries(sels[d], dir, SPK_BINARIES_SKIP, 0, "SKIP, SPIKECL_CACHE_BINARIES=on");
+        cr_assert(setenv("SPIKECL_CACHE_BINARIES", "0", 1) == 0);
+        check_binaries(sels[d], dir, SPK_BINARIES_AUTO, 0, "AUTO, SPIKECL_CACHE_BINARIES=0");
+        check_binaries(sels[d], dir, SPK_BINARIES_WRITE, 1, "WRITE, SPIKECL_CACHE_BINARIES=0");
+        cr_assert(setenv("SPIKECL_CACHE_BINARIES", "sometimes", 1) == 0);
+        spk_context *bad = context_binaries(sels[d], dir, SPK_BINARIES_AUTO, &st);
+        cr_assert(st == SPK_ERR_INVALID_ARGUMENT && bad == NULL &&
+                      strstr(spk_context_last_error(NULL), "SPIKECL_CACHE_BINARIES=sometimes"),
+                  "SPIKECL_CACHE_BINARIES=sometimes: %s '%s'", spk_status_name(st), spk_context_last_error(NULL));
+        unsetenv("SPIKECL_CACHE_BINARIES");
+        bad = context_binaries(sels[d], dir, (spk_program_binaries)7, &st);
+        cr_assert(st == SPK_ERR_INVALID_ARGUMENT && bad == NULL &&
+                      strstr(spk_context_last_error(NULL), "program_binaries"),
+                  "program_binaries 7: %s '%s'", spk_status_name(st), spk_context_last_error(NULL));
+
+        /* SKIP writes nothing but still loads what is on disk. */
+        spk_context *ctx = context_binaries(sels[d], dir, SPK_BINARIES_WRITE, &st);
+        size_t np = 0;
+        SPK_ASSERT_OK(ctx, spk_context_warmup(ctx, &np));
+        spk_context_free(ctx);
+        ctx = context_binaries(sels[d], dir, SPK_BINARIES_SKIP, &st);
+        cr_assert(st == SPK_OK);
+        SPK_ASSERT_OK(ctx, spk_context_warmup(ctx, NULL));
+        ASSERT_STATS(ctx, "SKIP over written binaries", 0, np, 0, 0);
+        check_poisson_matches_reference(ctx, "poisson from a binary SKIP loaded");
+        spk_context_free(ctx);
+        remove_entries(dir);
+    }
+    if (old_pocl)
+        setenv("POCL_KERNEL_CACHE", old_pocl, 1);
+    free(old_pocl);
+    remove_tree(dir);
 }
 
 Test(cache, off_and_default_location)
@@ -1254,6 +1369,7 @@ Test(alloc, failure_injection)
             o.device = sels[d];
             o.cache_dir = dir;
             o.seed = 3;
+            o.program_binaries = SPK_BINARIES_WRITE; /* as the warm-up above: every program from disk */
             spk_status st = spk_context_create(&o, &ctx);
             if (st != SPK_OK) {
                 cr_assert(ctx == NULL, "k=%d: failed create left *out set", k);

@@ -85,6 +85,19 @@ typedef enum spk_clblast_tuning {
     SPK_TUNING_OFF = 2   /**< keep CLBlast's own parameters */
 } spk_clblast_tuning;
 
+/** Whether programs compiled from source are written to the disk cache as
+ *  binaries (spk_context_cache_save, spk_context_free). */
+typedef enum spk_program_binaries {
+    /** SPIKECL_CACHE_BINARIES ("on" or "1", "off" or "0") when set; else write them, except on PoCL
+     *  with its own kernel cache on (POCL_KERNEL_CACHE unset or not "0"). PoCL makes a binary by
+     *  generating code for every kernel of the program, about 3 s on the 2-core machine of
+     *  bench/RESULTS.md after a cold start, and its own cache already starts the next process as
+     *  warm (0.15-0.17 s to the first training step against 0.16-0.18 s from our binaries). */
+    SPK_BINARIES_AUTO = 0,
+    SPK_BINARIES_WRITE = 1, /**< write them (where the disk cache is on) */
+    SPK_BINARIES_SKIP = 2   /**< leave them to the driver's own cache; entries already on disk still load */
+} spk_program_binaries;
+
 /** Options for spk_context_create(). Start from spk_context_options_default(). */
 typedef struct spk_context_options {
     /** Device selector: "p:d" (platform and device index), "gpu", "cpu", or a
@@ -109,6 +122,8 @@ typedef struct spk_context_options {
     spk_gemm_backend gemm_backend;
     /** Tuned CLBlast parameters from the cache directory; see spk_context_tuning(). */
     spk_clblast_tuning clblast_tuning;
+    /** Program binaries to the disk cache, or not; see spk_program_binaries. */
+    spk_program_binaries program_binaries;
 } spk_context_options;
 
 /** @return the defaults: environment-driven device and cache, seed 0, no log. */
@@ -120,7 +135,8 @@ SPK_API spk_context_options spk_context_options_default(void);
  * @param out   receives the context; NULL on failure
  * @return SPK_OK, SPK_ERR_NULL_POINTER, SPK_ERR_NO_DEVICE (no device or no
  *         match for the selector), SPK_ERR_INVALID_ARGUMENT (malformed
- *         selector, unknown GEMM backend or SPIKECL_TUNE value),
+ *         selector, unknown GEMM backend, program_binaries mode, or
+ *         SPIKECL_TUNE or SPIKECL_CACHE_BINARIES value),
  *         SPK_ERR_UNSUPPORTED (host GEMM asked for on a device or build
  *         without it), SPK_ERR_OPENCL, SPK_ERR_OUT_OF_MEMORY. On failure the
  *         detail is available from spk_context_last_error(NULL). A stored
@@ -131,8 +147,9 @@ SPK_API spk_status spk_context_create(const spk_context_options *opts, spk_conte
 
 /** Free a context and everything cached in it. Accepts NULL. All objects
  *  created from the context must be freed first. Programs it compiled that
- *  are not on disk yet are written to the disk cache first (see
- *  spk_context_cache_save), which can take seconds after a cold start. */
+ *  are not on disk yet are written to the disk cache first where binaries
+ *  are written (see spk_context_cache_save), which can take seconds after
+ *  a cold start. */
 SPK_API void spk_context_free(spk_context *ctx);
 
 /**
@@ -162,6 +179,8 @@ typedef struct spk_cache_stats {
     uint64_t compiles;     /**< program compiled from source */
     uint64_t disk_rejects; /**< disk entries ignored as corrupt or mismatched */
     uint64_t disk_writes;  /**< programs written to the disk cache (spk_context_cache_save) */
+    uint64_t disk_skips;   /**< programs compiled from source and not written: SPK_BINARIES_SKIP, or AUTO on
+                                PoCL with its kernel cache on */
 } spk_cache_stats;
 
 SPK_API spk_status spk_context_cache_stats(const spk_context *ctx, spk_cache_stats *out);
@@ -209,7 +228,9 @@ SPK_API spk_status spk_context_compile_pending(spk_context *ctx, size_t *n_progr
 
 /**
  * Write the programs this context compiled from source to the disk cache;
- * spk_context_free does it for any left. Compiling does not write them at
+ * spk_context_free does it for any left. Where binaries are not written
+ * (spk_program_binaries; by default on PoCL with its own kernel cache) it
+ * writes nothing and counts them as disk_skips. Compiling does not write them at
  * once: on PoCL, making a program's binary generates code for every kernel
  * in it, which takes longer than the compile, so a cold start would pay it
  * before its first result. Written later, after the kernels ran, a binary

@@ -21,6 +21,7 @@ struct spk_context {
     void *log_user;
     spk_log_level log_level;
     char *cache_dir;  /* NULL: disk cache off */
+    int write_binaries; /* programs compiled from source go to the disk cache (spk_program_binaries) */
     char *kernel_dir; /* NULL: embedded kernels */
     spk__program_entry *programs; /* in-memory program cache, a list */
     struct spk__program_expected *expected; /* programs to build together (cl/program_bundle.h) */

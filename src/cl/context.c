@@ -39,6 +39,32 @@ static spk_status resolve_cache_dir(const char *opt, char **out)
     return SPK_OK;
 }
 
+/* Whether this context writes program binaries (spk_program_binaries).
+ * PoCL's binary costs code generation for every kernel of the program,
+ * and its own kernel cache (on unless POCL_KERNEL_CACHE=0) already warms
+ * the next start, so AUTO leaves PoCL's programs to it. */
+static spk_status resolve_binaries(spk_context *ctx, spk_program_binaries mode)
+{
+    spk_status st = SPK_OK;
+    SPK_CHECK(NULL, (unsigned)mode <= SPK_BINARIES_SKIP, SPK_ERR_INVALID_ARGUMENT,
+              "spk_context_create: program_binaries must be AUTO, WRITE or SKIP, got %d", (int)mode);
+    const char *env = getenv("SPIKECL_CACHE_BINARIES");
+    if (mode == SPK_BINARIES_AUTO && env && *env) {
+        int on = strcmp(env, "on") == 0 || strcmp(env, "1") == 0;
+        SPK_CHECK(NULL, on || strcmp(env, "off") == 0 || strcmp(env, "0") == 0, SPK_ERR_INVALID_ARGUMENT,
+                  "SPIKECL_CACHE_BINARIES=%s: expected \"on\" or \"off\"", env);
+        mode = on ? SPK_BINARIES_WRITE : SPK_BINARIES_SKIP;
+    }
+    if (mode == SPK_BINARIES_AUTO) {
+        const char *pocl_cache = getenv("POCL_KERNEL_CACHE");
+        int pocl = strstr(ctx->info.platform_name, "Portable Computing Language") != NULL;
+        mode = pocl && !(pocl_cache && strcmp(pocl_cache, "0") == 0) ? SPK_BINARIES_SKIP : SPK_BINARIES_WRITE;
+    }
+    ctx->write_binaries = mode == SPK_BINARIES_WRITE;
+fail:
+    return st;
+}
+
 spk_status spk_context_create(const spk_context_options *opts_in, spk_context **out)
 {
     spk_status st = SPK_OK;
@@ -89,15 +115,18 @@ spk_status spk_context_create(const spk_context_options *opts_in, spk_context **
     SPK_TRY(spk__gemm_backend_resolve(ctx, opts.gemm_backend));
     st = resolve_cache_dir(opts.cache_dir, &ctx->cache_dir);
     SPK_CHECK(NULL, st == SPK_OK, st, "spk_context_create: out of host memory");
+    SPK_TRY(resolve_binaries(ctx, opts.program_binaries));
     const char *kdir = opts.kernel_dir ? opts.kernel_dir : getenv("SPIKECL_KERNEL_DIR");
     if (kdir && *kdir) {
         ctx->kernel_dir = spk__strdup(kdir);
         SPK_CHECK(NULL, ctx->kernel_dir != NULL, SPK_ERR_OUT_OF_MEMORY, "spk_context_create: out of host memory");
     }
     SPK_TRY(spk__tune_load(ctx, opts.clblast_tuning));
-    spk__log(ctx, SPK_LOG_INFO, "spikecl: device %d:%d %s (%s), GEMM %s, disk cache %s, tuned CLBlast parameters %s",
+    spk__log(ctx, SPK_LOG_INFO,
+             "spikecl: device %d:%d %s (%s), GEMM %s, disk cache %s (program binaries %s), tuned CLBlast parameters %s",
              ref.platform_index, ref.device_index, ctx->info.device_name, ctx->info.platform_name,
-             spk_gemm_backend_name(ctx->gemm_backend), ctx->cache_dir ? ctx->cache_dir : "off", ctx->tuning_info);
+             spk_gemm_backend_name(ctx->gemm_backend), ctx->cache_dir ? ctx->cache_dir : "off",
+             ctx->write_binaries ? "written" : "left to the driver's cache", ctx->tuning_info);
     *out = ctx;
     return SPK_OK;
 fail:

@@ -7,7 +7,8 @@
  * program, which costs more than the compile itself, and PoCL generates a
  * kernel's code for its work-group size only at the first launch. Written
  * after the launches, the binary holds that code too (bench/RESULTS.md,
- * "Cold start"). */
+ * "Cold start"). Where PoCL keeps its own kernel cache, no binary is made
+ * at all by default (spk_program_binaries in spikecl/context.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -135,7 +136,9 @@ void spk__programs_save(spk_context *ctx)
 {
     for (spk__program_entry *e = ctx->programs; e; e = e->next)
         if (e->disk_key) {
-            if (spk__disk_cache_store(ctx, e->disk_key, e->program))
+            if (!ctx->write_binaries)
+                ctx->cache_stats.disk_skips++;
+            else if (spk__disk_cache_store(ctx, e->disk_key, e->program))
                 ctx->cache_stats.disk_writes++;
             spk__free(e->disk_key); /* written, or logged as unwritable: not tried again */
             e->disk_key = NULL;

@@ -269,7 +269,8 @@ static void shuffle(size_t *idx, size_t n, uint64_t *state)
  * disk cache), split into the setup (data, context, network, programs) and
  * the step. Then the programs compiled for it go to the disk cache: after
  * the step, so that their binaries hold the code generated at its launches
- * (spk_context_cache_save). */
+ * (spk_context_cache_save), unless the driver's own cache keeps them
+ * (spk_program_binaries). */
 static spk_status report_startup(spk_context *ctx, double t_start, double t_setup)
 {
     spk_status st = spk_context_finish(ctx);
@@ -284,8 +285,13 @@ static spk_status report_startup(spk_context *ctx, double t_start, double t_setu
     if (st == SPK_OK && cs.compiles > 0 && spk_context_cache_dir(ctx)) {
         st = spk_context_cache_save(ctx);
         spk_context_cache_stats(ctx, &cs);
-        printf("%llu programs written to the disk cache %s in %.2f s\n", (unsigned long long)cs.disk_writes,
-               spk_context_cache_dir(ctx), now() - t);
+        if (cs.disk_writes > 0 || cs.disk_skips == 0)
+            printf("%llu programs written to the disk cache %s in %.2f s\n", (unsigned long long)cs.disk_writes,
+                   spk_context_cache_dir(ctx), now() - t);
+        else
+            printf("%llu programs left to the OpenCL driver's own kernel cache (SPIKECL_CACHE_BINARIES=on writes "
+                   "them to %s too)\n",
+                   (unsigned long long)cs.disk_skips, spk_context_cache_dir(ctx));
     }
     return st;
 }
