@@ -355,40 +355,47 @@ kernel void sparse_weight_grad(int rows, int in, int out, int R, int tiles_per_s
 }
 
 /* The partial gradients of segment s (rows s*rps ..) straight from the
- * rows' lists, for CPU devices where a [in + 1, out] partial stays in the
+ * rows' lists, for CPU devices where a [in + 1, pld] partial stays in the
  * core's L2: each row of dY, read once and in order, is added to the bias
  * row and to the partial row of every input that spiked in it. No lists
  * turned by input (sparse_columns) and no scattered reads of dY; the adds
  * go to the cached partial instead of registers. Rows in a fixed order:
- * deterministic sums. */
-kernel void sparse_weight_grad_rows(int rows, int in, int out, int rps, global const int *count,
+ * deterministic sums. pld is out padded to whole vectors: a row of dY is
+ * added as whole vectors, its last one running into the next rows of dY,
+ * whose values land in the padding columns [out, pld), which the reduction
+ * never reads (only the tensor's last rows, where that would read past dY,
+ * add the tail one by one). For out = 10 that is two vector adds per spike
+ * instead of one and a two-step loop (bench/RESULTS.md). */
+kernel void sparse_weight_grad_rows(int rows, int in, int out, int pld, int rps, global const int *count,
                                     global const spk_off_t *off, global const int *idx, global const float *dy,
                                     spk_off_t dy_off, global float *part)
 {
     const int s = get_global_id(0), r0 = s * rps, r1 = min(rows, r0 + rps), ov = out / VW * VW;
-    global float *p = part + (spk_off_t)s * (in + 1) * out;
-    row_zero(p, (spk_off_t)(in + 1) * out);
-    global float *pb = p + (spk_off_t)in * out;
+    global float *p = part + (spk_off_t)s * (in + 1) * pld;
+    row_zero(p, (spk_off_t)(in + 1) * pld);
+    global float *pb = p + (spk_off_t)in * pld;
     for (int r = r0; r < r1; r++) {
         global const float *g = dy + dy_off + (spk_off_t)r * out;
         global const int *ir = idx + off[r];
         const int n = count[r];
-        add_row(pb, g, 0, ov, out);
+        const int whole = (spk_off_t)r * out + pld <= (spk_off_t)rows * out;
+        const int v1 = whole ? pld : ov, o1 = whole ? pld : out;
+        add_row(pb, g, 0, v1, o1);
         for (int k = 0; k < n; k++)
-            add_row(p + (spk_off_t)ir[k] * out, g, 0, ov, out);
+            add_row(p + (spk_off_t)ir[k] * pld, g, 0, v1, o1);
     }
 }
 
 /* dW[o, j] (and db[o] from row `in`, when has_db) = the sum over segments,
- * in order, of part[s, j, o]. */
-kernel void sparse_reduce_grad(int in, int out, int segs, global const float *part, global float *dw,
+ * in order, of part[s, j, o] (rows of pld). */
+kernel void sparse_reduce_grad(int in, int out, int pld, int segs, global const float *part, global float *dw,
                                spk_off_t dw_off, global float *db, spk_off_t db_off, int has_db)
 {
     ITEM_ROWS(in + has_db, 1, j0, j1);
-    const spk_off_t seg = (spk_off_t)(in + 1) * out;
+    const spk_off_t seg = (spk_off_t)(in + 1) * pld;
     for (int j = j0; j < j1; j++)
         for (int o = get_global_id(0); o < out; o += get_global_size(0)) {
-            const spk_off_t at = (spk_off_t)j * out + o;
+            const spk_off_t at = (spk_off_t)j * pld + o;
             float acc = part[at];
             SCALAR_LOOP
             for (int s = 1; s < segs; s++)

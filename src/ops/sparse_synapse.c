@@ -117,6 +117,22 @@ static size_t segments(const spk_context *ctx, size_t n_chunks, size_t tiles, si
     return segs ? segs : 1;
 }
 
+enum { ROWS_PARTIAL_MAX = 256 * 1024 };
+
+/* out padded to whole vectors of the CPU kernels. */
+static size_t padded_out(const spk_context *ctx, size_t out)
+{
+    const size_t vw = (size_t)spk__native_vector_width(ctx);
+    return (out + vw - 1) / vw * vw;
+}
+
+/* Whether the weight gradient takes the rows kernel: CPU devices, where
+ * its [in + 1, padded out] partial stays in the core's L2. */
+static int grad_by_rows(const spk_context *ctx, size_t in, size_t out)
+{
+    return cpu_layout(ctx) && (in + 1) * padded_out(ctx, out) * sizeof(float) <= ROWS_PARTIAL_MAX;
+}
+
 /* (Re)make the scratch for rows x in -> out. */
 static spk_status ensure(spk_context *ctx, spk__sparse *s, size_t rows, size_t in, size_t out)
 {
@@ -130,6 +146,7 @@ static spk_status ensure(spk_context *ctx, spk__sparse *s, size_t rows, size_t i
     s->cw = grad_chunk(ctx, out);
     s->tiles = (rows + TILE_ROWS - 1) / TILE_ROWS;
     s->segs = segments(ctx, (out + s->cw - 1) / s->cw, s->tiles, in, out);
+    s->pld = grad_by_rows(ctx, in, out) ? padded_out(ctx, out) : out;
     SPK_TRY(alloc(ctx, rows * sizeof(cl_int), &s->count));
     SPK_TRY(alloc(ctx, rows * sizeof(cl_ulong), &s->off));
     SPK_TRY(alloc(ctx, 2 * sizeof(cl_int), &s->stats)); /* the rest when the layer gathers */
@@ -287,16 +304,14 @@ fail:
  * no lists turned by input. From bit-packed spikes at p = 0.05, 32768 rows,
  * the backward took 1.9-3.5 ms against 2.4-4.3 with the turned lists at
  * 128 -> 128, and 0.7 against 1.3-1.4 ms at 128 -> 10 (bench/RESULTS.md). */
-enum { ROWS_PARTIAL_MAX = 256 * 1024 };
-
 static spk_status weight_grad_rows(spk_context *ctx, spk__sparse *s, const sparse_variant *v, const spk__buf *dyb)
 {
     spk_status st = SPK_OK;
     cl_kernel k;
     SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v->options, "sparse_weight_grad_rows", &k));
     cl_int rows = (cl_int)s->rows, in = (cl_int)s->in, out = (cl_int)s->out;
-    cl_int rps = (cl_int)((s->rows + s->segs - 1) / s->segs);
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(out), SPK_ARG(rps), SPK_ARG(s->count),
+    cl_int rps = (cl_int)((s->rows + s->segs - 1) / s->segs), pld = (cl_int)s->pld;
+    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(rows), SPK_ARG(in), SPK_ARG(out), SPK_ARG(pld), SPK_ARG(rps), SPK_ARG(s->count),
                           SPK_ARG(s->off), SPK_ARG(s->idx), SPK_BUF(*dyb), SPK_ARG(s->part)));
     SPK_TRY(launch_items(ctx, k, s->segs, 1));
 fail:
@@ -312,10 +327,11 @@ spk_status spk__sparse_weight_grad(spk_context *ctx, spk__sparse *s, const spk_t
     SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_reduce_grad", &kr));
     cl_int rows = (cl_int)s->rows, in = (cl_int)s->in, out = (cl_int)s->out, segs = (cl_int)s->segs;
     cl_int R = TILE_ROWS, per_seg = (cl_int)((s->tiles + s->segs - 1) / s->segs), cw = (cl_int)s->cw;
+    cl_int pld = (cl_int)s->pld;
     spk__buf dyb = spk__buf_of(dy), dwb = spk__buf_of(dw), dbb = spk__buf_or(db, dw);
     if (!s->part)
-        SPK_TRY(alloc(ctx, s->segs * (s->in + 1) * s->out * sizeof(float), &s->part));
-    if (cpu_layout(ctx) && (s->in + 1) * s->out * sizeof(float) <= ROWS_PARTIAL_MAX) {
+        SPK_TRY(alloc(ctx, s->segs * (s->in + 1) * s->pld * sizeof(float), &s->part));
+    if (grad_by_rows(ctx, s->in, s->out)) {
         SPK_TRY(weight_grad_rows(ctx, s, &v, &dyb));
     } else {
         SPK_TRY(spk__kernel_get(ctx, "sparse_synapse.cl", v.options, "sparse_columns", &kc));
@@ -331,7 +347,7 @@ spk_status spk__sparse_weight_grad(spk_context *ctx, spk__sparse *s, const spk_t
                               SPK_ARG(s->part)));
         SPK_TRY(launch_items(ctx, kg, (s->out + s->cw - 1) / s->cw, s->segs));
     }
-    SPK_TRY(SPK_SET_ARGS(ctx, kr, SPK_ARG(in), SPK_ARG(out), SPK_ARG(segs), SPK_ARG(s->part), SPK_BUF(dwb),
+    SPK_TRY(SPK_SET_ARGS(ctx, kr, SPK_ARG(in), SPK_ARG(out), SPK_ARG(pld), SPK_ARG(segs), SPK_ARG(s->part), SPK_BUF(dwb),
                           SPK_BUF(dbb), SPK_ARG(dbb.present)));
     SPK_TRY(spk__launch_rows(ctx, kr, cpu_layout(ctx), 1, s->out, s->in + 1));
 fail:

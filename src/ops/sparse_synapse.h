@@ -20,7 +20,8 @@ typedef struct spk__sparse {
     size_t crow_cap;
     cl_mem stats; /* [2] int: nonzeros, non-binary flag */
     cl_mem wt;    /* [in, ld] float: W^T, rows padded to whole chunks */
-    cl_mem part;  /* [segs, in + 1, out] float: partial dW^T and db */
+    cl_mem part;  /* [segs, in + 1, pld] float: partial dW^T and db */
+    size_t pld;   /* part's row length: out, or out padded to whole vectors for the rows kernel */
     cl_mem cstart; /* [tiles, in + 1] int: the lists of each tile of rows by input */
     cl_mem crow;   /* [cap] int: their rows, laid out as idx (made by the weight gradient) */
     cl_mem bits;   /* [bits_cap] uint: float input packed (spk__sparse_compact) */
