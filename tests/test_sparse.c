@@ -515,6 +515,24 @@ Test(sparse, auto_gathers_at_or_below_the_threshold_and_only_binary_input, .time
                 cr_assert(fabsf(s.density - (float)cases[c].ones / N) < 1e-6f, "case %zu: density %g", c,
                           (double)s.density);
         }
+        /* The default threshold (0): 0.3 on CPU devices, 0.2 elsewhere. */
+        spk_device_info info;
+        SPK_ASSERT_OK(ctx, spk_context_device(ctx, &info));
+        const struct {
+            size_t ones;
+            int want_sparse;
+        } defaults[] = {{200, 1}, {250, info.is_cpu}, {300, info.is_cpu}, {301, 0}};
+        SPK_ASSERT_OK(ctx, spk_dense_set_synapse(l, SPK_SYNAPSE_AUTO, 0.0f));
+        for (size_t c = 0; c < sizeof defaults / sizeof defaults[0]; c++) {
+            memset(x, 0, N * sizeof(float));
+            for (size_t i = 0; i < defaults[c].ones; i++)
+                x[(i * 7919) % N] = 1.0f;
+            SPK_ASSERT_OK(ctx, spk_tensor_upload(xt, x, N * sizeof(float)));
+            const spk_tensor *y = NULL;
+            SPK_ASSERT_OK(ctx, spk_network_forward(net, xt, &y));
+            cr_assert_eq(stats_of(ctx, net, 0).sparse, defaults[c].want_sparse, "default threshold, density %g",
+                         (double)defaults[c].ones / N);
+        }
         spk_tensor_free(xt);
         free(x);
         spk_network_free(net);
