@@ -23,9 +23,7 @@
 
 static float threshold_default(const spk_context *ctx)
 {
-    spk_device_info info;
-    return spk_context_device(ctx, &info) == SPK_OK && info.is_cpu ? SPK_SPARSE_THRESHOLD_CPU
-                                                                  : SPK_SPARSE_THRESHOLD_OTHER;
+    return ctx && ctx->info.is_cpu ? SPK_SPARSE_THRESHOLD_CPU : SPK_SPARSE_THRESHOLD_OTHER;
 }
 
 typedef struct dense {
