@@ -1002,10 +1002,26 @@ Test(cache, binaries_policy)
         check_binaries(sels[d], dir, SPK_BINARIES_AUTO, !pocl, "AUTO");
         check_binaries(sels[d], dir, SPK_BINARIES_WRITE, 1, "WRITE");
         check_binaries(sels[d], dir, SPK_BINARIES_SKIP, 0, "SKIP");
-        /* PoCL with its cache turned off: AUTO writes ours. */
+        /* PoCL with its cache turned off, or where it cannot write it: AUTO writes ours. (PoCL read
+         * both variables when it loaded; only our choice reads them again.) */
         cr_assert(setenv("POCL_KERNEL_CACHE", "0", 1) == 0);
         check_binaries(sels[d], dir, SPK_BINARIES_AUTO, 1, "AUTO, POCL_KERNEL_CACHE=0");
         unsetenv("POCL_KERNEL_CACHE");
+        char *old_pocl_dir = getenv("POCL_CACHE_DIR") ? strdup(getenv("POCL_CACHE_DIR")) : NULL;
+        char blocker[512], under[600];
+        snprintf(blocker, sizeof blocker, "%s/a-file", dir);
+        snprintf(under, sizeof under, "%s/kcache", blocker);
+        write_text(blocker, "a file where PoCL's cache directory would have to be\n");
+        cr_assert(setenv("POCL_CACHE_DIR", under, 1) == 0);
+        check_binaries(sels[d], dir, SPK_BINARIES_AUTO, 1, "AUTO, POCL_CACHE_DIR under a file");
+        cr_assert(remove(blocker) == 0);
+        cr_assert(setenv("POCL_CACHE_DIR", dir, 1) == 0);
+        check_binaries(sels[d], dir, SPK_BINARIES_AUTO, !pocl, "AUTO, writable POCL_CACHE_DIR");
+        if (old_pocl_dir)
+            setenv("POCL_CACHE_DIR", old_pocl_dir, 1);
+        else
+            unsetenv("POCL_CACHE_DIR");
+        free(old_pocl_dir);
         /* SPIKECL_CACHE_BINARIES decides AUTO; an explicit option wins over it. */
         cr_assert(setenv("SPIKECL_CACHE_BINARIES", "on", 1) == 0);
         check_binaries(sels[d], dir, SPK_BINARIES_AUTO, 1, "AUTO, SPIKECL_CACHE_BINARIES=on");

@@ -89,7 +89,8 @@ typedef enum spk_clblast_tuning {
  *  binaries (spk_context_cache_save, spk_context_free). */
 typedef enum spk_program_binaries {
     /** SPIKECL_CACHE_BINARIES ("on" or "1", "off" or "0") when set; else write them, except on PoCL
-     *  with its own kernel cache on (POCL_KERNEL_CACHE unset or not "0"). PoCL makes a binary by
+     *  with its own kernel cache on (POCL_KERNEL_CACHE unset or not "0") and its cache directory
+     *  (POCL_CACHE_DIR, else $XDG_CACHE_HOME/pocl or ~/.cache/pocl) writable. PoCL makes a binary by
      *  generating code for every kernel of the program, about 3 s on the 2-core machine of
      *  bench/RESULTS.md after a cold start, and its own cache already starts the next process as
      *  warm (0.15-0.17 s to the first training step against 0.16-0.18 s from our binaries). */

@@ -1,6 +1,9 @@
 /* Context: one device, one in-order queue, caches, seed and error detail. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "blas/gemm_internal.h"
 #include "cl/device.h"
@@ -39,10 +42,43 @@ static spk_status resolve_cache_dir(const char *opt, char **out)
     return SPK_OK;
 }
 
+/* Whether PoCL can keep its kernel cache: POCL_KERNEL_CACHE is not 0 and
+ * its directory (POCL_CACHE_DIR, else $XDG_CACHE_HOME/pocl, else
+ * $HOME/.cache/pocl, else /tmp), or the nearest part of that path that
+ * exists, is a directory we may write. */
+static int pocl_cache_usable(void)
+{
+    const char *off = getenv("POCL_KERNEL_CACHE"), *dir = getenv("POCL_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (off && strcmp(off, "0") == 0)
+        return 0;
+    char path[4096];
+    int n = dir && *dir   ? snprintf(path, sizeof path, "%s", dir)
+            : xdg && *xdg ? snprintf(path, sizeof path, "%s/pocl", xdg)
+            : home && *home ? snprintf(path, sizeof path, "%s/.cache/pocl", home)
+                            : snprintf(path, sizeof path, "/tmp");
+    if (n <= 0 || (size_t)n >= sizeof path)
+        return 0;
+    for (;;) {
+        struct stat sb;
+        if (stat(path, &sb) == 0)
+            return S_ISDIR(sb.st_mode) && access(path, W_OK | X_OK) == 0;
+        char *slash = strrchr(path, '/');
+        if (!slash)
+            return 0;
+        if (slash == path) {
+            path[1] = '\0'; /* "/" */
+            continue;
+        }
+        *slash = '\0';
+    }
+}
+
 /* Whether this context writes program binaries (spk_program_binaries).
  * PoCL's binary costs code generation for every kernel of the program,
  * and its own kernel cache (on unless POCL_KERNEL_CACHE=0) already warms
- * the next start, so AUTO leaves PoCL's programs to it. */
+ * the next start, so AUTO leaves PoCL's programs to it where it can write
+ * that cache. */
 static spk_status resolve_binaries(spk_context *ctx, spk_program_binaries mode)
 {
     spk_status st = SPK_OK;
@@ -56,9 +92,8 @@ static spk_status resolve_binaries(spk_context *ctx, spk_program_binaries mode)
         mode = on ? SPK_BINARIES_WRITE : SPK_BINARIES_SKIP;
     }
     if (mode == SPK_BINARIES_AUTO) {
-        const char *pocl_cache = getenv("POCL_KERNEL_CACHE");
         int pocl = strstr(ctx->info.platform_name, "Portable Computing Language") != NULL;
-        mode = pocl && !(pocl_cache && strcmp(pocl_cache, "0") == 0) ? SPK_BINARIES_SKIP : SPK_BINARIES_WRITE;
+        mode = pocl && pocl_cache_usable() ? SPK_BINARIES_SKIP : SPK_BINARIES_WRITE;
     }
     ctx->write_binaries = mode == SPK_BINARIES_WRITE;
 fail:
