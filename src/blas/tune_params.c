@@ -66,14 +66,12 @@ static spk_status resolve_mode(spk_clblast_tuning mode, spk_clblast_tuning *out,
     *source = "context option";
     if (mode != SPK_TUNING_AUTO)
         return SPK_OK;
-    const char *env = getenv("SPIKECL_TUNE");
+    int on;
     *out = SPK_TUNING_LOAD;
     *source = "SPIKECL_TUNE";
-    if (!env || !*env || strcmp(env, "on") == 0 || strcmp(env, "1") == 0)
-        return SPK_OK;
-    SPK_CHECK(NULL, strcmp(env, "off") == 0 || strcmp(env, "0") == 0, SPK_ERR_INVALID_ARGUMENT,
-              "SPIKECL_TUNE=%s: expected \"on\" or \"off\"", env);
-    *out = SPK_TUNING_OFF;
+    SPK_TRY(spk__env_switch("SPIKECL_TUNE", &on));
+    if (on == 0)
+        *out = SPK_TUNING_OFF;
 fail:
     return st;
 }

@@ -16,6 +16,23 @@ spk_context_options spk_context_options_default(void)
     return o;
 }
 
+/* $XDG_CACHE_HOME/<name>, else $HOME/.cache/<name>, allocated into *out;
+ * NULL where neither variable is set. */
+static spk_status user_cache_dir(const char *name, char **out)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    const char *base = xdg && *xdg ? xdg : home, *mid = xdg && *xdg ? "/" : "/.cache/";
+    *out = NULL;
+    if (!base || !*base)
+        return SPK_OK;
+    size_t n = strlen(base) + strlen(mid) + strlen(name) + 1;
+    *out = spk__malloc(n);
+    if (!*out)
+        return SPK_ERR_OUT_OF_MEMORY;
+    snprintf(*out, n, "%s%s%s", base, mid, name);
+    return SPK_OK;
+}
+
 /* Where the disk cache lives; NULL when it is off. */
 static spk_status resolve_cache_dir(const char *opt, char **out)
 {
@@ -27,19 +44,7 @@ static spk_status resolve_cache_dir(const char *opt, char **out)
         *out = spk__strdup(dir);
         return *out ? SPK_OK : SPK_ERR_OUT_OF_MEMORY;
     }
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    const char *base = xdg && *xdg ? xdg : home;
-    const char *suffix = xdg && *xdg ? "/spikecl" : "/.cache/spikecl";
-    if (!base || !*base)
-        return SPK_OK; /* nowhere to write: run without a disk cache */
-    size_t n = strlen(base) + strlen(suffix) + 1;
-    *out = spk__malloc(n);
-    if (!*out)
-        return SPK_ERR_OUT_OF_MEMORY;
-    memcpy(*out, base, strlen(base));
-    memcpy(*out + strlen(base), suffix, strlen(suffix) + 1);
-    return SPK_OK;
+    return user_cache_dir("spikecl", out); /* NULL: nowhere to write, no disk cache */
 }
 
 /* Whether PoCL can keep its kernel cache: POCL_KERNEL_CACHE is not 0 and
@@ -49,14 +54,13 @@ static spk_status resolve_cache_dir(const char *opt, char **out)
 static int pocl_cache_usable(void)
 {
     const char *off = getenv("POCL_KERNEL_CACHE"), *dir = getenv("POCL_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (off && strcmp(off, "0") == 0)
         return 0;
-    char path[4096];
-    int n = dir && *dir   ? snprintf(path, sizeof path, "%s", dir)
-            : xdg && *xdg ? snprintf(path, sizeof path, "%s/pocl", xdg)
-            : home && *home ? snprintf(path, sizeof path, "%s/.cache/pocl", home)
-                            : snprintf(path, sizeof path, "/tmp");
+    char path[4096], *user = NULL;
+    if (!(dir && *dir) && user_cache_dir("pocl", &user) != SPK_OK)
+        return 0;
+    int n = snprintf(path, sizeof path, "%s", dir && *dir ? dir : user ? user : "/tmp");
+    spk__free(user);
     if (n <= 0 || (size_t)n >= sizeof path)
         return 0;
     for (;;) {
@@ -84,13 +88,11 @@ static spk_status resolve_binaries(spk_context *ctx, spk_program_binaries mode)
     spk_status st = SPK_OK;
     SPK_CHECK(NULL, (unsigned)mode <= SPK_BINARIES_SKIP, SPK_ERR_INVALID_ARGUMENT,
               "spk_context_create: program_binaries must be AUTO, WRITE or SKIP, got %d", (int)mode);
-    const char *env = getenv("SPIKECL_CACHE_BINARIES");
-    if (mode == SPK_BINARIES_AUTO && env && *env) {
-        int on = strcmp(env, "on") == 0 || strcmp(env, "1") == 0;
-        SPK_CHECK(NULL, on || strcmp(env, "off") == 0 || strcmp(env, "0") == 0, SPK_ERR_INVALID_ARGUMENT,
-                  "SPIKECL_CACHE_BINARIES=%s: expected \"on\" or \"off\"", env);
+    int on = -1;
+    if (mode == SPK_BINARIES_AUTO)
+        SPK_TRY(spk__env_switch("SPIKECL_CACHE_BINARIES", &on));
+    if (on >= 0)
         mode = on ? SPK_BINARIES_WRITE : SPK_BINARIES_SKIP;
-    }
     if (mode == SPK_BINARIES_AUTO) {
         int pocl = strstr(ctx->info.platform_name, "Portable Computing Language") != NULL;
         mode = pocl && pocl_cache_usable() ? SPK_BINARIES_SKIP : SPK_BINARIES_WRITE;

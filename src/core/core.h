@@ -28,6 +28,11 @@ void *spk__realloc(void *ptr, size_t old_size, size_t new_size);
 void spk__free(void *ptr);
 char *spk__strdup(const char *s);
 
+/* An on/off environment variable: *on = 1 for "on" or "1", 0 for "off" or
+ * "0", -1 when it is unset or empty; any other value is
+ * SPK_ERR_INVALID_ARGUMENT with a context-less message naming it. */
+spk_status spk__env_switch(const char *name, int *on);
+
 /* snprintf that always terminates and never overflows. */
 void spk__copy_str(char *dst, size_t cap, const char *src);
 
