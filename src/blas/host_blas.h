@@ -11,6 +11,7 @@ typedef struct spk__host_blas {
     __typeof__(cblas_sgemm) *sgemm;
     int (*get_num_threads)(void);
     void (*set_num_threads)(int);
+    char *(*get_corename)(void); /* the kernels OpenBLAS runs ("SkylakeX"); NULL if it lacks the call */
 } spk__host_blas;
 
 /* The loaded functions, or NULL when OpenBLAS cannot be loaded; then *why

@@ -7,6 +7,7 @@
 
 #include "bench_common.h"
 #include "cli/bench.h"
+#include "cli/cli.h"
 
 /* Fraction of the ceiling reached: ceiling time / our time (1 = at the ceiling). */
 static double ratio(const bench_row *r)
@@ -101,7 +102,12 @@ int bench_write_json(const bench_table *tab, const bench_opts *o, const char *pa
     bench_json_str(f, load_start);
     fprintf(f, ", \"loadavg_end\": ");
     bench_json_str(f, load_end);
-    fprintf(f, ", \"nproc\": %ld", sysconf(_SC_NPROCESSORS_ONLN));
+    fprintf(f, ", \"nproc\": %ld, \"openblas_kernels\": ", sysconf(_SC_NPROCESSORS_ONLN));
+    const char *blas_kernels = spk_cli_host_blas_kernels();
+    if (blas_kernels)
+        bench_json_str(f, blas_kernels);
+    else
+        fputs("null", f);
     json_env(f, "OPENBLAS_NUM_THREADS");
     json_env(f, "POCL_MAX_PTHREAD_COUNT");
     fprintf(f, ",\n \"options\": {\"steps\": %zu, \"batch\": %zu, \"sparse_steps\": %zu, \"runs\": %zu, "

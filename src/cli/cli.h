@@ -27,4 +27,8 @@ int spk_cli_parse_gemm(const char *cmd, const char *v, spk_gemm_backend *out);
 
 /* Print "spikecl: <status name>: <detail>" for a failed call. */
 void spk_cli_report(const spk_context *ctx, spk_status st, const char *what);
+
+/* The kernel set of the host BLAS that spikecl loads ("SkylakeX": see
+ * src/blas/host_blas.c), or NULL when it has none or does not say. */
+const char *spk_cli_host_blas_kernels(void);
 #endif

@@ -260,8 +260,9 @@ int spk_cmd_bench(int argc, char **argv)
         return pr > 0 ? 0 : 2;
     static bench_table tab;
     char load0[64], load1[64], sel[32];
-    printf("spikecl %s bench; load average %s; %ld CPUs\n", spk_version_string(), bench_loadavg(load0, sizeof load0),
-           sysconf(_SC_NPROCESSORS_ONLN));
+    const char *blas_kernels = spk_cli_host_blas_kernels();
+    printf("spikecl %s bench; load average %s; %ld CPUs; OpenBLAS kernels %s\n", spk_version_string(),
+           bench_loadavg(load0, sizeof load0), sysconf(_SC_NPROCESSORS_ONLN), blas_kernels ? blas_kernels : "none");
     int bad = 0;
     if (o.device) {
         bad |= bench_device(&o, o.device, &tab);

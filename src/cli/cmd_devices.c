@@ -17,6 +17,16 @@ static const char *host_blas_missing(void)
 #endif
 }
 
+const char *spk_cli_host_blas_kernels(void)
+{
+#ifdef SPK_CLI_HAVE_BLAS
+    const spk__host_blas *blas = spk__host_blas_get(NULL);
+    return blas && blas->get_corename ? blas->get_corename() : NULL;
+#else
+    return NULL;
+#endif
+}
+
 /* What a context on device p:d does with tuned CLBlast parameters. */
 static void print_tuning(const spk_device_info *d)
 {
@@ -69,8 +79,11 @@ int spk_cmd_devices(int argc, char **argv)
                d->max_work_group_size);
         if (!d->is_cpu)
             printf("        GEMM: clblast\n");
-        else if (spk_gemm_host_available())
-            printf("        GEMM: host BLAS (SPIKECL_GEMM=clblast for CLBlast)\n");
+        else if (spk_gemm_host_available()) {
+            const char *kernels = spk_cli_host_blas_kernels();
+            printf("        GEMM: host BLAS, OpenBLAS with its %s kernels (SPIKECL_GEMM=clblast for CLBlast)\n",
+                   kernels ? kernels : "(unnamed)");
+        }
         else
             printf("        GEMM: clblast (no host BLAS: %s)\n", host_blas_missing());
         print_tuning(d);
