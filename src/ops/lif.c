@@ -131,11 +131,12 @@ static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dty
 
 /* A readout (no spikes) reads none of the options that only spiking
  * neurons use (reset, surrogate, spike type): it takes the program of a
- * spiking layer already built with the same CUBA, VW and tiles and without
- * refractory counting (whose counter a readout keeps too), one program and
- * two kernels fewer to compile; its own options otherwise. */
-static void readout_options(const spk_context *ctx, const spk_lif_params *p, int vw, int coef_table, char *buf,
-                            size_t cap)
+ * spiking layer already built (or expected) with the same CUBA, VW and tiles
+ * and without refractory counting (whose counter a readout keeps too), one
+ * program and two kernels fewer to compile. Whether there is one; its
+ * options then in buf. */
+static int readout_program(const spk_context *ctx, const spk_lif_params *p, int vw, int coef_table, char *buf,
+                           size_t cap)
 {
     char cuba[16], vws[16], chunk[24], table[24];
     snprintf(cuba, sizeof cuba, "-DCUBA=%d", spk__lif_is_cuba(p->kind));
@@ -146,20 +147,39 @@ static void readout_options(const spk_context *ctx, const spk_lif_params *p, int
     const char *found = p->refractory_steps == 0 ? spk__program_options_with(ctx, "lif.cl", words, 5) : NULL;
     if (found)
         spk__copy_str(buf, cap, found);
-    else
-        lif_options(ctx, p, SPK_F32, 0, vw, coef_table, buf, cap);
+    return found != NULL;
 }
 
 /* The options of a call whose kernel runs rows of kN neurons; returns the
- * vector width. */
+ * vector width, which divides kN except for a flat readout (one row of B*N
+ * without coefficients) on CPU devices: that one takes any width up to the
+ * native one and kN, so that it can run in the spiking layers' program
+ * (vectors of 16 there with AVX-512, where B*N = 100*10 allows only 8; a
+ * second program cost 0.4 s of a cold start), and the last vector of each
+ * step runs again on its own (tail_shift). */
 static int call_options(const spk_context *ctx, const spk_lif_params *p, spk_dtype spike_dtype, int bits, size_t kN,
-                        int coef_table, char *buf, size_t cap)
+                        int flat, int coef_table, char *buf, size_t cap)
 {
-    const int vw = spk__vector_width(ctx, kN);
-    if (spk__lif_is_spiking(p->kind))
+    int vw = spk__vector_width(ctx, kN);
+    if (spk__lif_is_spiking(p->kind)) {
         lif_options(ctx, p, spike_dtype, bits, vw, coef_table, buf, cap);
-    else
-        readout_options(ctx, p, vw, coef_table, buf, cap);
+        return vw;
+    }
+    if (flat && spk__tile_max(ctx) > 1) {
+        int widest = 0;
+        for (int w = spk__native_vector_width(ctx); w >= 1; w /= 2) {
+            if ((size_t)w > kN)
+                continue;
+            if (!widest)
+                widest = w;
+            if (readout_program(ctx, p, w, coef_table, buf, cap))
+                return w;
+        }
+        vw = widest;
+    } else if (readout_program(ctx, p, vw, coef_table, buf, cap)) {
+        return vw;
+    }
+    lif_options(ctx, p, SPK_F32, 0, vw, coef_table, buf, cap);
     return vw;
 }
 
@@ -167,7 +187,7 @@ void spk__lif_expect(spk_context *ctx, const spk_lif_params *p, int bits, size_t
 {
     char opts[256];
     const int flat = !spk__lif_is_spiking(p->kind) && !has_coef;
-    call_options(ctx, p, SPK_F32, bits, flat ? B * N : N, has_coef, opts, sizeof opts);
+    call_options(ctx, p, SPK_F32, bits, flat ? B * N : N, flat, has_coef, opts, sizeof opts);
     spk__program_expect(ctx, "lif.cl", opts);
 }
 
@@ -283,7 +303,7 @@ static spk_status check_forward(spk_context *ctx, const char *fn, const spk_lif_
     const int flat = !spiking && !io->coef && !grad_coef;
     c->kB = flat ? 1 : c->B, c->kN = flat ? c->B * c->N : c->N;
     /* a table, or the wish for its gradient (a forward with a table: its backward may want it) */
-    c->vw = call_options(ctx, p, c->spike_dtype, c->bits, c->kN, io->coef || grad_coef, c->options,
+    c->vw = call_options(ctx, p, c->spike_dtype, c->bits, c->kN, flat, io->coef || grad_coef, c->options,
                          sizeof c->options);
     c->tiles = spk__tiling_for(ctx, c->B * c->N / (size_t)c->vw);
 fail:
@@ -296,6 +316,48 @@ static spk__buf spike_buf(const spk_lif_io *io)
     return io->spike_bits ? spk__buf_words(io->spike_bits) : spk__buf_or(io->spikes, io->input);
 }
 
+/* b moved on by `shift` elements, where present. */
+static spk__buf shifted(spk__buf b, cl_ulong shift)
+{
+    if (b.present)
+        b.offset += shift;
+    return b;
+}
+
+/* The tail of a flat readout whose B*N the vector width does not divide:
+ * after the tiles of whole vectors, the last VW neurons of each step run
+ * again in one work item, every tensor offset moved on by B*N - VW (they all
+ * index the same B*N neurons per step and per state row), without streaming
+ * stores (those rows start off the vector grid). The neurons that both
+ * launches run get the same values twice: the kernels only store (no output
+ * is read or added to) and state_in is not state_out. 0: no tail. */
+static cl_ulong tail_shift(const lif_call *c)
+{
+    return c->kN % (size_t)c->vw ? (cl_ulong)(c->kN - (size_t)c->vw) : 0;
+}
+
+/* The forward's kernel arguments, the buffers moved on by `shift`. */
+typedef struct fwd_args {
+    cl_int T, B, N, refrac, spiking;
+    cl_float vr;
+    cl_ulong x_ts;
+    spk__buf x, coef, si, so, sp, mem, cur;
+} fwd_args;
+
+static spk_status set_forward_args(spk_context *ctx, cl_kernel k, const lif_call *c, const fwd_args *a,
+                                   cl_ulong shift, cl_int chunk, cl_int stream)
+{
+    spk__buf x = shifted(a->x, shift), coef = shifted(a->coef, shift), si = shifted(a->si, shift);
+    spk__buf so = shifted(a->so, shift), sp = shifted(a->sp, shift), mem = shifted(a->mem, shift);
+    spk__buf cur = shifted(a->cur, shift);
+    return SPK_SET_ARGS(ctx, k, SPK_ARG(a->T), SPK_ARG(a->B), SPK_ARG(a->N), SPK_ARG(chunk), SPK_ARG(stream),
+                        SPK_ARG(a->spiking), SPK_BUF(x), SPK_ARG(a->x_ts), SPK_BUF(coef), SPK_ARG(coef.present),
+                        SPK_ARG(c->coef[0]), SPK_ARG(c->coef[1]), SPK_ARG(c->coef[2]), SPK_ARG(c->coef[3]),
+                        SPK_ARG(c->coef[4]), SPK_ARG(a->vr), SPK_ARG(a->refrac), SPK_BUF(si), SPK_ARG(si.present),
+                        SPK_BUF(so), SPK_ARG(so.present), SPK_BUF(sp), SPK_ARG(sp.present), SPK_BUF(mem),
+                        SPK_ARG(mem.present), SPK_BUF(cur), SPK_ARG(cur.present));
+}
+
 spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_lif_io *io)
 {
     spk_status st = SPK_OK;
@@ -303,28 +365,53 @@ spk_status spk_lif_forward(spk_context *ctx, const spk_lif_params *p, const spk_
     cl_kernel k;
     SPK_TRY(check_forward(ctx, "spk_lif_forward", p, io, 0, 0, &c));
     SPK_TRY(spk__kernel_get(ctx, "lif.cl", c.options, "lif_forward", &k));
-    spk__buf x = spk__buf_of(io->input), coef = spk__buf_or(io->coef, io->input);
-    spk__buf si = spk__buf_or(io->state_in, io->input), so = spk__buf_or(io->state_out, io->input);
-    spk__buf sp = spike_buf(io), mem = spk__buf_or(io->membrane, io->input);
-    spk__buf cur = spk__buf_or(io->current, io->input);
-    cl_int T = (cl_int)c.T, B = (cl_int)c.kB, N = (cl_int)c.kN, refrac = p->refractory_steps, spiking = c.spiking;
-    cl_float vr = p->v_reset;
-    cl_ulong x_ts = c.static_input ? 0 : (cl_ulong)c.B * c.N;
+    const fwd_args a = {
+        .T = (cl_int)c.T, .B = (cl_int)c.kB, .N = (cl_int)c.kN, .refrac = p->refractory_steps,
+        .spiking = c.spiking, .vr = p->v_reset, .x_ts = c.static_input ? 0 : (cl_ulong)c.B * c.N,
+        .x = spk__buf_of(io->input), .coef = spk__buf_or(io->coef, io->input),
+        .si = spk__buf_or(io->state_in, io->input), .so = spk__buf_or(io->state_out, io->input),
+        .sp = spike_buf(io), .mem = spk__buf_or(io->membrane, io->input), .cur = spk__buf_or(io->current, io->input),
+    };
     const spk_tensor *outs[] = {io->spikes, io->membrane, io->current};
     const spk_tensor *seqs[] = {io->input, io->spikes, io->spike_bits, io->membrane, io->current};
-    cl_int stream = spk__streaming_seqs(ctx, seqs, 5, outs, 3, c.vw);
+    const cl_ulong tail = tail_shift(&c);
+    const cl_int stream = !tail && spk__streaming_seqs(ctx, seqs, 5, outs, 3, c.vw);
     if (c.bits) /* the kernel sets the bits of the spikes only */
         SPK_TRY(spk_tensor_fill_u8(io->spike_bits, 0));
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
-                          SPK_ARG(spiking),
-                          SPK_BUF(x), SPK_ARG(x_ts), SPK_BUF(coef),
-                          SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
-                          SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_BUF(si),
-                          SPK_ARG(si.present), SPK_BUF(so), SPK_ARG(so.present), SPK_BUF(sp), SPK_ARG(sp.present),
-                          SPK_BUF(mem), SPK_ARG(mem.present), SPK_BUF(cur), SPK_ARG(cur.present)));
+    SPK_TRY(set_forward_args(ctx, k, &c, &a, 0, c.tiles.chunk, stream));
     SPK_TRY(spk__launch_1d_groups(ctx, k, c.tiles.items, c.tiles.local));
+    if (tail) {
+        SPK_TRY(set_forward_args(ctx, k, &c, &a, tail, 1, 0));
+        SPK_TRY(spk__launch_1d_groups(ctx, k, 1, 1));
+    }
 fail:
     return st;
+}
+
+/* The backward's kernel arguments, the buffers moved on by `shift` (the
+ * coefficient partial is written by absolute index: never moved). */
+typedef struct bwd_args {
+    cl_int T, B, N, refrac, spiking;
+    cl_float vr, sscale;
+    cl_ulong x_ts;
+    spk__buf x, coef, si, sp, mem, cur, gs, gv, gso, gx, gsi, part;
+} bwd_args;
+
+static spk_status set_backward_args(spk_context *ctx, cl_kernel k, const lif_call *c, const bwd_args *a,
+                                    cl_ulong shift, cl_int chunk, cl_int stream)
+{
+    spk__buf x = shifted(a->x, shift), coef = shifted(a->coef, shift), si = shifted(a->si, shift);
+    spk__buf sp = shifted(a->sp, shift), mem = shifted(a->mem, shift), cur = shifted(a->cur, shift);
+    spk__buf gs = shifted(a->gs, shift), gv = shifted(a->gv, shift), gso = shifted(a->gso, shift);
+    spk__buf gx = shifted(a->gx, shift), gsi = shifted(a->gsi, shift);
+    return SPK_SET_ARGS(ctx, k, SPK_ARG(a->T), SPK_ARG(a->B), SPK_ARG(a->N), SPK_ARG(chunk), SPK_ARG(stream),
+                        SPK_ARG(a->spiking), SPK_BUF(x), SPK_ARG(a->x_ts), SPK_BUF(coef), SPK_ARG(coef.present),
+                        SPK_ARG(c->coef[0]), SPK_ARG(c->coef[1]), SPK_ARG(c->coef[2]), SPK_ARG(c->coef[3]),
+                        SPK_ARG(c->coef[4]), SPK_ARG(a->vr), SPK_ARG(a->refrac), SPK_ARG(a->sscale), SPK_BUF(si),
+                        SPK_ARG(si.present), SPK_BUF(sp), SPK_BUF(mem), SPK_BUF(cur), SPK_BUF(gs),
+                        SPK_ARG(gs.present), SPK_BUF(gv), SPK_ARG(gv.present), SPK_BUF(gso), SPK_ARG(gso.present),
+                        SPK_BUF(gx), SPK_ARG(gx.present), SPK_BUF(gsi), SPK_ARG(gsi.present), SPK_ARG(a->part.mem),
+                        SPK_ARG(a->part.present));
 }
 
 spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk_lif_io *fwd,
@@ -358,34 +445,32 @@ spk_status spk_lif_backward(spk_context *ctx, const spk_lif_params *p, const spk
     }
     SPK_TRY(spk__kernel_get(ctx, "lif.cl", c.options, "lif_backward", &k));
     const spk_tensor *any = fwd->input;
-    spk__buf x = spk__buf_of(fwd->input), coef = spk__buf_or(fwd->coef, any);
-    spk__buf si = spk__buf_or(fwd->state_in, any), sp = spike_buf(fwd);
-    spk__buf mem = spk__buf_of(fwd->membrane), cur = spk__buf_or(fwd->current, any);
-    spk__buf gs = spk__buf_or(g->grad_spikes, any), gv = spk__buf_or(g->grad_membrane, any);
-    spk__buf gso = spk__buf_or(g->grad_state_out, any), gx = spk__buf_or(g->grad_input, any);
-    gx.present = gx.present ? 1 + gx_once : 0; /* the kernel's has_gx: 1 per step, 2 summed */
-    spk__buf gsi = spk__buf_or(g->grad_state_in, any), part = spk__buf_or(partial, any);
-    cl_int T = (cl_int)c.T, B = (cl_int)c.kB, N = (cl_int)c.kN, refrac = p->refractory_steps, spiking = c.spiking;
-    cl_float vr = p->v_reset, sscale = p->surrogate_scale;
-    cl_ulong x_ts = c.static_input ? 0 : (cl_ulong)c.B * c.N;
+    bwd_args a = {
+        .T = (cl_int)c.T, .B = (cl_int)c.kB, .N = (cl_int)c.kN, .refrac = p->refractory_steps,
+        .spiking = c.spiking, .vr = p->v_reset, .sscale = p->surrogate_scale,
+        .x_ts = c.static_input ? 0 : (cl_ulong)c.B * c.N,
+        .x = spk__buf_of(fwd->input), .coef = spk__buf_or(fwd->coef, any), .si = spk__buf_or(fwd->state_in, any),
+        .sp = spike_buf(fwd), .mem = spk__buf_of(fwd->membrane), .cur = spk__buf_or(fwd->current, any),
+        .gs = spk__buf_or(g->grad_spikes, any), .gv = spk__buf_or(g->grad_membrane, any),
+        .gso = spk__buf_or(g->grad_state_out, any), .gx = spk__buf_or(g->grad_input, any),
+        .gsi = spk__buf_or(g->grad_state_in, any), .part = spk__buf_or(partial, any),
+    };
+    a.gx.present = a.gx.present ? 1 + gx_once : 0; /* the kernel's has_gx: 1 per step, 2 summed */
     const spk_tensor *outs[] = {gx_once ? NULL : g->grad_input};
     const spk_tensor *seqs[] = {fwd->input, fwd->spikes, fwd->membrane, fwd->current, g->grad_spikes,
                                 g->grad_membrane, g->grad_input};
-    cl_int stream = spk__streaming_seqs(ctx, seqs, 7, outs, 1, c.vw);
-    SPK_TRY(SPK_SET_ARGS(ctx, k, SPK_ARG(T), SPK_ARG(B), SPK_ARG(N), SPK_ARG(c.tiles.chunk), SPK_ARG(stream),
-                          SPK_ARG(spiking),
-                          SPK_BUF(x), SPK_ARG(x_ts), SPK_BUF(coef),
-                          SPK_ARG(coef.present), SPK_ARG(c.coef[0]), SPK_ARG(c.coef[1]), SPK_ARG(c.coef[2]),
-                          SPK_ARG(c.coef[3]), SPK_ARG(c.coef[4]), SPK_ARG(vr), SPK_ARG(refrac), SPK_ARG(sscale),
-                          SPK_BUF(si), SPK_ARG(si.present), SPK_BUF(sp), SPK_BUF(mem), SPK_BUF(cur), SPK_BUF(gs),
-                          SPK_ARG(gs.present), SPK_BUF(gv), SPK_ARG(gv.present), SPK_BUF(gso), SPK_ARG(gso.present),
-                          SPK_BUF(gx), SPK_ARG(gx.present), SPK_BUF(gsi), SPK_ARG(gsi.present), SPK_ARG(part.mem),
-                          SPK_ARG(part.present)));
+    const cl_ulong tail = tail_shift(&c); /* flat: no coefficients, so no partial to move */
+    const cl_int stream = !tail && spk__streaming_seqs(ctx, seqs, 7, outs, 1, c.vw);
+    SPK_TRY(set_backward_args(ctx, k, &c, &a, 0, c.tiles.chunk, stream));
     SPK_TRY(spk__launch_1d_groups(ctx, k, c.tiles.items, c.tiles.local));
+    if (tail) {
+        SPK_TRY(set_backward_args(ctx, k, &c, &a, tail, 1, 0));
+        SPK_TRY(spk__launch_1d_groups(ctx, k, 1, 1));
+    }
     if (partial) {
         SPK_TRY(spk__kernel_get(ctx, "lif.cl", c.options, "lif_reduce_coef", &kr));
         spk__buf gc = spk__buf_of(g->grad_coef);
-        SPK_TRY(SPK_SET_ARGS(ctx, kr, SPK_ARG(B), SPK_ARG(N), SPK_ARG(part.mem), SPK_BUF(gc)));
+        SPK_TRY(SPK_SET_ARGS(ctx, kr, SPK_ARG(a.B), SPK_ARG(a.N), SPK_ARG(a.part.mem), SPK_BUF(gc)));
         SPK_TRY(spk__launch_1d(ctx, kr, (size_t)SPK_LIF_NCOEF * c.N));
     }
 fail:
