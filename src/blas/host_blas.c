@@ -28,13 +28,10 @@
 
 #include "blas/host_blas.h"
 
-/* The OPENBLAS_CORETYPE for this CPU (see above), or NULL: leave it to OpenBLAS. */
-static const char *coretype_for_cpu(void)
+const char *spk__host_blas_kernels_for_cpu(void)
 {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    if (!__builtin_cpu_is("intel"))
-        return NULL;
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512vl"))
@@ -43,6 +40,17 @@ static const char *coretype_for_cpu(void)
         return "Haswell";
 #endif
     return NULL;
+}
+
+/* The OPENBLAS_CORETYPE for this CPU (see above), or NULL: leave it to OpenBLAS. */
+static const char *coretype_for_cpu(void)
+{
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    return __builtin_cpu_is("intel") ? spk__host_blas_kernels_for_cpu() : NULL;
+#else
+    return NULL;
+#endif
 }
 
 /* setenv(name, value) unless it is set: whether it was set here. */

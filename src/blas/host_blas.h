@@ -18,4 +18,10 @@ typedef struct spk__host_blas {
  * (if why is not NULL) says what failed. Thread-safe; loads once. */
 const spk__host_blas *spk__host_blas_get(const char **why);
 
+/* OpenBLAS's kernels for this CPU's instruction sets, whatever its vendor:
+ * "SkylakeX" with AVX-512 (F, CD, BW, DQ, VL), "Haswell" with AVX2 and FMA,
+ * else NULL. The loader asks for them on Intel CPUs only (host_blas.c);
+ * spikecl devices names them where OpenBLAS runs its generic ones. */
+const char *spk__host_blas_kernels_for_cpu(void);
+
 #endif

@@ -27,6 +27,22 @@ const char *spk_cli_host_blas_kernels(void)
 #endif
 }
 
+/* OpenBLAS's generic x86-64 kernels ("Prescott", what it runs on a CPU
+ * model newer than its table) on a CPU with AVX2: say which to ask for.
+ * spikecl asks itself on Intel CPUs (src/blas/host_blas.c), not on others. */
+static void print_blas_hint(const char *kernels)
+{
+#ifdef SPK_CLI_HAVE_BLAS
+    const char *better = spk__host_blas_kernels_for_cpu();
+    if (kernels && better && strcmp(kernels, "Prescott") == 0)
+        printf("        OpenBLAS does not know this CPU and runs generic SSE3 kernels: OPENBLAS_CORETYPE=%s "
+               "runs GEMMs several times faster\n",
+               better);
+#else
+    (void)kernels;
+#endif
+}
+
 /* What a context on device p:d does with tuned CLBlast parameters. */
 static void print_tuning(const spk_device_info *d)
 {
@@ -83,6 +99,7 @@ int spk_cmd_devices(int argc, char **argv)
             const char *kernels = spk_cli_host_blas_kernels();
             printf("        GEMM: host BLAS, OpenBLAS with its %s kernels (SPIKECL_GEMM=clblast for CLBlast)\n",
                    kernels ? kernels : "(unnamed)");
+            print_blas_hint(kernels);
         }
         else
             printf("        GEMM: clblast (no host BLAS: %s)\n", host_blas_missing());

@@ -138,7 +138,7 @@ static void lif_options(const spk_context *ctx, const spk_lif_params *p, spk_dty
 static int readout_program(const spk_context *ctx, const spk_lif_params *p, int vw, int coef_table, char *buf,
                            size_t cap)
 {
-    char cuba[16], vws[16], chunk[24], table[24];
+    char cuba[16], vws[24], chunk[24], table[24];
     snprintf(cuba, sizeof cuba, "-DCUBA=%d", spk__lif_is_cuba(p->kind));
     snprintf(vws, sizeof vws, "-DVW=%d", vw);
     snprintf(chunk, sizeof chunk, "-DCHUNK_MAX=%d", spk__tile_max(ctx));
