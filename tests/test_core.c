@@ -86,6 +86,23 @@ static void copy_file(const char *from, const char *to)
     cr_assert(fclose(out) == 0, "closing %s", to);
 }
 
+/* The value of environment variable name (a copy), or NULL where unset; env_restore puts it back. */
+static char *env_save(const char *name)
+{
+    const char *v = getenv(name);
+    return v ? strdup(v) : NULL;
+}
+
+/* Set name to saved, or unset it where saved is NULL; frees saved. */
+static void env_restore(const char *name, char *saved)
+{
+    if (saved)
+        setenv(name, saved, 1);
+    else
+        unsetenv(name);
+    free(saved);
+}
+
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");
@@ -986,7 +1003,7 @@ Test(cache, binaries_policy)
     cr_assert(nd > 0, "no OpenCL device to test");
     char dir[256];
     make_tmpdir(dir, sizeof dir, "binaries");
-    char *old_pocl = getenv("POCL_KERNEL_CACHE") ? strdup(getenv("POCL_KERNEL_CACHE")) : NULL;
+    char *old_pocl = env_save("POCL_KERNEL_CACHE");
     unsetenv("POCL_KERNEL_CACHE");
     unsetenv("SPIKECL_CACHE_BINARIES");
     for (size_t d = 0; d < nd; d++) {
@@ -1007,7 +1024,7 @@ Test(cache, binaries_policy)
         cr_assert(setenv("POCL_KERNEL_CACHE", "0", 1) == 0);
         check_binaries(sels[d], dir, SPK_BINARIES_AUTO, 1, "AUTO, POCL_KERNEL_CACHE=0");
         unsetenv("POCL_KERNEL_CACHE");
-        char *old_pocl_dir = getenv("POCL_CACHE_DIR") ? strdup(getenv("POCL_CACHE_DIR")) : NULL;
+        char *old_pocl_dir = env_save("POCL_CACHE_DIR");
         char blocker[512], under[600];
         snprintf(blocker, sizeof blocker, "%s/a-file", dir);
         snprintf(under, sizeof under, "%s/kcache", blocker);
@@ -1017,11 +1034,7 @@ Test(cache, binaries_policy)
         cr_assert(remove(blocker) == 0);
         cr_assert(setenv("POCL_CACHE_DIR", dir, 1) == 0);
         check_binaries(sels[d], dir, SPK_BINARIES_AUTO, !pocl, "AUTO, writable POCL_CACHE_DIR");
-        if (old_pocl_dir)
-            setenv("POCL_CACHE_DIR", old_pocl_dir, 1);
-        else
-            unsetenv("POCL_CACHE_DIR");
-        free(old_pocl_dir);
+        env_restore("POCL_CACHE_DIR", old_pocl_dir);
         /* SPIKECL_CACHE_BINARIES decides AUTO; an explicit option wins over it. */
         cr_assert(setenv("SPIKECL_CACHE_BINARIES", "on", 1) == 0);
         check_binaries(sels[d], dir, SPK_BINARIES_AUTO, 1, "AUTO, SPIKECL_CACHE_BINARIES=on");
@@ -1053,9 +1066,7 @@ Test(cache, binaries_policy)
         spk_context_free(ctx);
         remove_entries(dir);
     }
-    if (old_pocl)
-        setenv("POCL_KERNEL_CACHE", old_pocl, 1);
-    free(old_pocl);
+    env_restore("POCL_KERNEL_CACHE", old_pocl);
     remove_tree(dir);
 }
 
@@ -1099,8 +1110,7 @@ Test(cache, off_and_default_location)
          * warmup here, so nothing is written there. */
         unsetenv("SPIKECL_CACHE_DIR");
         /* PoCL keeps its own cache under these: restore them before building. */
-        char *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
-        char *old_xdg = getenv("XDG_CACHE_HOME") ? strdup(getenv("XDG_CACHE_HOME")) : NULL;
+        char *old_home = env_save("HOME"), *old_xdg = env_save("XDG_CACHE_HOME");
         cr_assert(setenv("XDG_CACHE_HOME", "/nonexistent-xdg", 1) == 0);
         ctx = context_with(sels[d], NULL, NULL, 0);
         cr_assert(spk_context_cache_dir(ctx) && strcmp(spk_context_cache_dir(ctx), "/nonexistent-xdg/spikecl") == 0,
@@ -1113,14 +1123,8 @@ Test(cache, off_and_default_location)
                       strcmp(spk_context_cache_dir(ctx), "/nonexistent-home/.cache/spikecl") == 0,
                   "with only HOME the cache dir is '%s'", spk_context_cache_dir(ctx));
         spk_context_free(ctx);
-        if (old_home)
-            setenv("HOME", old_home, 1);
-        else
-            unsetenv("HOME");
-        if (old_xdg)
-            setenv("XDG_CACHE_HOME", old_xdg, 1);
-        free(old_home);
-        free(old_xdg);
+        env_restore("HOME", old_home);
+        env_restore("XDG_CACHE_HOME", old_xdg);
         /* An unwritable cache directory is not an error: programs still build. */
         ctx = context_with(sels[d], "/proc/spikecl-cannot-write-here", NULL, 0);
         SPK_ASSERT_OK(ctx, spk_context_warmup(ctx, NULL));
